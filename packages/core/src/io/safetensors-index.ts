@@ -89,10 +89,10 @@ class ShardedSafetensorsFile implements SafetensorsFile {
   info(name: string): SafetensorsTensorInfo {
     return this.shardOf(name).info(name);
   }
-  read(name: string, opts?: ReadOptions): Promise<Uint8Array> {
+  async read(name: string, opts?: ReadOptions): Promise<Uint8Array> {
     return this.shardOf(name).read(name, opts);
   }
-  readTyped(name: string, opts?: ReadOptions): Promise<SafetensorsTypedArray> {
+  async readTyped(name: string, opts?: ReadOptions): Promise<SafetensorsTypedArray> {
     return this.shardOf(name).readTyped(name, opts);
   }
   async close(): Promise<void> {

@@ -1,0 +1,113 @@
+/**
+ * Model configs (`config.json`, `scheduler_config.json`, …) from a local folder or a URL, and typed
+ * accessors that fail with a ConfigError naming the key and the file.
+ */
+import { AbortError, ConfigError } from '../errors.js';
+import { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './location.js';
+
+/** A parsed config: the JSON object exactly as written, unknown keys included. */
+export type ConfigObject = Record<string, unknown>;
+
+/**
+ * Reads `<dirOrUrl>/<subfolder>/<fileName>` and parses it. A ConfigError names the file when it is
+ * missing, unreadable, not JSON or not a JSON object.
+ */
+export async function loadConfig(
+  dirOrUrl: Location,
+  subfolder?: string,
+  fileName = 'config.json',
+  opts: ReadTextOptions = {},
+): Promise<ConfigObject> {
+  const file = joinLocation(dirOrUrl, subfolder, fileName);
+  let text: string | undefined;
+  try {
+    text = await readTextLocation(file, opts);
+  } catch (e) {
+    if (e instanceof AbortError) throw e;
+    throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`, { cause: e });
+  }
+  if (text === undefined) throw new ConfigError(`${file}: config file not found`);
+  return parseConfig(text, file);
+}
+
+/** Parses config JSON text; `file` names it in errors. */
+export function parseConfig(text: string, file: string): ConfigObject {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw new ConfigError(`${file}: config is not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: config is not a JSON object`);
+  return json as ConfigObject;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function get<T>(cfg: ConfigObject, key: string, file: string, what: string, ok: (v: unknown) => v is T, fallback: T | undefined): T {
+  const v = Object.prototype.hasOwnProperty.call(cfg, key) ? cfg[key] : undefined;
+  if (v === undefined || v === null) {
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(`${file}: key '${key}' is ${v === null ? 'null' : 'missing'}; expected ${what}`);
+  }
+  if (!ok(v)) throw new ConfigError(`${file}: key '${key}' should be ${what} but is ${describe(v)}`);
+  return v;
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+const isObject = (v: unknown): v is ConfigObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A finite number. Missing or null gives `fallback` when one is given, else a ConfigError. */
+export function configNumber(cfg: ConfigObject, key: string, file: string, fallback?: number): number {
+  return get(cfg, key, file, 'a number', isNumber, fallback);
+}
+/** An integer (JSON `4` or `4.0`). */
+export function configInteger(cfg: ConfigObject, key: string, file: string, fallback?: number): number {
+  return get(cfg, key, file, 'an integer', isInteger, fallback);
+}
+export function configString(cfg: ConfigObject, key: string, file: string, fallback?: string): string {
+  return get(cfg, key, file, 'a string', isString, fallback);
+}
+export function configBoolean(cfg: ConfigObject, key: string, file: string, fallback?: boolean): boolean {
+  return get(cfg, key, file, 'true or false', isBoolean, fallback);
+}
+/** An array of anything. */
+export function configArray(cfg: ConfigObject, key: string, file: string, fallback?: unknown[]): unknown[] {
+  return get(cfg, key, file, 'an array', isArray, fallback);
+}
+/** An array of finite numbers, optionally of a given length. */
+export function configNumberArray(cfg: ConfigObject, key: string, file: string, fallback?: number[], length?: number): number[] {
+  const what = `an array of ${length ?? ''}${length === undefined ? '' : ' '}numbers`;
+  const arr = get(cfg, key, file, what, (v): v is number[] => Array.isArray(v) && v.every(isNumber), fallback);
+  if (length !== undefined && arr.length !== length) throw new ConfigError(`${file}: key '${key}' has ${arr.length} entries; expected ${length}`);
+  return arr;
+}
+/** An array of integers, optionally of a given length. */
+export function configIntegerArray(cfg: ConfigObject, key: string, file: string, fallback?: number[], length?: number): number[] {
+  const what = `an array of ${length ?? ''}${length === undefined ? '' : ' '}integers`;
+  const arr = get(cfg, key, file, what, (v): v is number[] => Array.isArray(v) && v.every(isInteger), fallback);
+  if (length !== undefined && arr.length !== length) throw new ConfigError(`${file}: key '${key}' has ${arr.length} entries; expected ${length}`);
+  return arr;
+}
+export function configStringArray(cfg: ConfigObject, key: string, file: string, fallback?: string[]): string[] {
+  return get(cfg, key, file, 'an array of strings', (v): v is string[] => Array.isArray(v) && v.every(isString), fallback);
+}
+/** A nested object (e.g. `text_config`). */
+export function configObject(cfg: ConfigObject, key: string, file: string, fallback?: ConfigObject): ConfigObject {
+  return get(cfg, key, file, 'an object', isObject, fallback);
+}
+/** `cfg[key]` when present and not null, else undefined (no type check). */
+export function configOptional(cfg: ConfigObject, key: string): unknown {
+  const v = Object.prototype.hasOwnProperty.call(cfg, key) ? cfg[key] : undefined;
+  return v === null ? undefined : v;
+}

@@ -1,1 +1,33 @@
-export {};
+export * from './errors.js';
+export * from './dtype.js';
+export * from './shape.js';
+export type { Backend, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
+export { OP_NAMES } from './backend.js';
+export { Tensor } from './tensor.js';
+export {
+  registerBackend,
+  setBackend,
+  getBackend,
+  listBackends,
+  isBackendAvailable,
+  backendFailure,
+  backendInstance,
+  currentBackend,
+  tidy,
+  tidyAsync,
+  keep,
+  dispose,
+  memory,
+  fromData,
+  type MemoryInfo,
+  type BackendFactory,
+} from './engine.js';
+export { RandomGenerator } from './random.js';
+export * from './ops/index.js';
+export { valueAndGrad, grad, vjp, noGrad, checkpoint, type ValueAndGrad } from './autograd/grad.js';
+export { unbroadcast } from './autograd/vjp.js';
+export * from './backends/register.js';
+export * as nn from './nn/index.js';
+export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeightsOptions } from './nn/index.js';
+export * from './io/safetensors.js';
+export * from './io/half.js';

@@ -1,0 +1,256 @@
+import type { Backend, KernelInput, OpAttrs, OpName } from './backend.js';
+import type { ComputeDType, DType } from './dtype.js';
+import { isStorageDType } from './dtype.js';
+import { BackendUnavailableError, SdxsError } from './errors.js';
+import type { Shape } from './shape.js';
+import { Tensor, installTensorHooks } from './tensor.js';
+
+export type BackendFactory = () => Promise<Backend>;
+interface Registration {
+  name: string;
+  factory: BackendFactory;
+  priority: number;
+  instance?: Backend;
+  failure?: unknown;
+}
+
+/** Called for every op output so the autograd tape can record it (installed by autograd/tape.ts). */
+export type OpRecorder = <K extends OpName>(op: K, inputs: readonly (Tensor | null)[], attrs: OpAttrs[K], out: Tensor) => void;
+
+export interface MemoryInfo {
+  /** Live tensors created through sdxs (all backends plus host storage). */
+  numTensors: number;
+  numBytes: number;
+  byBackend: Record<string, { numTensors: number; numBytes: number }>;
+}
+
+class Engine {
+  readonly registry = new Map<string, Registration>();
+  active: Backend | null = null;
+  readonly live = new Set<Tensor>();
+  readonly scopes: Set<Tensor>[] = [];
+  recorder: OpRecorder | null = null;
+
+  track(t: Tensor): void {
+    this.live.add(t);
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+  untrack(t: Tensor): void {
+    this.live.delete(t);
+  }
+}
+
+export const ENGINE = new Engine();
+installTensorHooks({ onCreate: (t) => ENGINE.track(t), onDispose: (t) => ENGINE.untrack(t) });
+
+/** Register a backend; higher priority wins the automatic choice. Registration is lazy: nothing loads yet. */
+export function registerBackend(name: string, factory: BackendFactory, priority = 0): void {
+  ENGINE.registry.set(name, { name, factory, priority });
+}
+
+export function listBackends(): string[] {
+  return [...ENGINE.registry.values()].sort((a, b) => b.priority - a.priority).map((r) => r.name);
+}
+
+async function init(reg: Registration): Promise<Backend> {
+  if (reg.instance) return reg.instance;
+  if (reg.failure) throw reg.failure;
+  try {
+    reg.instance = await reg.factory();
+    return reg.instance;
+  } catch (e) {
+    reg.failure = e instanceof SdxsError ? e : new BackendUnavailableError(`backend '${reg.name}' failed to start: ${(e as Error).message}`, { cause: e });
+    throw reg.failure;
+  }
+}
+
+/** Select a backend by name (initialising it), or 'auto' for the best one that starts. */
+export async function setBackend(name: string): Promise<Backend> {
+  if (name === 'auto') return autoBackend();
+  const reg = ENGINE.registry.get(name);
+  if (!reg) throw new BackendUnavailableError(`unknown backend '${name}'; registered: ${listBackends().join(', ')}`);
+  ENGINE.active = await init(reg);
+  return ENGINE.active;
+}
+
+/** Initialise a backend without making it active (for moving tensors between backends). */
+export async function backendInstance(name: string): Promise<Backend> {
+  const reg = ENGINE.registry.get(name);
+  if (!reg) throw new BackendUnavailableError(`unknown backend '${name}'; registered: ${listBackends().join(', ')}`);
+  return init(reg);
+}
+
+async function autoBackend(): Promise<Backend> {
+  const errors: string[] = [];
+  for (const name of listBackends()) {
+    const reg = ENGINE.registry.get(name)!;
+    if (reg.priority < 0) continue;
+    try {
+      ENGINE.active = await init(reg);
+      return ENGINE.active;
+    } catch (e) {
+      errors.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new BackendUnavailableError(`no backend could start:\n${errors.join('\n')}`);
+}
+
+/** Whether a backend starts here (initialises it on first ask). */
+export async function isBackendAvailable(name: string): Promise<boolean> {
+  const reg = ENGINE.registry.get(name);
+  if (!reg) return false;
+  try {
+    await init(reg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a backend is unavailable, or null. */
+export async function backendFailure(name: string): Promise<string | null> {
+  const reg = ENGINE.registry.get(name);
+  if (!reg) return `backend '${name}' is not registered`;
+  try {
+    await init(reg);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** The active backend, selected automatically on first use. */
+export function getBackend(): string {
+  return currentBackend().name;
+}
+
+export function currentBackend(): Backend {
+  if (ENGINE.active) return ENGINE.active;
+  // Synchronous default: the always-present reference backend. Call `await setBackend('auto')` for the fastest.
+  const cpu = ENGINE.registry.get('cpu');
+  if (cpu?.instance) {
+    ENGINE.active = cpu.instance;
+    return ENGINE.active;
+  }
+  throw new BackendUnavailableError("no backend selected: call `await setBackend('auto')` (or a name) first");
+}
+
+/** Run fn; dispose every tensor it created except those in its result (tensors, arrays or objects of tensors). */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  ENGINE.scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    ENGINE.scopes.pop();
+  }
+  if (result instanceof Promise) throw new SdxsError('UNSUPPORTED', 'tidy() takes a synchronous function; use tidyAsync for async work');
+  const keepSet = new Set<Tensor>();
+  collectTensors(result, keepSet);
+  for (const t of scope) if (!keepSet.has(t)) t.dispose();
+  const parent = ENGINE.scopes[ENGINE.scopes.length - 1];
+  if (parent) for (const t of keepSet) if (!t.isDisposed) parent.add(t);
+  return result;
+}
+
+/** tidy for async functions. Tensors created by concurrent work in the same period are attributed to this scope too. */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const scope = new Set<Tensor>();
+  ENGINE.scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const i = ENGINE.scopes.lastIndexOf(scope);
+    if (i >= 0) ENGINE.scopes.splice(i, 1);
+  }
+  const keepSet = new Set<Tensor>();
+  collectTensors(result, keepSet);
+  for (const t of scope) if (!keepSet.has(t)) t.dispose();
+  const parent = ENGINE.scopes[ENGINE.scopes.length - 1];
+  if (parent) for (const t of keepSet) if (!t.isDisposed) parent.add(t);
+  return result;
+}
+
+/** Remove a tensor from the enclosing tidy scopes so that it survives them. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of ENGINE.scopes) s.delete(t);
+  return t;
+}
+
+function collectTensors(v: unknown, out: Set<Tensor>, depth = 0): void {
+  if (depth > 4 || v === null || typeof v !== 'object') return;
+  if (v instanceof Tensor) {
+    out.add(v);
+    return;
+  }
+  if (Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
+  else if (v instanceof Map) for (const x of v.values()) collectTensors(x, out, depth + 1);
+  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, out, depth + 1);
+}
+
+/** Dispose every tensor found in a value (tensor, array, plain object or Map). */
+export function dispose(v: unknown): void {
+  const s = new Set<Tensor>();
+  collectTensors(v, s);
+  for (const t of s) t.dispose();
+}
+
+export function memory(): MemoryInfo {
+  const byBackend: MemoryInfo['byBackend'] = {};
+  let numBytes = 0;
+  for (const t of ENGINE.live) {
+    const b = (byBackend[t.backendName] ??= { numTensors: 0, numBytes: 0 });
+    b.numTensors++;
+    b.numBytes += t.bytes;
+    numBytes += t.bytes;
+  }
+  return { numTensors: ENGINE.live.size, numBytes, byBackend };
+}
+
+export function setOpRecorder(r: OpRecorder | null): void {
+  ENGINE.recorder = r;
+}
+
+/** Create a tensor from host data on the active backend (or the host, for storage dtypes). */
+export function fromData(data: Float32Array | Int32Array | Uint16Array, shape: Shape, dtype: DType, backend?: Backend): Tensor {
+  if (isStorageDType(dtype)) return new Tensor(shape, dtype, null, data);
+  const b = backend ?? currentBackend();
+  return new Tensor(shape, dtype, b, b.upload(data as Float32Array | Int32Array, shape, dtype as ComputeDType));
+}
+
+/** Execute one op on the inputs' backend. Shapes and dtypes were already inferred by the caller. */
+export function runOp<K extends OpName>(
+  op: K,
+  inputs: readonly (Tensor | null)[],
+  attrs: OpAttrs[K],
+  outShape: Shape,
+  outDtype: ComputeDType,
+): Tensor {
+  let backend: Backend | null = null;
+  const kin: (KernelInput<unknown> | null)[] = [];
+  for (const t of inputs) {
+    if (t === null) {
+      kin.push(null);
+      continue;
+    }
+    t.assertLive();
+    if (t.backend === null) {
+      throw new SdxsError('DTYPE', `op '${op}' got a ${t.dtype} storage tensor; cast it to float32 first (cast(t, 'float32'))`);
+    }
+    if (backend && t.backend !== backend) {
+      throw new SdxsError('UNSUPPORTED', `op '${op}' mixes tensors from backends '${backend.name}' and '${t.backend.name}'; move them with toBackend()`);
+    }
+    backend = t.backend;
+    kin.push({ handle: t.handle, shape: t.shape, dtype: t.dtype as ComputeDType });
+  }
+  const b = backend ?? currentBackend();
+  const handle = (b.kernels[op] as (i: typeof kin, a: OpAttrs[K], o: { shape: Shape; dtype: ComputeDType }) => unknown)(kin, attrs, {
+    shape: outShape,
+    dtype: outDtype,
+  });
+  const out = new Tensor(outShape, outDtype, b, handle);
+  if (ENGINE.recorder) ENGINE.recorder(op, inputs, attrs, out);
+  return out;
+}

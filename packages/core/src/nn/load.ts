@@ -1,0 +1,86 @@
+import type { DType } from '../dtype.js';
+import { fromData } from '../engine.js';
+import { CheckpointError, throwIfAborted } from '../errors.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
+import type { SafetensorsFile, SafetensorsTypedArray } from '../io/safetensors.js';
+import type { SafetensorsDType } from '../io/safetensors-dtype.js';
+import type { Tensor } from '../tensor.js';
+import { checkKeys, type Module } from './module.js';
+
+export interface LoadWeightsOptions {
+  /** dtype to keep weights in: float32 (default), or 16-bit storage converted to float32 per use. */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /** Report every missing/unexpected tensor (default true). Mis-shaped tensors always fail. */
+  strict?: boolean;
+  /** Checkpoint key prefix that maps onto the module root (e.g. 'model.language_model.'). */
+  prefix?: string;
+  /** Checkpoint keys to ignore entirely (never read), e.g. a vision tower. */
+  skip?: (key: string) => boolean;
+  /** Called after each tensor. */
+  onProgress?: (p: { loaded: number; total: number; name: string }) => void;
+  signal?: AbortSignal;
+}
+
+/** Convert a safetensors typed array to the requested sdxs dtype. */
+export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, to: DType, where: string): Float32Array | Int32Array | Uint16Array {
+  if (to === 'int32') {
+    if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) return Int32Array.from(raw, (v) => Number(v));
+    return Int32Array.from(raw as ArrayLike<number>);
+  }
+  let f32: Float32Array;
+  if (from === 'F16' || from === 'BF16') {
+    const bits = raw as Uint16Array;
+    if ((from === 'F16' && to === 'float16') || (from === 'BF16' && to === 'bfloat16')) return bits;
+    f32 = from === 'F16' ? f16ToF32(bits) : bf16ToF32(bits);
+  } else if (raw instanceof Float32Array) f32 = raw;
+  else if (raw instanceof Float64Array || raw instanceof Int32Array || raw instanceof Int16Array || raw instanceof Int8Array || raw instanceof Uint8Array || raw instanceof Uint16Array || raw instanceof Uint32Array) {
+    f32 = Float32Array.from(raw);
+  } else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) f32 = Float32Array.from(raw, (v) => Number(v));
+  else throw new CheckpointError(`${where}: cannot convert ${from} to ${to}`);
+  if (to === 'float32') return f32;
+  return to === 'float16' ? f32ToF16(f32) : f32ToBf16(f32);
+}
+
+/** Read one tensor of a safetensors file as an sdxs Tensor. */
+export async function readTensor(file: SafetensorsFile, name: string, dtype: DType = 'float32'): Promise<Tensor> {
+  const info = file.info(name);
+  const raw = await file.readTyped(name);
+  return fromData(convertRaw(raw, info.dtype, dtype, `${file.file} [${name}]`), info.shape, dtype);
+}
+
+/**
+ * Stream a checkpoint into a module, tensor by tensor (each one is read, converted and uploaded before
+ * the next, so peak host memory is one tensor). Keys are checked first: every missing, unexpected and
+ * mis-shaped tensor is reported in one CheckpointError naming the file. Returns the resident bytes.
+ */
+export async function loadWeights(module: Module, files: SafetensorsFile | readonly SafetensorsFile[], opts: LoadWeightsOptions = {}): Promise<number> {
+  const list = Array.isArray(files) ? files : [files as SafetensorsFile];
+  const prefix = opts.prefix ?? '';
+  const params = new Map(module.namedParameters());
+  const entries: [string, readonly number[], SafetensorsFile, string][] = [];
+  for (const f of list) {
+    for (const key of f.names()) {
+      if (opts.skip?.(key)) continue;
+      if (prefix && !key.startsWith(prefix)) {
+        entries.push([key, f.info(key).shape, f, key]);
+        continue;
+      }
+      entries.push([key.slice(prefix.length), f.info(key).shape, f, key]);
+    }
+  }
+  const where = list.map((f) => f.file).join(', ');
+  const problems = checkKeys(params, entries.map(([k, s]) => [k, s] as const), opts.strict ?? true);
+  if (problems) throw new CheckpointError(`${where}: checkpoint does not match the model: ${problems}`);
+  let bytes = 0;
+  let loaded = 0;
+  const todo = entries.filter(([k]) => params.has(k));
+  for (const [k, , f, key] of todo) {
+    throwIfAborted(opts.signal);
+    const p = params.get(k)!;
+    const t = await readTensor(f, key, opts.dtype ?? 'float32');
+    p.set(t);
+    bytes += t.bytes;
+    opts.onProgress?.({ loaded: ++loaded, total: todo.length, name: k });
+  }
+  return bytes;
+}

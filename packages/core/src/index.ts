@@ -31,3 +31,4 @@ export * as nn from './nn/index.js';
 export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeightsOptions } from './nn/index.js';
 export * from './io/safetensors.js';
 export * from './io/half.js';
+export * as blocks from './nn/blocks/index.js';

@@ -31,4 +31,6 @@ export * as nn from './nn/index.js';
 export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeightsOptions } from './nn/index.js';
 export * from './io/safetensors.js';
 export * from './io/half.js';
+export * from './io/config.js';
+export { openCheckpoint, loadSafetensorsIndex } from './io/safetensors-index.js';
 export * as blocks from './nn/blocks/index.js';

@@ -1,1 +1,10 @@
-export {};
+export { AsymmetricAutoencoderKL } from './autoencoder.js';
+export { parseVaeConfig, encoderScale, decoderScale, type AsymmetricAutoencoderKLConfig, type DownBlockType, type UpBlockType } from './config.js';
+export { DiagonalGaussian } from './posterior.js';
+export type { FromPretrainedOptions } from './pretrained.js';
+export { Encoder } from './modules/encoder.js';
+export { MaskConditionDecoder } from './modules/decoder.js';
+export { MaskConditionEncoder } from './modules/mask-condition-encoder.js';
+export { UNetMidBlock2D } from './modules/mid-block.js';
+export { DownEncoderBlock2D } from './modules/down-encoder-block.js';
+export { UpDecoderBlock2D } from './modules/up-decoder-block.js';

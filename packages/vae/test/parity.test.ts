@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
+import { AsymmetricAutoencoderKL } from '../src/index.js';
+import { forEachBackend, useBackend } from './helpers/backends.js';
+import { compare, readAll, vaeTinyDir } from './helpers/fixtures.js';
+
+const kase = JSON.parse(fs.readFileSync(path.join(vaeTinyDir, 'case.json'), 'utf8')) as { tolerance: { atol: number; rtol: number } };
+const { atol, rtol } = kase.tolerance;
+
+forEachBackend('vae-tiny parity', (backend) => {
+  let skip: string | null = null;
+  let vae: AsymmetricAutoencoderKL;
+  let io: Map<string, C.Tensor>;
+  beforeAll(async () => {
+    skip = await useBackend(backend);
+    if (skip) {
+      console.warn(`skipping vae parity on '${backend}': ${skip}`);
+      return;
+    }
+    vae = await AsymmetricAutoencoderKL.fromPretrained(vaeTinyDir);
+    io = await readAll(path.join(vaeTinyDir, 'io.safetensors'));
+  });
+  afterAll(() => {
+    vae?.dispose();
+    if (io) C.dispose([...io.values()]);
+  });
+
+  const report = (check: string, d: { maxAbs: number; worstExcess: number }): void => {
+    console.log(`[vae parity] ${backend} ${check}: max |err| = ${d.maxAbs.toExponential(2)}`);
+    expect(d.worstExcess, `${check} exceeds atol ${atol} + rtol ${rtol}·|expected| (max |err| ${d.maxAbs})`).toBeLessThanOrEqual(0);
+  };
+
+  test('encode(image) → posterior mean and logvar', async (ctx) => {
+    if (skip) return ctx.skip();
+    const before = C.memory().numTensors;
+    const post = vae.encode(io.get('image')!);
+    report('encode.mean', await compare(post.mean, io.get('posterior_mean')!, atol, rtol));
+    report('encode.logvar', await compare(post.logvar, io.get('posterior_logvar')!, atol, rtol));
+    post.dispose();
+    expect(C.memory().numTensors).toBe(before);
+  });
+
+  test('decode(latent) → decoded', async (ctx) => {
+    if (skip) return ctx.skip();
+    const before = C.memory().numTensors;
+    const out = vae.decode(io.get('latent')!);
+    report('decode', await compare(out, io.get('decoded')!, atol, rtol));
+    out.dispose();
+    expect(C.memory().numTensors).toBe(before);
+  });
+
+  test('decode(encode(image).mean) → upscaled (2x)', async (ctx) => {
+    if (skip) return ctx.skip();
+    const before = C.memory().numTensors;
+    const post = vae.encode(io.get('image')!);
+    const out = vae.decode(post.mean);
+    post.dispose();
+    expect(out.shape).toEqual([1, 3, 48, 80]);
+    report('upscale', await compare(out, io.get('upscaled')!, atol, rtol));
+    out.dispose();
+    expect(C.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,89 @@
+/** A terminal progress bar with rate and ETA, for long work (downloads, denoising, upscaling). */
+export interface ProgressSink {
+  update(done: number, total: number, label?: string): void;
+  done(message?: string): void;
+}
+
+export interface ProgressBarOptions {
+  stream?: NodeJS.WriteStream;
+  width?: number;
+  /** unit for the rate, e.g. 'it', 'B', 'frames' */
+  unit?: string;
+  /** render bytes as KiB/MiB */
+  bytes?: boolean;
+  /** minimum ms between redraws on non-TTY outputs */
+  throttleMs?: number;
+  now?: () => number;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(sec).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export class ProgressBar implements ProgressSink {
+  private readonly start: number;
+  private lastDraw = 0;
+  private readonly stream: NodeJS.WriteStream;
+  private readonly opts: Required<Pick<ProgressBarOptions, 'width' | 'unit' | 'bytes' | 'throttleMs'>>;
+  private readonly now: () => number;
+  private lastLine = '';
+
+  constructor(private readonly title: string, opts: ProgressBarOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.now = opts.now ?? (() => performance.now());
+    this.start = this.now();
+    this.opts = { width: opts.width ?? 28, unit: opts.unit ?? 'it', bytes: opts.bytes ?? false, throttleMs: opts.throttleMs ?? 2000 };
+  }
+
+  /** The line that would be drawn (exposed for tests). */
+  render(done: number, total: number, label = ''): string {
+    const elapsed = (this.now() - this.start) / 1000;
+    const frac = total > 0 ? Math.min(1, done / total) : 0;
+    const filled = Math.round(frac * this.opts.width);
+    const bar = '█'.repeat(filled) + '░'.repeat(this.opts.width - filled);
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const eta = rate > 0 ? (total - done) / rate : NaN;
+    const count = this.opts.bytes ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`;
+    const rateStr = this.opts.bytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(2)} ${this.opts.unit}/s`;
+    return `${this.title} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${count} ${rateStr} ETA ${formatDuration(eta)}${label ? ` ${label}` : ''}`;
+  }
+
+  update(done: number, total: number, label?: string): void {
+    const line = this.render(done, total, label);
+    const t = this.now();
+    if (this.stream.isTTY) {
+      this.stream.write(`\r${line}\x1b[K`);
+    } else if (t - this.lastDraw >= this.opts.throttleMs || done >= total) {
+      if (line !== this.lastLine) this.stream.write(`${line}\n`);
+      this.lastDraw = t;
+    }
+    this.lastLine = line;
+  }
+
+  done(message?: string): void {
+    const elapsed = (this.now() - this.start) / 1000;
+    if (this.stream.isTTY) this.stream.write('\r\x1b[K');
+    this.stream.write(`${message ?? this.title} (${formatDuration(elapsed)})\n`);
+  }
+}
+
+/** A sink that prints nothing (for --json and --quiet). */
+export const silentProgress: ProgressSink = { update: () => {}, done: () => {} };

@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AbortError, HubError } from '../src/errors.js';
+import { hubDownload, type HubProgress } from '../src/hub/download.js';
+import { defaultHubCacheDir } from '../src/hub/env.js';
+import { hubSnapshot, resolveModelSource } from '../src/hub/snapshot.js';
+import { serializeSafetensors } from '../src/io/safetensors-write.js';
+import { sendFile, startRangeServer, type RangeServer } from './helpers/range-server.js';
+
+const VAE_DIR = '/work/shared/fixtures/diffusers/vae-tiny';
+const COMMIT = 'c0ffee0123456789abcdef0123456789abcdef01';
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+
+/** repo -> path -> bytes. Files ending in .safetensors behave like LFS files (302 to a CDN path). */
+const repos = new Map<string, Map<string, Uint8Array>>();
+const cdn = new Map<string, Uint8Array>();
+let server: RangeServer;
+let tmp: string;
+let cacheN = 0;
+let vaeWeights: Uint8Array;
+let vaeConfig: Uint8Array;
+let slowBody: Uint8Array;
+
+async function handler(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const cdnMatch = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
+  if (cdnMatch && cdn.has(cdnMatch[1])) {
+    sendFile(req, res, { body: cdn.get(cdnMatch[1])!, headers: { etag: '"cdn-etag"' } });
+    return true;
+  }
+  const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+  if (!m) return false;
+  const [, repo, rev, file] = m.map(decodeURIComponent);
+  const files = repos.get(repo);
+  if (repo === 'acme/private') {
+    const auth = req.headers.authorization;
+    if (auth !== 'Bearer good-token') {
+      res.writeHead(auth ? 403 : 401, { 'x-error-code': auth ? 'GatedRepo' : 'RepoNotFound' });
+      res.end();
+      return true;
+    }
+  }
+  if (!files) {
+    res.writeHead(404, { 'x-error-code': 'RepoNotFound' });
+    res.end();
+    return true;
+  }
+  if (rev !== 'main' && rev !== COMMIT) {
+    res.writeHead(404, { 'x-error-code': 'RevisionNotFound' });
+    res.end();
+    return true;
+  }
+  const body = files.get(file);
+  if (!body) {
+    res.writeHead(404, { 'x-error-code': 'EntryNotFound', 'x-repo-commit': COMMIT });
+    res.end();
+    return true;
+  }
+  if (repo === 'acme/slow') {
+    const range = req.method === 'GET' ? /^bytes=(\d+)-$/.exec(req.headers.range ?? '') : null;
+    let pos = range ? Number(range[1]) : 0;
+    const headers: Record<string, string> = { 'content-length': String(body.length - pos), etag: `"${sha256(body)}"`, 'x-repo-commit': COMMIT };
+    if (range) headers['content-range'] = `bytes ${pos}-${body.length - 1}/${body.length}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === 'HEAD') return (res.end(), true);
+    const timer = setInterval(() => {
+      if (pos >= body.length || res.destroyed) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(body.subarray(pos, pos + 65536));
+      pos += 65536;
+    }, 15);
+    return true;
+  }
+  if (file.endsWith('.safetensors')) {
+    const digest = sha256(body);
+    cdn.set(digest, body);
+    res.writeHead(302, {
+      location: `/cdn/${digest}`,
+      'x-linked-etag': `"${digest}"`,
+      'x-linked-size': String(body.length),
+      'x-repo-commit': COMMIT,
+      etag: `"${sha1(body)}"`,
+    });
+    res.end();
+    return true;
+  }
+  sendFile(req, res, { body, headers: { etag: `"${sha1(body)}"`, 'x-repo-commit': COMMIT } });
+  return true;
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'sdxs-hub-'));
+  vaeWeights = new Uint8Array(await readFile(join(VAE_DIR, 'diffusion_pytorch_model.safetensors')));
+  vaeConfig = new Uint8Array(await readFile(join(VAE_DIR, 'config.json')));
+  const shardA = serializeSafetensors({ a: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } });
+  const shardB = serializeSafetensors({ b: { dtype: 'F32', shape: [1], data: new Float32Array([2]) } });
+  const index = JSON.stringify({ weight_map: { a: 'm-1.safetensors', b: 'm-2.safetensors' } });
+  repos.set(
+    'acme/vae-tiny',
+    new Map([
+      ['vae/config.json', vaeConfig],
+      ['vae/diffusion_pytorch_model.safetensors', vaeWeights],
+      ['unet/config.json', new TextEncoder().encode('{}')],
+      ['unet/m.safetensors.index.json', new TextEncoder().encode(index)],
+      ['unet/m-1.safetensors', shardA],
+      ['unet/m-2.safetensors', shardB],
+    ]),
+  );
+  repos.set('acme/private', new Map([['config.json', vaeConfig]]));
+  slowBody = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 255);
+  repos.set('acme/slow', new Map([['big.bin', slowBody]]));
+  server = await startRangeServer(new Map(), handler);
+});
+afterAll(async () => {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const savedEnv = { ...process.env };
+afterEach(() => {
+  for (const k of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'SDXS_CACHE', 'HF_HUB_CACHE', 'HF_HOME', 'HF_ENDPOINT']) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+});
+
+function freshCache(): string {
+  return join(tmp, `cache-${cacheN++}`);
+}
+
+async function expectHubError(p: Promise<unknown>, re: RegExp): Promise<HubError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(HubError);
+  expect((e as Error).message).toMatch(re);
+  return e as HubError;
+}
+
+describe('hubDownload', () => {
+  it('downloads into the HF cache layout, reports progress, and reuses the cache with zero requests', async () => {
+    const cacheDir = freshCache();
+    const progress: HubProgress[] = [];
+    server.requests.length = 0;
+    const opts = { cacheDir, endpoint: server.url, onProgress: (p: HubProgress) => progress.push(p) };
+    const local = await hubDownload('acme/vae-tiny', 'diffusion_pytorch_model.safetensors', { ...opts, subfolder: 'vae' });
+    const repoDir = join(cacheDir, 'models--acme--vae-tiny');
+    expect(local).toBe(join(repoDir, 'snapshots', COMMIT, 'vae', 'diffusion_pytorch_model.safetensors'));
+    expect(Buffer.from(await readFile(local)).equals(Buffer.from(vaeWeights))).toBe(true);
+    expect((await lstat(local)).isSymbolicLink()).toBe(true);
+    expect(await readlink(local)).toBe(join('..', '..', '..', 'blobs', sha256(vaeWeights)));
+    expect((await readFile(join(repoDir, 'refs', 'main'), 'utf8')).trim()).toBe(COMMIT);
+    expect(await readdir(join(repoDir, 'blobs'))).toEqual([sha256(vaeWeights)]);
+    expect(progress.at(-1)).toEqual({ file: 'vae/diffusion_pytorch_model.safetensors', loaded: vaeWeights.length, total: vaeWeights.length });
+    for (let i = 1; i < progress.length; i++) expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'HEAD /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',
+      'GET /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',
+      `GET /cdn/${sha256(vaeWeights)}`,
+    ]);
+
+    const cfg = await hubDownload('acme/vae-tiny', 'vae/config.json', opts);
+    expect(await readFile(cfg, 'utf8')).toBe(new TextDecoder().decode(vaeConfig));
+    expect((await readdir(join(repoDir, 'blobs'))).sort()).toEqual([sha1(vaeConfig), sha256(vaeWeights)].sort());
+
+    server.requests.length = 0;
+    expect(await hubDownload('acme/vae-tiny', 'diffusion_pytorch_model.safetensors', { ...opts, subfolder: 'vae' })).toBe(local);
+    expect(await hubDownload('acme/vae-tiny', 'vae/diffusion_pytorch_model.safetensors', { ...opts, revision: COMMIT })).toBe(local);
+    expect(await hubDownload('acme/vae-tiny', 'vae/config.json', { ...opts, offline: true })).toBe(cfg);
+    process.env.HF_HUB_OFFLINE = '1';
+    expect(await hubDownload('acme/vae-tiny', 'vae/config.json', opts)).toBe(cfg);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('resumes from a partial .incomplete file with a Range request', async () => {
+    const cacheDir = freshCache();
+    const blobs = join(cacheDir, 'models--acme--vae-tiny', 'blobs');
+    await mkdir(blobs, { recursive: true });
+    const digest = sha256(vaeWeights);
+    await writeFile(join(blobs, `${digest}.incomplete`), vaeWeights.subarray(0, 100_000));
+    server.requests.length = 0;
+    const progress: number[] = [];
+    const local = await hubDownload('acme/vae-tiny', 'vae/diffusion_pytorch_model.safetensors', {
+      cacheDir,
+      endpoint: server.url,
+      onProgress: (p) => progress.push(p.loaded),
+    });
+    expect(Buffer.from(await readFile(local)).equals(Buffer.from(vaeWeights))).toBe(true);
+    expect(server.requests.find((r) => r.url.startsWith('/cdn/'))?.range).toBe('bytes=100000-');
+    expect(progress[0]).toBe(100_000);
+    expect(await readdir(blobs)).toEqual([digest]);
+  });
+
+  it('rejects and discards a resumed download whose sha256 does not match', async () => {
+    const cacheDir = freshCache();
+    const blobs = join(cacheDir, 'models--acme--vae-tiny', 'blobs');
+    await mkdir(blobs, { recursive: true });
+    const digest = sha256(vaeWeights);
+    await writeFile(join(blobs, `${digest}.incomplete`), new Uint8Array(5000).fill(1));
+    await expectHubError(hubDownload('acme/vae-tiny', 'vae/diffusion_pytorch_model.safetensors', { cacheDir, endpoint: server.url }), /sha256/);
+    expect(await readdir(blobs)).toEqual([]);
+    const again = await hubDownload('acme/vae-tiny', 'vae/diffusion_pytorch_model.safetensors', { cacheDir, endpoint: server.url });
+    expect(Buffer.from(await readFile(again)).equals(Buffer.from(vaeWeights))).toBe(true);
+  });
+
+  it('explains 404s, naming the repo and the file', async () => {
+    const o = { cacheDir: freshCache(), endpoint: server.url };
+    let e = await expectHubError(hubDownload('acme/vae-tiny', 'nope.bin', o), /file 'nope\.bin' not found in repository 'acme\/vae-tiny'/);
+    expect(e.status).toBe(404);
+    e = await expectHubError(hubDownload('acme/missing', 'config.json', o), /repository 'acme\/missing' not found/);
+    expect(e.message).toContain("'config.json'");
+    await expectHubError(hubDownload('acme/vae-tiny', 'vae/config.json', { ...o, revision: 'v9' }), /revision 'v9' not found/);
+    await expectHubError(hubDownload('bad id!', 'config.json', o), /invalid repo id/);
+    await expectHubError(hubDownload('acme/vae-tiny', '../x', o), /invalid file path/);
+  });
+
+  it('explains 401/403 with HF_TOKEN, and sends the token', async () => {
+    const o = { cacheDir: freshCache(), endpoint: server.url };
+    let e = await expectHubError(hubDownload('acme/private', 'config.json', o), /HF_TOKEN/);
+    expect(e.status).toBe(401);
+    e = await expectHubError(hubDownload('acme/private', 'config.json', { ...o, token: 'bad' }), /token given .* has no access/);
+    expect(e.status).toBe(403);
+    process.env.HF_TOKEN = 'good-token';
+    const p = await hubDownload('acme/private', 'config.json', o);
+    expect(await readFile(p, 'utf8')).toBe(new TextDecoder().decode(vaeConfig));
+  });
+
+  it('fails clearly offline on a cache miss, and on an unreachable endpoint', async () => {
+    const cacheDir = freshCache();
+    server.requests.length = 0;
+    const e = await expectHubError(
+      hubDownload('acme/vae-tiny', 'vae/config.json', { cacheDir, endpoint: server.url, offline: true }),
+      /'vae\/config\.json' of 'acme\/vae-tiny'.*offline.*sdxs download/,
+    );
+    expect(e.message).toContain(cacheDir);
+    process.env.HF_HUB_OFFLINE = 'true';
+    await expectHubError(hubDownload('acme/vae-tiny', 'vae/config.json', { cacheDir, endpoint: server.url }), /offline/);
+    expect(server.requests).toEqual([]);
+    delete process.env.HF_HUB_OFFLINE;
+    await expectHubError(hubDownload('acme/vae-tiny', 'vae/config.json', { cacheDir, endpoint: 'http://127.0.0.1:1' }), /cannot reach.*HF_HUB_OFFLINE=1/);
+  });
+
+  it('aborts via AbortSignal, keeps the partial file, and resumes later', async () => {
+    const cacheDir = freshCache();
+    const ac = new AbortController();
+    const e = await hubDownload('acme/slow', 'big.bin', {
+      cacheDir,
+      endpoint: server.url,
+      signal: ac.signal,
+      onProgress: (p) => p.loaded >= 3 * 65536 && ac.abort(),
+    }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AbortError);
+    const blobs = join(cacheDir, 'models--acme--slow', 'blobs');
+    const partial = (await readdir(blobs)).find((n) => n.endsWith('.incomplete'))!;
+    expect(partial).toBe(`${sha256(slowBody)}.incomplete`);
+    const partialSize = (await readFile(join(blobs, partial))).length;
+    expect(partialSize).toBeGreaterThan(0);
+    expect(partialSize).toBeLessThan(slowBody.length);
+    await expect(hubDownload('acme/slow', 'big.bin', { cacheDir, endpoint: server.url, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+
+    server.requests.length = 0;
+    const progress: number[] = [];
+    const local = await hubDownload('acme/slow', 'big.bin', { cacheDir, endpoint: server.url, onProgress: (p) => progress.push(p.loaded) });
+    expect(Buffer.from(await readFile(local)).equals(Buffer.from(slowBody))).toBe(true);
+    expect(server.requests.find((r) => r.method === 'GET')?.range).toBe(`bytes=${partialSize}-`);
+    expect(progress[0]).toBe(partialSize);
+  }, 10_000);
+
+  it('defaults the cache dir from SDXS_CACHE, HF_HUB_CACHE and HF_HOME', async () => {
+    delete process.env.SDXS_CACHE;
+    delete process.env.HF_HUB_CACHE;
+    process.env.HF_HOME = '/h';
+    expect(await defaultHubCacheDir()).toBe(join('/h', 'hub'));
+    process.env.HF_HUB_CACHE = '/c';
+    expect(await defaultHubCacheDir()).toBe('/c');
+    process.env.SDXS_CACHE = '/s';
+    expect(await defaultHubCacheDir()).toBe('/s');
+    process.env.HF_ENDPOINT = server.url;
+    process.env.SDXS_CACHE = freshCache();
+    expect(await hubDownload('acme/vae-tiny', 'vae/config.json')).toContain(process.env.SDXS_CACHE);
+  });
+});
+
+describe('resolveModelSource and hubSnapshot', () => {
+  it('returns local folders unchanged and rejects missing ones', async () => {
+    expect(await resolveModelSource(VAE_DIR)).toBe(VAE_DIR);
+    expect(await resolveModelSource('/work/shared/fixtures/diffusers', { subfolder: 'vae-tiny' })).toBe(VAE_DIR);
+    await expectHubError(resolveModelSource('./no/such/folder'), /does not exist/);
+  });
+
+  it('downloads the requested files, single or sharded checkpoints, into one snapshot folder', async () => {
+    const cacheDir = freshCache();
+    const o = { cacheDir, endpoint: server.url };
+    const vae = await resolveModelSource('acme/vae-tiny', { ...o, subfolder: 'vae', files: ['config.json'], checkpoints: ['diffusion_pytorch_model'], optionalFiles: ['nothing.json'] });
+    const root = join(cacheDir, 'models--acme--vae-tiny', 'snapshots', COMMIT);
+    expect(vae).toBe(join(root, 'vae'));
+    expect((await readdir(vae)).sort()).toEqual(['config.json', 'diffusion_pytorch_model.safetensors']);
+    const unet = await resolveModelSource('acme/vae-tiny', { ...o, subfolder: 'unet', checkpoints: ['m'] });
+    expect((await readdir(unet)).sort()).toEqual(['m-1.safetensors', 'm-2.safetensors', 'm.safetensors.index.json']);
+    server.requests.length = 0;
+    expect(await resolveModelSource('acme/vae-tiny', { ...o, subfolder: 'unet', checkpoints: ['m'], offline: true })).toBe(unet);
+    expect(server.requests).toEqual([]);
+    await expectHubError(resolveModelSource('acme/vae-tiny', { ...o, subfolder: 'unet', checkpoints: ['zzz'] }), /neither 'unet\/zzz\.safetensors' nor/);
+    expect(await hubSnapshot('acme/vae-tiny', ['vae/config.json', 'unet/config.json'], o)).toBe(root);
+  });
+});

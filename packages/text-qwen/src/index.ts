@@ -10,3 +10,12 @@ export {
   type ApplyChatTemplateOptions,
 } from './tokenizer.js';
 export { ChatTemplate, type ChatMessage, type ChatContentPart, type RenderChatOptions } from './chat-template.js';
+export { parseQwen35Config, type Qwen35TextConfig, type Qwen35LayerType } from './config.js';
+export { Qwen35TextModel, type InputIds, type TextForwardOptions, type TextModelOutput } from './model/text-model.js';
+export { Qwen35ForCausalLM, type CausalLMForwardOptions, type CausalLMOutput, type GenerateOptions } from './model/causal-lm.js';
+export { Qwen35Cache } from './model/cache.js';
+export type { Qwen35LoadOptions } from './model/load.js';
+export type { AttentionMaskInput } from './model/masks.js';
+export type { DeltaRuleMode, LinearAttentionState } from './model/gated-deltanet.js';
+export type { KeyValueState } from './model/attention.js';
+export type { SamplingOptions } from './model/sampling.js';

@@ -1,0 +1,131 @@
+/** Qwen3_5TextModel: embeddings, the hybrid decoder stack and the final zero-centred RMSNorm. */
+import * as C from '@sdxs/core';
+import type { Qwen35TextConfig } from '../config.js';
+import { Qwen35Cache } from './cache.js';
+import { Qwen35DecoderLayer, type LayerContext } from './decoder-layer.js';
+import { Qwen35Embedding } from './embedding.js';
+import type { DeltaRuleMode } from './gated-deltanet.js';
+import { closeAll, isNonTextKey, openQwenCheckpoint, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
+import { attentionBias, maskTensor, type AttentionMaskInput } from './masks.js';
+import { ropeTables } from './rope.js';
+
+/** Token ids: host rows [B][S] or an int32 tensor [B, S]. */
+export type InputIds = readonly (readonly number[])[] | C.Tensor;
+
+export interface TextForwardOptions {
+  /** Return `hiddenStates` (the reference's tuple: embeddings, each layer's output, the last one normed). */
+  outputHiddenStates?: boolean;
+  /**
+   * Stop once `hiddenStates[stopAtLayer]` exists (0..L). Below L the last layers and the final norm are
+   * skipped and `lastHiddenState` is that raw state; `numHiddenLayers - 1` gives the reference's hidden_states[-2].
+   */
+  stopAtLayer?: number;
+  /** Generation cache: read and updated in place (the mask, when given, covers past + new tokens). */
+  cache?: Qwen35Cache;
+  /** Delta-rule form for prefill: 'auto' (chunked for S > 1), 'recurrent' or 'chunked'. */
+  deltaRule?: DeltaRuleMode;
+}
+
+export interface TextModelOutput {
+  /** [B, S, D]: the final-normed output (or the raw state at `stopAtLayer`). */
+  lastHiddenState: C.Tensor;
+  /** The reference's `hidden_states` tuple when asked for, else null. */
+  hiddenStates: C.Tensor[] | null;
+}
+
+export class Qwen35TextModel extends C.Module {
+  readonly embed_tokens: Qwen35Embedding;
+  readonly layers: C.ModuleList<Qwen35DecoderLayer>;
+  readonly norm: C.nn.RMSNorm;
+
+  constructor(readonly config: Qwen35TextConfig) {
+    super();
+    this.embed_tokens = new Qwen35Embedding(config.vocabSize, config.hiddenSize);
+    this.layers = new C.ModuleList(config.layerTypes.map((t) => new Qwen35DecoderLayer(config, t)));
+    this.norm = new C.nn.RMSNorm(config.hiddenSize, config.rmsNormEps, true);
+  }
+
+  /** Reads `config.json` and the text tower of `model.safetensors` (vision / MTP tensors are skipped unread). */
+  static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35TextModel> {
+    const dir = await resolveQwenSource(source, options.subfolder);
+    const model = new Qwen35TextModel(await readQwenConfig(dir));
+    const files = await openQwenCheckpoint(dir);
+    try {
+      await model.loadFrom(files, options);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    } finally {
+      await closeAll(files);
+    }
+    return model;
+  }
+
+  /** Loads this text tower from open checkpoint files (prefix detected; `lm_head`, vision and MTP tensors skipped). */
+  async loadFrom(files: readonly C.SafetensorsFile[], options: Qwen35LoadOptions = {}): Promise<number> {
+    const prefix = textPrefix(files);
+    return C.loadWeights(this, files, {
+      prefix,
+      dtype: options.dtype,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      skip: (k) => isNonTextKey(k) || k === 'lm_head.weight',
+    });
+  }
+
+  /** A cache for incremental decoding with this model. */
+  createCache(): Qwen35Cache {
+    return new Qwen35Cache(this.config.numHiddenLayers);
+  }
+
+  forward(inputIds: InputIds, attentionMask?: AttentionMaskInput | null, options: TextForwardOptions = {}): TextModelOutput {
+    const cfg = this.config;
+    const numLayers = cfg.numHiddenLayers;
+    const stop = options.stopAtLayer ?? numLayers;
+    if (!Number.isInteger(stop) || stop < 0 || stop > numLayers) throw new C.InputError(`stopAtLayer must be an integer in 0..${numLayers}, got ${stop}`);
+    const cache = options.cache;
+    if (cache && stop !== numLayers) throw new C.InputError('stopAtLayer cannot be combined with a generation cache');
+    const output = options.outputHiddenStates ?? false;
+    return C.tidy(() => {
+      const ids = inputIds instanceof C.Tensor ? inputIds : null;
+      const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
+      if (s === 0) throw new C.InputError('forward needs at least one token');
+      const past = cache?.pastLength ?? 0;
+      const total = past + s;
+      const { mask, allOnes } = maskTensor(attentionMask, b, total);
+      const padMask = allOnes ? null : mask;
+      const linearMask = padMask === null || s === 1 ? null : past > 0 ? C.sliceAxis(padMask, 1, past, total) : padMask;
+      const hasAttention = cfg.layerTypes.slice(0, stop).includes('full_attention');
+      const groups = cfg.numAttentionHeads / cfg.numKeyValueHeads;
+      const ctx: LayerContext = {
+        linearMask,
+        attentionBias: hasAttention ? attentionBias(padMask, b, s, total, groups) : null,
+        rope: ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
+        deltaRule: options.deltaRule ?? 'auto',
+      };
+      let h = this.embed_tokens.forward(inputIds);
+      const hidden: C.Tensor[] = output ? [h] : [];
+      for (let i = 0; i < stop; i++) {
+        const layer = this.layers.at(i);
+        const input = h;
+        const res = C.tidy(() => layer.forward(input, ctx, cache ? cache.layers[i] : undefined));
+        if (cache && res.state) cache.set(i, res.state);
+        if (!output) input.dispose();
+        h = res.out;
+        if (output) hidden.push(h);
+      }
+      if (cache) cache.pastLength = total;
+      if (stop === numLayers) {
+        const normed = this.norm.forward(h);
+        if (output) hidden[numLayers] = normed;
+        return { lastHiddenState: normed, hiddenStates: output ? hidden : null };
+      }
+      return { lastHiddenState: h, hiddenStates: output ? hidden : null };
+    });
+  }
+
+  /** The reference's `hidden_states[-2]` (raw output of layer L-2), running only the layers it needs. */
+  penultimateHiddenState(inputIds: InputIds, attentionMask?: AttentionMaskInput | null): C.Tensor {
+    return this.forward(inputIds, attentionMask, { stopAtLayer: this.config.numHiddenLayers - 1 }).lastHiddenState;
+  }
+}

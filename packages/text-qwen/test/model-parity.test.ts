@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as C from '@sdxs/core';
+import { expectClose, forEachBackend } from '../../core/test-utils/index.js';
+import { Qwen35ForCausalLM } from '../src/index.js';
+import { MODEL_CASES, caseDir, errorLog, floats, haveCase, readCase, readReference, rows, tolerance, type Reference } from './qwen-fixtures.js';
+
+afterAll(() => {
+  if (errorLog.length) console.log(`qwen35 parity (max abs error):\n${errorLog.join('\n')}`);
+});
+
+forEachBackend((backend) => {
+  for (const name of MODEL_CASES) {
+    describe.skipIf(!haveCase(name))(name, () => {
+      const cj = haveCase(name) ? readCase(name) : { checks: [] };
+      let lm: Qwen35ForCausalLM;
+      let ref: Reference;
+      beforeAll(async () => {
+        lm = await Qwen35ForCausalLM.fromPretrained(caseDir(name));
+        ref = await readReference(name);
+      });
+      afterAll(() => lm?.dispose());
+
+      for (const deltaRule of ['chunked', 'recurrent'] as const) {
+        it(`every hidden state and the logits (${deltaRule} delta rule)`, async () => {
+          const ids = rows(ref, 'input_ids');
+          const mask = rows(ref, 'attention_mask');
+          const before = C.memory().numTensors;
+          const out = lm.forward(ids, mask, { outputHiddenStates: true, deltaRule });
+          const hs = out.hiddenStates!;
+          expect(hs.length).toBe(lm.config.numHiddenLayers + 1);
+          const tol = tolerance(cj, 'encoder_hidden_states');
+          let worst = 0;
+          for (let i = 0; i < hs.length; i++) {
+            const r = expectClose((await hs[i]!.data()) as Float32Array, floats(ref, `hidden_states_${i}`), tol.atol, tol.rtol, `hidden_states_${i}`);
+            worst = Math.max(worst, r.maxAbs);
+          }
+          const last = expectClose((await out.lastHiddenState.data()) as Float32Array, floats(ref, 'last_hidden_state'), tol.atol, tol.rtol, 'last_hidden_state');
+          const lt = tolerance(cj, 'logits');
+          const lg = expectClose((await out.logits.data()) as Float32Array, floats(ref, 'logits'), lt.atol, lt.rtol, 'logits');
+          errorLog.push(`${backend} ${name} ${deltaRule}: hidden_states ${worst.toExponential(2)}, last_hidden_state ${last.maxAbs.toExponential(2)}, logits ${lg.maxAbs.toExponential(2)}`);
+          C.dispose(out);
+          expect(C.memory().numTensors).toBe(before);
+        });
+      }
+
+      it('penultimate-only forward equals hidden_states[-2]', async () => {
+        const ids = rows(ref, 'input_ids');
+        const mask = rows(ref, 'attention_mask');
+        const before = C.memory().numTensors;
+        const pen = lm.model.penultimateHiddenState(ids, mask);
+        const L = lm.config.numHiddenLayers;
+        const tol = tolerance(cj, 'encoder_hidden_states');
+        expectClose((await pen.data()) as Float32Array, floats(ref, `hidden_states_${L - 1}`), tol.atol, tol.rtol, 'penultimate');
+        pen.dispose();
+        expect(C.memory().numTensors).toBe(before);
+      });
+
+      it('greedy generation: ids and every step logits', async () => {
+        const prompt = rows(ref, 'gen_prompt_ids')[0]!;
+        const expected = rows(ref, 'gen_generated_ids')[0]!;
+        const tol = tolerance(cj, 'greedy_generation');
+        const stepRef = floats(ref, 'gen_step_logits');
+        const v = lm.config.vocabSize;
+        const before = C.memory().numTensors;
+        let worst = 0;
+        const ids = await lm.generate(prompt, {
+          maxNewTokens: expected.length,
+          eosTokenIds: [],
+          onLogits: async (logits, i) => {
+            const r = expectClose((await logits.data()) as Float32Array, stepRef.subarray(i * v, (i + 1) * v), tol.atol, tol.rtol, `step ${i}`);
+            worst = Math.max(worst, r.maxAbs);
+            if (i === 0) expectClose((await logits.data()) as Float32Array, floats(ref, 'gen_first_step_logits'), tol.atol, tol.rtol, 'first step');
+          },
+        });
+        expect(ids).toEqual(expected);
+        errorLog.push(`${backend} ${name} generation: ids equal, step logits ${worst.toExponential(2)}`);
+        expect(C.memory().numTensors).toBe(before);
+      });
+    });
+  }
+});

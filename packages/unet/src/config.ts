@@ -1,0 +1,230 @@
+/**
+ * UNet2DConditionModel config: every key diffusers' constructor takes, parsed into one typed object.
+ * Values the SDXS family does not use raise `ConfigError("unsupported: <key>=<value>")` instead of
+ * running different math.
+ */
+import { ConfigError, type ConfigObject } from '@sdxs/core';
+
+export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
+export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
+
+export interface UNetConfig {
+  inChannels: number;
+  outChannels: number;
+  centerInputSample: boolean;
+  flipSinToCos: boolean;
+  freqShift: number;
+  downBlockTypes: DownBlockType[];
+  upBlockTypes: UpBlockType[];
+  /** null: no mid block */
+  midBlockType: 'UNetMidBlock2DCrossAttn' | null;
+  blockOutChannels: number[];
+  /** per down block */
+  layersPerBlock: number[];
+  /** per down block (the up path uses the reverse) */
+  transformerLayersPerBlock: number[];
+  /** number of heads per down block (diffusers' `attention_head_dim`) */
+  numHeads: number[];
+  /** per down block */
+  crossAttentionDim: number[];
+  downsamplePadding: number;
+  midBlockScaleFactor: number;
+  /** accepted for completeness; diffusers does not pass it to the block types SDXS uses */
+  resnetOutScaleFactor: number;
+  normNumGroups: number;
+  normEps: number;
+  useLinearProjection: boolean;
+  timeEmbedDim: number;
+  convInKernel: number;
+  convOutKernel: number;
+}
+
+/** Every constructor argument of diffusers' UNet2DConditionModel (0.3x–0.40). */
+const KNOWN_KEYS = new Set([
+  'sample_size', 'in_channels', 'out_channels', 'center_input_sample', 'flip_sin_to_cos', 'freq_shift',
+  'down_block_types', 'mid_block_type', 'up_block_types', 'only_cross_attention', 'block_out_channels',
+  'layers_per_block', 'downsample_padding', 'mid_block_scale_factor', 'dropout', 'act_fn', 'norm_num_groups',
+  'norm_eps', 'cross_attention_dim', 'transformer_layers_per_block', 'reverse_transformer_layers_per_block',
+  'encoder_hid_dim', 'encoder_hid_dim_type', 'attention_head_dim', 'num_attention_heads', 'dual_cross_attention',
+  'use_linear_projection', 'class_embed_type', 'addition_embed_type', 'addition_time_embed_dim', 'num_class_embeds',
+  'upcast_attention', 'resnet_time_scale_shift', 'resnet_skip_time_act', 'resnet_out_scale_factor',
+  'time_embedding_type', 'time_embedding_dim', 'time_embedding_act_fn', 'timestep_post_act', 'time_cond_proj_dim',
+  'conv_in_kernel', 'conv_out_kernel', 'projection_class_embeddings_input_dim', 'attention_type',
+  'class_embeddings_concat', 'mid_block_only_cross_attention', 'cross_attention_norm', 'addition_embed_type_num_heads',
+]);
+
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function unsupported(key: string, value: unknown, why = ''): never {
+  throw new ConfigError(`unsupported: ${key}=${show(value)}${why ? ` (${why})` : ''}`);
+}
+
+class Reader {
+  constructor(readonly cfg: ConfigObject, readonly file: string) {}
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.cfg, key) && this.cfg[key] !== null && this.cfg[key] !== undefined;
+  }
+  raw(key: string): unknown {
+    return this.has(key) ? this.cfg[key] : undefined;
+  }
+  bad(key: string, what: string): never {
+    throw new ConfigError(`${this.file}: key '${key}' should be ${what} but is ${show(this.cfg[key])}`);
+  }
+  int(key: string, fallback: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.bad(key, 'an integer');
+    return v;
+  }
+  num(key: string, fallback: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.bad(key, 'a number');
+    return v;
+  }
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') this.bad(key, 'true or false');
+    return v;
+  }
+  str(key: string, fallback: string | null): string | null {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string') this.bad(key, 'a string');
+    return v;
+  }
+  strings(key: string, fallback: string[]): string[] {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) this.bad(key, 'an array of strings');
+    return v as string[];
+  }
+  /** an int repeated per block, or one int per block */
+  perBlock(key: string, fallback: number, n: number): number[] {
+    const v = this.raw(key);
+    if (v === undefined) return new Array<number>(n).fill(fallback);
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) this.bad(key, 'an integer or one integer per block');
+      return new Array<number>(n).fill(v);
+    }
+    if (!Array.isArray(v)) this.bad(key, 'an integer or one integer per block');
+    if (v.some((x) => Array.isArray(x))) unsupported(key, v, 'nested per-layer lists (asymmetric UNets) are not used by SDXS');
+    if (!v.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) this.bad(key, 'an integer or one integer per block');
+    if (v.length !== n) throw new ConfigError(`${this.file}: key '${key}' has ${v.length} entries; expected one per down block (${n})`);
+    return v as number[];
+  }
+}
+
+/** Parse and validate a UNet2DConditionModel `config.json` object. `file` names it in errors. */
+export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetConfig {
+  const r = new Reader(cfg, file);
+  const cls = r.str('_class_name', 'UNet2DConditionModel');
+  if (cls !== 'UNet2DConditionModel') unsupported('_class_name', cls);
+
+  // Keys whose only supported value is the default (or null / absent).
+  const mustBe: [string, unknown][] = [
+    ['class_embed_type', null],
+    ['num_class_embeds', null],
+    ['addition_embed_type', null],
+    ['addition_time_embed_dim', null],
+    ['projection_class_embeddings_input_dim', null],
+    ['encoder_hid_dim', null],
+    ['encoder_hid_dim_type', null],
+    ['time_cond_proj_dim', null],
+    ['time_embedding_act_fn', null],
+    ['timestep_post_act', null],
+    ['cross_attention_norm', null],
+    ['num_attention_heads', null],
+    ['reverse_transformer_layers_per_block', null],
+    ['dual_cross_attention', false],
+    ['class_embeddings_concat', false],
+    ['resnet_skip_time_act', false],
+    ['resnet_time_scale_shift', 'default'],
+    ['time_embedding_type', 'positional'],
+    ['attention_type', 'default'],
+    ['act_fn', 'silu'],
+  ];
+  for (const [key, ok] of mustBe) {
+    if (!r.has(key)) continue;
+    const v = r.cfg[key];
+    if (v !== ok) unsupported(key, v);
+  }
+  // only_cross_attention: false or all-false list; mid_block_only_cross_attention: null/false.
+  const oca = r.raw('only_cross_attention');
+  if (oca !== undefined && oca !== false && !(Array.isArray(oca) && oca.every((x) => x === false))) unsupported('only_cross_attention', oca);
+  const moca = r.raw('mid_block_only_cross_attention');
+  if (moca !== undefined && moca !== false) unsupported('mid_block_only_cross_attention', moca);
+  // upcast_attention only changes the precision of the attention softmax in fp16; compute here is float32 always.
+  r.bool('upcast_attention', false);
+  // dropout is inactive at inference; any value is accepted.
+  r.num('dropout', 0);
+  if (!r.has('norm_num_groups') && Object.prototype.hasOwnProperty.call(cfg, 'norm_num_groups')) {
+    unsupported('norm_num_groups', null, 'a UNet without output GroupNorm');
+  }
+
+  const downBlockTypes = r.strings('down_block_types', ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D']);
+  const upBlockTypes = r.strings('up_block_types', ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D']);
+  downBlockTypes.forEach((t) => {
+    if (t !== 'CrossAttnDownBlock2D' && t !== 'DownBlock2D') unsupported('down_block_types', t);
+  });
+  upBlockTypes.forEach((t) => {
+    if (t !== 'CrossAttnUpBlock2D' && t !== 'UpBlock2D') unsupported('up_block_types', t);
+  });
+  const n = downBlockTypes.length;
+  if (n === 0) throw new ConfigError(`${file}: 'down_block_types' is empty`);
+  if (upBlockTypes.length !== n) throw new ConfigError(`${file}: ${n} down_block_types but ${upBlockTypes.length} up_block_types; they must match`);
+  const midRaw = Object.prototype.hasOwnProperty.call(cfg, 'mid_block_type') ? cfg.mid_block_type : 'UNetMidBlock2DCrossAttn';
+  if (midRaw !== null && midRaw !== 'UNetMidBlock2DCrossAttn') unsupported('mid_block_type', midRaw);
+
+  const blockOutChannels = r.perBlock('block_out_channels', 0, n);
+  if (!r.has('block_out_channels')) throw new ConfigError(`${file}: key 'block_out_channels' is missing`);
+  const headsKey = 'attention_head_dim';
+  const numHeads = r.perBlock(headsKey, 8, n);
+  const crossAttentionDim = r.perBlock('cross_attention_dim', 1280, n);
+  const normNumGroups = r.int('norm_num_groups', 32);
+  for (let i = 0; i < n; i++) {
+    const c = blockOutChannels[i]!;
+    if (c % numHeads[i]! !== 0) throw new ConfigError(`${file}: block ${i} has ${c} channels, not divisible by ${numHeads[i]} heads ('${headsKey}' is the number of heads)`);
+    if (c % normNumGroups !== 0) throw new ConfigError(`${file}: block ${i} has ${c} channels, not divisible by norm_num_groups=${normNumGroups}`);
+  }
+
+  const timeEmbDimRaw = r.raw('time_embedding_dim');
+  if (timeEmbDimRaw !== undefined && (typeof timeEmbDimRaw !== 'number' || !Number.isSafeInteger(timeEmbDimRaw))) r.bad('time_embedding_dim', 'an integer or null');
+  const kIn = r.int('conv_in_kernel', 3);
+  const kOut = r.int('conv_out_kernel', 3);
+  if (kIn % 2 === 0) unsupported('conv_in_kernel', kIn, 'even kernels');
+  if (kOut % 2 === 0) unsupported('conv_out_kernel', kOut, 'even kernels');
+  const downsamplePadding = r.int('downsample_padding', 1);
+  if (downsamplePadding !== 0 && downsamplePadding !== 1) unsupported('downsample_padding', downsamplePadding);
+
+  return {
+    inChannels: r.int('in_channels', 4),
+    outChannels: r.int('out_channels', 4),
+    centerInputSample: r.bool('center_input_sample', false),
+    flipSinToCos: r.bool('flip_sin_to_cos', true),
+    freqShift: r.num('freq_shift', 0),
+    downBlockTypes: downBlockTypes as DownBlockType[],
+    upBlockTypes: upBlockTypes as UpBlockType[],
+    midBlockType: midRaw === null ? null : 'UNetMidBlock2DCrossAttn',
+    blockOutChannels,
+    layersPerBlock: r.perBlock('layers_per_block', 2, n),
+    transformerLayersPerBlock: r.perBlock('transformer_layers_per_block', 1, n),
+    numHeads,
+    crossAttentionDim,
+    downsamplePadding,
+    midBlockScaleFactor: r.num('mid_block_scale_factor', 1),
+    resnetOutScaleFactor: r.num('resnet_out_scale_factor', 1),
+    normNumGroups,
+    normEps: r.num('norm_eps', 1e-5),
+    useLinearProjection: r.bool('use_linear_projection', false),
+    timeEmbedDim: (timeEmbDimRaw as number | undefined) ?? blockOutChannels[0]! * 4,
+    convInKernel: kIn,
+    convOutKernel: kOut,
+  };
+}
+
+/** Keys in the config that diffusers' UNet2DConditionModel does not know (ignored, as diffusers does). */
+export function unknownUNetConfigKeys(cfg: ConfigObject): string[] {
+  return Object.keys(cfg).filter((k) => !k.startsWith('_') && !KNOWN_KEYS.has(k));
+}

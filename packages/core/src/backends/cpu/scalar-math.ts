@@ -33,7 +33,8 @@ export const UNARY: { readonly [K in UnaryFn]: (x: number) => number } = {
   cos: Math.cos,
   square: (x) => x * x,
   reciprocal: (x) => 1 / x,
-  relu: (x) => (x > 0 ? x : 0),
+  // NaN propagates like PyTorch's relu
+  relu: (x) => (x <= 0 ? 0 : x),
   floor: Math.floor,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
   erf,

@@ -1,0 +1,123 @@
+import { BackendUnavailableError } from '../../errors.js';
+import type { TF } from './types.js';
+
+const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+/** Import by a computed name so bundlers and tsc do not require optional peers to be installed. */
+const importOptional = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
+
+export async function loadTfjsCore(): Promise<TF> {
+  try {
+    return await import('@tensorflow/tfjs-core');
+  } catch (e) {
+    throw new BackendUnavailableError(`the tfjs backends need @tensorflow/tfjs-core: npm i @tensorflow/tfjs-core (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** Initialise tf's backend `tfName` and make sure it is usable. */
+export async function startTf(tf: TF, tfName: string, hint: string): Promise<void> {
+  let ok = false;
+  let why = '';
+  try {
+    ok = await tf.setBackend(tfName);
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (!ok || tf.getBackend() !== tfName) throw new BackendUnavailableError(`tfjs backend '${tfName}' failed to initialise${why ? `: ${why}` : ''}. ${hint}`);
+}
+
+export async function initTfjsCpu(tf: TF): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu').catch((e: Error) => {
+    throw new BackendUnavailableError(`backend 'tfjs-cpu' needs @tensorflow/tfjs-backend-cpu: npm i @tensorflow/tfjs-backend-cpu (${e.message})`);
+  });
+  await startTf(tf, 'cpu', '');
+  // tfjs-cpu prints an advert for tfjs-node on first use in Node; the choice of backend is ours
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+}
+
+export async function initTfjsWasm(tf: TF): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm').catch((e: Error) => {
+    throw new BackendUnavailableError(`backend 'tfjs-wasm' needs @tensorflow/tfjs-backend-wasm: npm i @tensorflow/tfjs-backend-wasm (${e.message})`);
+  });
+  // In Node and Bun, point tfjs at the .wasm files inside its own package, whichever entry (main or
+  // module) the runtime resolved and wherever the package was installed. Browsers keep tfjs's default
+  // (next to the script) or what the application set with setWasmPaths.
+  if (isNodeLike()) {
+    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+    const path = (await importOptional('node:path')) as typeof import('node:path');
+    const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    wasm.setWasmPaths(path.join(path.dirname(pkg), 'dist') + path.sep);
+  }
+  await startTf(tf, 'wasm', 'The .wasm files ship inside @tensorflow/tfjs-backend-wasm/dist; in a browser call setWasmPaths() with where you serve them.');
+}
+
+interface GpuNavigator {
+  gpu?: unknown;
+}
+
+/** In Node/Bun without navigator.gpu, install Dawn from the `webgpu` package (must run before tfjs-backend-webgpu loads). */
+async function ensureNavigatorGpu(): Promise<void> {
+  const g = globalThis as { navigator?: GpuNavigator };
+  if (g.navigator?.gpu) return;
+  if (!isNodeLike()) throw new BackendUnavailableError("backend 'tfjs-webgpu': this browser has no navigator.gpu (WebGPU needs a secure context and a WebGPU-enabled browser)");
+  let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    dawn = (await importOptional('webgpu')) as typeof dawn;
+  } catch (e) {
+    throw new BackendUnavailableError(`backend 'tfjs-webgpu' in Node/Bun needs the 'webgpu' package (Dawn): npm i webgpu (${(e as Error).message})`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  else g.navigator = { gpu };
+}
+
+const NO_ADAPTER_HINT =
+  'No WebGPU adapter: on a machine without a GPU run with a software Vulkan, e.g. VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (Debian package chromium).';
+
+export async function initTfjsWebgpu(tf: TF): Promise<void> {
+  await ensureNavigatorGpu();
+  const webgpu = await import('@tensorflow/tfjs-backend-webgpu').catch((e: Error) => {
+    throw new BackendUnavailableError(`backend 'tfjs-webgpu' needs @tensorflow/tfjs-backend-webgpu: npm i @tensorflow/tfjs-backend-webgpu (${e.message})`);
+  });
+  // tfjs registers 'webgpu' at import only when navigator.gpu existed then; otherwise register it here.
+  if (!tf.findBackendFactory('webgpu')) tf.registerBackend('webgpu', () => createWebgpuBackend(webgpu.WebGPUBackend));
+  await startTf(tf, 'webgpu', NO_ADAPTER_HINT);
+}
+
+type WebGPUBackendCtor = typeof import('@tensorflow/tfjs-backend-webgpu').WebGPUBackend;
+
+/** A device with the adapter's maximum buffer limits (the defaults, 256/128 MiB, are too small for the models). */
+async function createWebgpuBackend(Ctor: WebGPUBackendCtor): Promise<InstanceType<WebGPUBackendCtor>> {
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new BackendUnavailableError(NO_ADAPTER_HINT);
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    },
+  });
+  return new Ctor(device, (adapter as GPUAdapter & { info?: ConstructorParameters<WebGPUBackendCtor>[1] }).info);
+}
+
+/** tfjs-node / tfjs-node-gpu bring their own tfjs (re-exported); use that namespace. */
+export async function loadTfjsNode(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu', sdxsName: string): Promise<TF> {
+  let mod: unknown;
+  try {
+    mod = await importOptional(pkg);
+  } catch (e) {
+    const extra = pkg.endsWith('-gpu') ? ' It needs CUDA 11.2 and cuDNN 8.1 on this machine.' : '';
+    throw new BackendUnavailableError(
+      `backend '${sdxsName}' needs the optional peer dependency ${pkg}: npm i ${pkg} (its install script downloads libtensorflow).${extra} (${(e as Error).message})`,
+      { cause: e },
+    );
+  }
+  const ns = mod as TF & { default?: TF };
+  const tf = typeof ns.tidy === 'function' ? ns : ns.default!;
+  await startTf(tf, 'tensorflow', `${pkg} loaded but its 'tensorflow' backend did not start.`);
+  return tf;
+}

@@ -1,0 +1,7 @@
+/**
+ * Test helpers shared by every package (not published). Import through a relative path from a
+ * package's test folder: `import { forEachBackend } from '../../core/test-utils/index.js'`.
+ */
+export { TEST_BACKENDS, forEachBackend, preferSoftwareVulkan, testBackendNames, type ForEachBackendOptions } from './backends.js';
+export { compareClose, expectClose, maxAbsDiff, type CloseReport } from './compare.js';
+export { fixturesDir, repoRoot } from './fixtures.js';

@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
+import { compareClose, expectClose, forEachBackend } from '../test-utils/index.js';
+import { BINARY_FNS, CASES, type OpCase, REDUCE_FNS, UNARY_FNS } from './conformance-cases.js';
+import { makeInput, uploadInputs } from './conformance-inputs.js';
+
+/** Known deviations per backend, each with its reason (tfjs-core's test setups keep the same kind of list). */
+const POW_SPECIAL = 'pow with NaN/±Inf/negative-base operands differs between tfjs kernels (the models raise positive bases only)';
+const HUGE_TRIG = 'sin/cos of 1e30: argument reduction for huge |x| differs from libm';
+const EXCLUDED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'tfjs-cpu': { 'binary.pow.special[16]': POW_SPECIAL },
+  'tfjs-wasm': { 'binary.pow.special[16]': POW_SPECIAL, 'unary.sin.special[16]': HUGE_TRIG, 'unary.cos.special[16]': HUGE_TRIG },
+  'tfjs-webgpu': {
+    'binary.pow.special[16]': POW_SPECIAL,
+    'unary.sin.special[16]': HUGE_TRIG,
+    'unary.cos.special[16]': HUGE_TRIG,
+    'unary.sigmoid.special[16]': "tfjs-webgpu's sigmoid maps NaN to 0",
+  },
+};
+/** Looser bounds where a backend's math library is less precise, with the reason. */
+const TOLERANCE: Readonly<Record<string, Readonly<Record<string, { atol: number; rtol: number; why: string }>>>> = {
+  'tfjs-webgpu': {
+    'unary.sin.odd[3,7,5]': { atol: 5e-4, rtol: 0, why: "SwiftShader's sin/cos are accurate to ~2e-4" },
+    'unary.cos.odd[3,7,5]': { atol: 5e-4, rtol: 0, why: "SwiftShader's sin/cos are accurate to ~2e-4" },
+  },
+};
+
+const SMALL_ONLY = new Set(['tfjs-webgpu']);
+
+async function runCase(c: OpCase, backend: C.Backend): Promise<{ data: Float32Array | Int32Array; shape: readonly number[]; dtype: string }> {
+  const data = c.inputs.map((s, i) => makeInput(s, 1000 + i * 7919 + c.id.length));
+  const xs = uploadInputs(c.inputs, data, backend);
+  try {
+    const y = C.tidy(() => c.run(xs));
+    const out = { data: (await y.data()) as Float32Array | Int32Array, shape: y.shape, dtype: y.dtype };
+    y.dispose();
+    return out;
+  } finally {
+    C.dispose(xs);
+  }
+}
+
+describe('conformance table', () => {
+  test('covers every op and every unary/binary/reduce function', () => {
+    const ops = new Set(CASES.map((c) => c.op));
+    expect(C.OP_NAMES.filter((o) => !ops.has(o))).toEqual([]);
+    const fns = new Set(CASES.map((c) => String(c.attrs?.fn ?? '')));
+    expect([...UNARY_FNS, ...BINARY_FNS, ...REDUCE_FNS].filter((f) => !fns.has(f))).toEqual([]);
+    expect(new Set(CASES.map((c) => c.id)).size).toBe(CASES.length);
+  });
+});
+
+forEachBackend(
+  (name) => {
+    const coverage = { passed: 0, skipped: 0 };
+    for (const c of CASES) {
+      const reason = EXCLUDED[name]?.[c.id] ?? (c.large && SMALL_ONLY.has(name) ? 'large case: WebGPU on SwiftShader is ~50x slower than wasm' : null);
+      if (reason) {
+        coverage.skipped++;
+        test.skip(`${c.id} (${reason})`, () => {});
+        continue;
+      }
+      test(c.id, async () => {
+        const cpu = await C.backendInstance('cpu');
+        const target = await C.backendInstance(name);
+        const want = await runCase(c, cpu);
+        const got = await runCase(c, target);
+        expect(got.shape).toEqual(want.shape);
+        expect(got.dtype).toBe(want.dtype);
+        const tol = TOLERANCE[name]?.[c.id] ?? c.tolerance;
+        expectClose(got.data, want.data, tol.atol, tol.rtol, `${name} ${c.id}`);
+        coverage.passed++;
+      });
+    }
+    test('coverage report', () => {
+      console.info(`[conformance] ${name}: ${coverage.passed} passed, ${coverage.skipped} skipped of ${CASES.length}`);
+      void compareClose;
+    });
+  },
+  { backends: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] },
+);

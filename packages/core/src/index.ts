@@ -30,7 +30,6 @@ export * from './backends/register.js';
 export * as nn from './nn/index.js';
 export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeightsOptions } from './nn/index.js';
 export * from './io/safetensors.js';
-export * from './io/safetensors-write.js';
 export * from './io/half.js';
 export * from './io/config.js';
 export { openCheckpoint, loadSafetensorsIndex } from './io/safetensors-index.js';

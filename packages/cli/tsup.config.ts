@@ -1,10 +1,19 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-});
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'es2022',
+  },
+  {
+    entry: { bin: 'src/bin.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'es2022',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);

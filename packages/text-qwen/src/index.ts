@@ -19,3 +19,5 @@ export type { AttentionMaskInput } from './model/masks.js';
 export type { DeltaRuleMode, LinearAttentionState } from './model/gated-deltanet.js';
 export type { KeyValueState } from './model/attention.js';
 export type { SamplingOptions } from './model/sampling.js';
+export { SdxsTextEncoder, SDXS_MAX_LENGTH, type SdxsConditioning, type SdxsTextEncoderOptions, type SdxsTextEncoderLoadOptions } from './sdxs/text-encoder.js';
+export { refinePrompt, refinerPromptIds, PromptRefiner, SDXS_REFINER_INSTRUCTION, type RefinePromptOptions, type PromptRefinerLoadOptions } from './sdxs/refiner.js';

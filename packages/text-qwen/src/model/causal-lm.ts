@@ -53,14 +53,11 @@ export class Qwen35ForCausalLM extends C.Module {
   }
 
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35ForCausalLM> {
-    const dir = await resolveQwenSource(source, options.subfolder, ['generation_config.json']);
+    const dir = await resolveQwenSource(source, options, ['generation_config.json']);
     const lm = new Qwen35ForCausalLM(await readQwenConfig(dir));
     const files = await openQwenCheckpoint(dir);
     try {
-      await lm.model.loadFrom(files, options);
-      if (lm.lm_head) {
-        await C.loadWeights(new LmHeadHolder(lm.lm_head), files, { dtype: options.dtype, signal: options.signal, skip: (k) => k !== 'lm_head.weight' });
-      }
+      await lm.loadFrom(files, options);
     } catch (e) {
       lm.dispose();
       throw e;
@@ -68,6 +65,15 @@ export class Qwen35ForCausalLM extends C.Module {
       await closeAll(files);
     }
     return lm;
+  }
+
+  /** Loads the text tower and (untied) `lm_head.weight` from open checkpoint files; returns resident bytes. */
+  async loadFrom(files: readonly C.SafetensorsFile[], options: Qwen35LoadOptions = {}): Promise<number> {
+    let bytes = await this.model.loadFrom(files, options);
+    if (this.lm_head) {
+      bytes += await C.loadWeights(new LmHeadHolder(this.lm_head), files, { dtype: options.dtype, signal: options.signal, skip: (k) => k !== 'lm_head.weight' });
+    }
+    return bytes;
   }
 
   /** hidden [..., D] → logits [..., V] */

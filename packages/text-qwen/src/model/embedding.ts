@@ -27,7 +27,7 @@ export class Qwen35Embedding extends C.Module {
   forward(ids: C.Tensor | readonly (readonly number[])[]): C.Tensor {
     const w = this.weight.value;
     if (!isStorage(w)) {
-      return C.tidy(() => C.gather(w, ids instanceof C.Tensor ? ids : idsTensor(ids), 0));
+      return C.tidy(() => C.gather(w, ids instanceof C.Tensor ? ids : idsTensor(ids, this.numEmbeddings), 0));
     }
     let flat: ArrayLike<number>;
     let shape: number[];
@@ -67,13 +67,13 @@ export function projectOnto(x: C.Tensor, weight: C.Parameter): C.Tensor {
 }
 
 /** Host rows of ids → int32 tensor [B, S]. */
-export function idsTensor(ids: readonly (readonly number[])[]): C.Tensor {
+export function idsTensor(ids: readonly (readonly number[])[], limit = Infinity): C.Tensor {
   const b = ids.length;
   const s = ids[0]?.length ?? 0;
   if (ids.some((r) => r.length !== s)) throw new C.InputError('inputIds rows must all have the same length');
   const flat = new Int32Array(b * s);
   ids.forEach((r, i) => r.forEach((id, j) => {
-    if (!Number.isInteger(id) || id < 0) throw new C.InputError(`invalid token id ${id}`);
+    if (!Number.isInteger(id) || id < 0 || id >= limit) throw new C.InputError(`token id ${id} is outside the embedding table (${limit} rows)`);
     flat[i * s + j] = id;
   }));
   return C.tensor(flat, [b, s], 'int32');

@@ -47,7 +47,7 @@ export class Qwen35TextModel extends C.Module {
 
   /** Reads `config.json` and the text tower of `model.safetensors` (vision / MTP tensors are skipped unread). */
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35TextModel> {
-    const dir = await resolveQwenSource(source, options.subfolder);
+    const dir = await resolveQwenSource(source, options);
     const model = new Qwen35TextModel(await readQwenConfig(dir));
     const files = await openQwenCheckpoint(dir);
     try {

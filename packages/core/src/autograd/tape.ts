@@ -139,8 +139,12 @@ function shapesMatch(a: Tensor, b: Tensor): boolean {
   return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }
 
+/**
+ * Sum two gradients. The sum is owned by the gradient map, not by an enclosing tidy: a checkpoint's
+ * backward accumulates parameter grads into the outer map from inside its own tidy scope.
+ */
 function addInto(a: Tensor, b: Tensor): Tensor {
-  const s = add(a, b);
+  const s = keep(add(a, b));
   a.dispose();
   b.dispose();
   return s;

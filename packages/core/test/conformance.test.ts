@@ -79,3 +79,32 @@ forEachBackend(
   },
   { backends: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] },
 );
+
+describe('tfjs adapter specifics', () => {
+  forEachBackend(
+    (name) => {
+      test("'reshape' with the same dtype shares the tf data (no copy)", async () => {
+        const x = C.ones([2, 6]);
+        const y = C.reshape(x, [3, 4]);
+        const hx = x.handle as { dataId: object };
+        const hy = y.handle as { dataId: object };
+        expect(hy).not.toBe(hx);
+        expect(hy.dataId).toBe(hx.dataId);
+        x.dispose();
+        expect(Array.from(await y.data())).toEqual(new Array(12).fill(1));
+        y.dispose();
+        void name;
+      });
+    },
+    { backends: ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] },
+  );
+
+  test('tfjs-node and tfjs-node-gpu, when not installed, name the install step', async () => {
+    for (const name of ['tfjs-node', 'tfjs-node-gpu']) {
+      const why = await C.backendFailure(name);
+      if (why === null) continue; // installed here
+      expect(why).toContain(`npm i @tensorflow/${name}`);
+      console.warn(`[sdxs tests] ${name} unavailable (expected without the optional peer): ${why.split('\n')[0]}`);
+    }
+  });
+});

@@ -44,12 +44,12 @@ export interface PngImage {
   /** 3 (RGB) or 4 (RGBA) */
   channels: 3 | 4;
   /** interleaved 8-bit pixels, row-major */
-  pixels: Uint8Array;
+  data: Uint8Array;
 }
 
 /** Encode 8-bit pixels as PNG; `text` becomes tEXt chunks (Latin-1 keys, values UTF-8 escaped to Latin-1 safe). */
 export async function encodePng(img: PngImage, text: Record<string, string> = {}): Promise<Uint8Array> {
-  const { width, height, channels, pixels } = img;
+  const { width, height, channels, data: pixels } = img;
   if (pixels.length !== width * height * channels) throw new RangeError(`encodePng: ${pixels.length} bytes for ${width}x${height}x${channels}`);
   const stride = width * channels;
   const raw = new Uint8Array((stride + 1) * height);

@@ -1,0 +1,61 @@
+import type { HubDownloadOptions } from '@sdxs/core';
+
+export type PipelineStage = 'load' | 'download' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
+
+export interface PipelineProgress {
+  stage: PipelineStage;
+  /** units done in this stage (steps, tokens, tiles, tensors or bytes) */
+  done: number;
+  total: number;
+  /** what is being worked on, e.g. a file or component */
+  detail?: string;
+}
+
+export interface SdxsPipelineOptions extends Pick<HubDownloadOptions, 'revision' | 'cacheDir' | 'token' | 'endpoint' | 'offline'> {
+  /** tensor backend to select before loading ('auto' picks the best available); default: keep the current one */
+  backend?: string;
+  /** weights storage: float32 (default) or 16-bit storage converted per layer */
+  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /** free the text encoder right after encoding prompts (default true: it is the second-largest part) */
+  releaseTextEncoder?: boolean;
+  onProgress?: (p: PipelineProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RefineOptions {
+  /** instruction placed before the prompt (default: the SDXS instruction) */
+  instruction?: string;
+  temperature?: number;
+  maxNewTokens?: number;
+  seed?: number;
+}
+
+export interface GenerateOptions {
+  prompt: string | readonly string[];
+  negativePrompt?: string | readonly string[];
+  /** default 1024; multiple of 16 */
+  width?: number;
+  /** default 1024; multiple of 16 */
+  height?: number;
+  /** default 40 */
+  steps?: number;
+  /** default 4; ≤ 1 turns classifier-free guidance off */
+  guidanceScale?: number;
+  /** image i uses seed + i (default: random) */
+  seed?: number;
+  /** images per prompt, default 1 */
+  batch?: number;
+  /** rewrite the prompt with the prompt refiner first */
+  refine?: boolean | RefineOptions;
+  /** run the VAE 2x upscale on the result */
+  upscale?: boolean;
+  /** img2img: an RGB(A) 8-bit image, resized to width x height */
+  image?: { width: number; height: number; channels: number; data: Uint8Array | Uint8ClampedArray };
+  /** img2img strength in (0, 1]: 1 ignores the image (default 0.6) */
+  strength?: number;
+  onProgress?: (p: PipelineProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** The model card's defaults. */
+export const GENERATION_DEFAULTS = { width: 1024, height: 1024, steps: 40, guidanceScale: 4, batch: 1, strength: 0.6 } as const;

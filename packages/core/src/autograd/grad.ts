@@ -93,7 +93,8 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: r
           const seeds: Tensor[] = [];
           inner.result.forEach((o, i) => {
             const d = dys[i];
-            if (d) {
+            // fn may return one tensor in several slots: its gradient (already the total) is seeded once
+            if (d && list.indexOf(list[i]!) === i) {
               roots.push(o);
               seeds.push(d);
             }

@@ -13,6 +13,8 @@ export class UNet2DConditionModel extends C.Module {
   readonly up_blocks: C.ModuleList<UpBlock>;
   readonly conv_norm_out: C.nn.GroupNorm;
   readonly conv_out: C.nn.Conv2d;
+  /** Training: run each down/mid/up block under `C.checkpoint` (recomputed in the backward pass). */
+  gradientCheckpointing = false;
 
   constructor(readonly config: UNetConfig) {
     super();
@@ -139,20 +141,33 @@ export class UNet2DConditionModel extends C.Module {
       const contextBias = encoderAttentionMask ? C.reshape(C.mul(C.sub(1, C.cast(encoderAttentionMask, 'float32')), -10000), [b, 1, 1, s]) : null;
       const inp: BlockInputs = { temb, context: encoderHiddenStates, contextBias };
 
+      // Each block as a function of tensors only, so that it can run under gradient checkpointing.
+      const shared = contextBias ? [temb, encoderHiddenStates, contextBias] : [temb, encoderHiddenStates];
+      const unpack = (a: C.Tensor[]): BlockInputs => ({ temb: a[0]!, context: a[1]!, contextBias: a[2] ?? null });
+      const run = (fn: (a: C.Tensor[]) => C.Tensor[], xs: C.Tensor[]): C.Tensor[] => {
+        if (!this.gradientCheckpointing) return fn(xs);
+        const r = C.checkpoint((...a: C.Tensor[]) => fn(a), xs);
+        return Array.isArray(r) ? r : [r];
+      };
+
       x = this.conv_in.forward(x);
       const skips: C.Tensor[] = [x];
       for (const block of this.down_blocks) {
-        const r = block.forward(x, inp);
-        x = r.hidden;
-        skips.push(...r.states);
+        const [hidden, ...states] = run((a) => {
+          const r = block.forward(a[0]!, unpack(a.slice(1)));
+          return [r.hidden, ...r.states];
+        }, [x, ...shared]);
+        x = hidden!;
+        skips.push(...states);
       }
-      if (this.mid_block) x = this.mid_block.forward(x, inp);
+      const mid = this.mid_block;
+      if (mid) x = run((a) => [mid.forward(a[0]!, unpack(a.slice(1)))], [x, ...shared])[0]!;
       for (const block of this.up_blocks) {
         const used = block.resnets.length;
         const mine = skips.splice(skips.length - used, used);
         const next = skips[skips.length - 1];
         const size: [number, number] | undefined = block.upsamplers && next ? [next.shape[2]!, next.shape[3]!] : undefined;
-        x = block.forward(x, mine, inp, size);
+        x = run((a) => [block.forward(a[0]!, a.slice(1, 1 + used), unpack(a.slice(1 + used)), size)], [x, ...mine, ...shared])[0]!;
       }
       return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
     });

@@ -6,3 +6,6 @@ export { LrSchedule, type LrScheduleConfig } from './schedule.js';
 export { clipGlobalNorm, globalNorm } from './clip.js';
 export { Ema } from './ema.js';
 export { sampleSigma, shiftSigma, type TimestepSampling } from './timesteps.js';
+export { drawFlow, flowMatchingLoss, type FlowDraws, type FlowMatchingOptions, type TrainableDenoiser, type TrainBatch, type Uncond } from './flow-matching.js';
+export { Trainer, type BatchSource, type SourceState, type StepStats, type TrainerOptions, type TrainerState } from './trainer.js';
+export { saveDiffusersModel, saveTrainingCheckpoint, loadTrainingCheckpoint, latestCheckpoint, type SaveCheckpointOptions, type SaveDType } from './checkpoint.js';

@@ -3,22 +3,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL } from '../src/index.js';
-import { forEachBackend, useBackend } from './helpers/backends.js';
+import { forEachBackend } from '../../core/test-utils/index.js';
 import { compare, readAll, vaeTinyDir } from './helpers/fixtures.js';
 
 const kase = JSON.parse(fs.readFileSync(path.join(vaeTinyDir, 'case.json'), 'utf8')) as { tolerance: { atol: number; rtol: number } };
 const { atol, rtol } = kase.tolerance;
 
-forEachBackend('vae-tiny parity', (backend) => {
-  let skip: string | null = null;
+forEachBackend((backend) => {
   let vae: AsymmetricAutoencoderKL;
   let io: Map<string, C.Tensor>;
   beforeAll(async () => {
-    skip = await useBackend(backend);
-    if (skip) {
-      console.warn(`skipping vae parity on '${backend}': ${skip}`);
-      return;
-    }
     vae = await AsymmetricAutoencoderKL.fromPretrained(vaeTinyDir);
     io = await readAll(path.join(vaeTinyDir, 'io.safetensors'));
   });
@@ -32,8 +26,7 @@ forEachBackend('vae-tiny parity', (backend) => {
     expect(d.worstExcess, `${check} exceeds atol ${atol} + rtol ${rtol}·|expected| (max |err| ${d.maxAbs})`).toBeLessThanOrEqual(0);
   };
 
-  test('encode(image) → posterior mean and logvar', async (ctx) => {
-    if (skip) return ctx.skip();
+  test('encode(image) → posterior mean and logvar', async () => {
     const before = C.memory().numTensors;
     const post = vae.encode(io.get('image')!);
     report('encode.mean', await compare(post.mean, io.get('posterior_mean')!, atol, rtol));
@@ -42,8 +35,7 @@ forEachBackend('vae-tiny parity', (backend) => {
     expect(C.memory().numTensors).toBe(before);
   });
 
-  test('decode(latent) → decoded', async (ctx) => {
-    if (skip) return ctx.skip();
+  test('decode(latent) → decoded', async () => {
     const before = C.memory().numTensors;
     const out = vae.decode(io.get('latent')!);
     report('decode', await compare(out, io.get('decoded')!, atol, rtol));
@@ -51,8 +43,7 @@ forEachBackend('vae-tiny parity', (backend) => {
     expect(C.memory().numTensors).toBe(before);
   });
 
-  test('decode(encode(image).mean) → upscaled (2x)', async (ctx) => {
-    if (skip) return ctx.skip();
+  test('decode(encode(image).mean) → upscaled (2x)', async () => {
     const before = C.memory().numTensors;
     const post = vae.encode(io.get('image')!);
     const out = vae.decode(post.mean);

@@ -73,8 +73,10 @@ export function nnKernels(ctx: TfContext): NnKernels {
         const lead = X.shape.slice(0, -2);
         const sh = size[0] / H;
         const sw = size[1] / W;
-        const x6 = tf.reshape(X.handle, [...lead, H, 1, W, 1]);
-        return tf.reshape(tf.broadcastTo(x6, [...lead, H, sh, W, sw]), [...lead, size[0], size[1]]);
+        // Rank 4 (leading dims merged): tfjs-webgpu's Tile kernel falls back to a synchronous CPU read above rank 4.
+        const rows = lead.reduce((a, b) => a * b, 1) * H;
+        const x4 = tf.reshape(X.handle, [rows, 1, W, 1]);
+        return tf.reshape(tf.broadcastTo(x4, [rows, sh, W, sw]), [...lead, size[0], size[1]]);
       }
       return tf.gather(tf.gather(X.handle, tf.tensor1d(ih, 'int32'), r - 2), tf.tensor1d(iw, 'int32'), r - 1);
     },

@@ -79,3 +79,23 @@ export async function linkSnapshot(cache: RepoCache, snapshotDir: string, relPat
   }
   return file;
 }
+
+/** `.no_exist/<commit>/<path>`: the hub said this file does not exist at that commit (so we need not ask again). */
+async function noExistFile(cache: RepoCache, commit: string, relPath: string): Promise<string> {
+  const path = await import('node:path');
+  return path.join(cache.root, '.no_exist', commit, ...relPath.split('/'));
+}
+
+export async function markNoExist(cache: RepoCache, commit: string, relPath: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const f = await noExistFile(cache, commit, relPath);
+  await fs.mkdir(path.dirname(f), { recursive: true });
+  await fs.writeFile(f, '');
+}
+
+/** Whether the cache records that `relPath` does not exist at the commit `revision` resolves to. */
+export async function isKnownMissing(cache: RepoCache, revision: string, relPath: string): Promise<boolean> {
+  const commit = COMMIT_RE.test(revision) ? revision : await readRef(cache, revision);
+  return commit !== undefined && isFile(await noExistFile(cache, commit, relPath));
+}

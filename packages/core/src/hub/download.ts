@@ -3,7 +3,7 @@
  * Node only: node modules are imported lazily so that importing this module is harmless in browsers.
  */
 import { AbortError, HubError, throwIfAborted } from '../errors.js';
-import { findCachedFile, linkSnapshot, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
+import { findCachedFile, isKnownMissing, linkSnapshot, markNoExist, readRef, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
 import { defaultHubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
 
 export interface HubProgress {
@@ -87,6 +87,9 @@ export async function hubDownload(repoId: string, filename: string, opts: HubDow
   if (!opts.forceDownload) {
     const hit = await findCachedFile(cache, revision, relPath);
     if (hit) return hit;
+    if (await isKnownMissing(cache, revision, relPath)) {
+      throw new HubError(`cannot download '${relPath}' of '${repoId}' (revision '${revision}'): file not found in repository '${repoId}' (HTTP 404, cached answer)`, 404);
+    }
   }
   if (opts.offline ?? hubOffline()) {
     throw new HubError(
@@ -97,7 +100,16 @@ export async function hubDownload(repoId: string, filename: string, opts: HubDow
   const key = `${cache.root}\n${revision}\n${relPath}`;
   const running = inflight.get(key);
   if (running) return running;
-  const job = download(cache, repoId, relPath, revision, opts).finally(() => inflight.delete(key));
+  const job = download(cache, repoId, relPath, revision, opts)
+    .catch(async (e: unknown) => {
+      // remember a missing file at a known commit, as the hub cache's .no_exist does
+      if (e instanceof HubError && e.status === 404 && /file '.*' not found/.test(e.message)) {
+        const commit = COMMIT_RE.test(revision) ? revision : await readRef(cache, revision);
+        if (commit) await markNoExist(cache, commit, relPath);
+      }
+      throw e;
+    })
+    .finally(() => inflight.delete(key));
   inflight.set(key, job);
   return job;
 }

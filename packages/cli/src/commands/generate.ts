@@ -1,0 +1,123 @@
+import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
+import { intArg, numArg, parse } from '../args.js';
+import { selectBackend } from '../backend-option.js';
+import { UsageError } from '../cli-error.js';
+import type { CliIo, Command } from '../io.js';
+import { progressFor } from '../io.js';
+import { numberedPaths, writeFileAtomic } from '../output.js';
+import { readInputImage } from '../read-image.js';
+
+const D = GENERATION_DEFAULTS;
+const help = `sdxs generate "<prompt>" [options]
+
+Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters.
+
+  -n, --negative <text>   negative prompt (default: none, the empty prompt)
+  -W, --width <px>        width, a multiple of 16 (default ${D.width})
+  -H, --height <px>       height, a multiple of 16 (default ${D.height})
+      --steps <n>         denoising steps (default ${D.steps})
+      --cfg <scale>       classifier-free guidance scale; <= 1 turns it off (default ${D.guidanceScale})
+      --seed <n>          seed of the first image; image i uses seed + i (default: random)
+      --batch <n>         images per prompt (default ${D.batch})
+      --refine            rewrite the prompt with the Qwen prompt refiner first
+      --upscale           2x the result with the VAE (2W x 2H output)
+      --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
+      --strength <s>      img2img strength in (0, 1] (default ${D.strength})
+      --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
+      --dtype <t>         weight storage: float32, float16, bfloat16 (default float32)
+      --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
+      --revision <rev>    hub revision (default main)
+      --cache-dir <dir>   hub cache folder
+  -o, --out <file.png>    output path (default sdxs.png; several images get -1, -2, ... suffixes)
+      --json              print a JSON summary on stdout, no progress bars
+  -q, --quiet             no progress bars
+  -h, --help              this text
+
+Exit codes: 0 ok, 1 failure, 2 bad arguments, 130 interrupted (Ctrl-C; no partial files are left).`;
+
+export const generate: Command = {
+  name: 'generate',
+  summary: 'text to image (PNG with the parameters in its metadata)',
+  help,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { values: v, positionals } = parse('generate', argv, {
+      negative: { type: 'string', short: 'n' },
+      width: { type: 'string', short: 'W' },
+      height: { type: 'string', short: 'H' },
+      steps: { type: 'string' },
+      cfg: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      refine: { type: 'boolean' },
+      upscale: { type: 'boolean' },
+      image: { type: 'string' },
+      strength: { type: 'string' },
+      backend: { type: 'string' },
+      dtype: { type: 'string' },
+      model: { type: 'string' },
+      revision: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      io.stdout.write(`${help}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0]!.trim()) throw new UsageError('sdxs generate: give exactly one prompt, in quotes (see sdxs generate --help)');
+    const cmd = 'generate';
+    const width = intArg(cmd, 'width', v.width, D.width, 16, 8192);
+    const height = intArg(cmd, 'height', v.height, D.height, 16, 8192);
+    for (const [k, x] of [['width', width], ['height', height]] as const) {
+      if (x % 16 !== 0) throw new UsageError(`sdxs generate: --${k} must be a multiple of 16, got ${x} (try ${Math.round(x / 16) * 16})`);
+    }
+    const dtype = v.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs generate: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    if (v.strength !== undefined && !v.image) throw new UsageError('sdxs generate: --strength needs --image');
+    const opts = {
+      prompt: positionals[0]!,
+      negativePrompt: v.negative,
+      width,
+      height,
+      steps: intArg(cmd, 'steps', v.steps, D.steps, 1, 1000),
+      guidanceScale: numArg(cmd, 'cfg', v.cfg, D.guidanceScale, 0, 100),
+      seed: v.seed === undefined ? undefined : intArg(cmd, 'seed', v.seed, 0, 0, 2 ** 31 - 1),
+      batch: intArg(cmd, 'batch', v.batch, D.batch, 1, 64),
+      refine: v.refine ?? false,
+      upscale: v.upscale ?? false,
+      strength: numArg(cmd, 'strength', v.strength, D.strength, 1e-6, 1),
+    };
+    const image = v.image ? await readInputImage(v.image) : undefined;
+    const backend = await selectBackend(cmd, v.backend, io.env);
+    const bars = new Map<string, ReturnType<typeof progressFor>>();
+    const onProgress = (p: PipelineProgress): void => {
+      const key = p.stage === 'download' || p.stage === 'load' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
+      let bar = bars.get(key);
+      if (!bar) {
+        for (const b of bars.values()) b.done();
+        bars.clear();
+        bar = progressFor(io, key.trim(), { json: v.json, quiet: v.quiet, bytes: p.stage === 'download', unit: p.stage === 'denoise' ? 'it' : 'items' });
+        bars.set(key, bar);
+      }
+      bar.update(p.done, p.total);
+    };
+    const model = v.model ?? DEFAULT_MODEL;
+    const pipe = await SdxsPipeline.fromPretrained(model, { revision: v.revision, cacheDir: v['cache-dir'], dtype, signal: io.signal, onProgress });
+    try {
+      const result = await pipe.generate({ ...opts, image, signal: io.signal });
+      for (const b of bars.values()) b.done();
+      const paths = numberedPaths(v.out ?? 'sdxs.png', result.images.length);
+      for (const [i, img] of result.images.entries()) await writeFileAtomic(paths[i]!, await img.toPng());
+      if (v.json) {
+        io.stdout.write(
+          `${JSON.stringify({ backend, model, files: paths, prompts: result.prompts, seeds: result.seeds, width: result.images[0]!.width, height: result.images[0]!.height })}\n`,
+        );
+      } else for (const p of paths) io.stdout.write(`${p}\n`);
+      return 0;
+    } finally {
+      pipe.dispose();
+    }
+  },
+};

@@ -1,0 +1,71 @@
+import { DEFAULT_MODEL, SdxsPipeline } from '@sdxs/pipeline';
+import { intArg, numArg, parse } from '../args.js';
+import { selectBackend } from '../backend-option.js';
+import { UsageError } from '../cli-error.js';
+import type { CliIo, Command } from '../io.js';
+
+const help = `sdxs refine "<prompt>" [options]
+
+Rewrite a prompt with the Qwen3.5 prompt refiner, as SDXS does before generating: the model turns the
+prompt into a detailed three-sentence description. Tokens stream to stdout as they come.
+
+      --instruction <text>  replace the SDXS refiner instruction placed before the prompt
+      --temperature <t>     sampling temperature (default 0.7)
+      --max-tokens <n>      new tokens at most (default 248)
+      --seed <n>            sampling seed
+      --backend <name>      tensor backend (default auto / SDXS_BACKEND)
+      --dtype <t>           weight storage: float32, float16, bfloat16
+      --model <dir|repo>    model folder or hub repo id (default ${DEFAULT_MODEL})
+      --json                print {"prompt", "refined"} at the end instead of streaming
+  -h, --help                this text`;
+
+export const refine: Command = {
+  name: 'refine',
+  summary: 'rewrite a prompt with the Qwen prompt refiner',
+  help,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { values: v, positionals } = parse('refine', argv, {
+      instruction: { type: 'string' },
+      temperature: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      dtype: { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      io.stdout.write(`${help}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0]!.trim()) throw new UsageError('sdxs refine: give exactly one prompt, in quotes (see sdxs refine --help)');
+    const dtype = v.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs refine: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    const opts = {
+      instruction: v.instruction,
+      temperature: numArg('refine', 'temperature', v.temperature, 0.7, 0, 10),
+      maxNewTokens: intArg('refine', 'max-tokens', v['max-tokens'], 248, 1, 32768),
+      seed: v.seed === undefined ? undefined : intArg('refine', 'seed', v.seed, 0, 0, 2 ** 31 - 1),
+    };
+    await selectBackend('refine', v.backend, io.env);
+    const pipe = await SdxsPipeline.fromPretrained(v.model ?? DEFAULT_MODEL, { dtype, signal: io.signal });
+    try {
+      let shown = '';
+      const refined = await pipe.refinePrompt(positionals[0]!, {
+        ...opts,
+        signal: io.signal,
+        onToken: v.json
+          ? undefined
+          : (_id, text) => {
+              if (text.startsWith(shown)) io.stdout.write(text.slice(shown.length));
+              shown = text;
+            },
+      });
+      io.stdout.write(v.json ? `${JSON.stringify({ prompt: positionals[0], refined })}\n` : '\n');
+      return 0;
+    } finally {
+      pipe.dispose();
+    }
+  },
+};

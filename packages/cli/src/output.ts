@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Write a file atomically: a temporary sibling first, then rename, so no partial output is ever left. */
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** out.png → out.png for one image, out-1.png, out-2.png, ... for several. */
+export function numberedPaths(out: string, n: number): string[] {
+  if (n === 1) return [out];
+  const ext = path.extname(out) || '.png';
+  const base = out.slice(0, out.length - path.extname(out).length);
+  return Array.from({ length: n }, (_, i) => `${base}-${i + 1}${ext}`);
+}

@@ -1,1 +1,17 @@
-export {};
+export { bucketSizes, nearestBucket, centreCrop, cropLoss, bucketKey, type Bucket, type BucketConfig } from './buckets.js';
+export { sidecarCaptions, readManifest, looksLikeTags, parseCsvLine, type Captions } from './captions.js';
+export { convertDataset, type ConvertOptions, type ConvertResult } from './convert.js';
+export {
+  mergeDatasetIndex,
+  readDatasetIndex,
+  INDEX_VERSION,
+  type DatasetIndex,
+  type DatasetInfo,
+  type DatasetItem,
+  type DatasetReport,
+  type SkippedItem,
+  type PartFile,
+} from './dataset-index.js';
+export { DatasetReader, type DatasetBatch, type ReaderOptions, type ReaderState, type CaptionKind } from './reader.js';
+export { rgbToTensor, type VaeEncoderLike, type TextEncoderLike, type TextConditioning, type LatentPosterior } from './precompute.js';
+export { listImages, inShard, IMAGE_EXTENSIONS } from './scan.js';

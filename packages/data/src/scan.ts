@@ -1,0 +1,37 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif']);
+
+/** Image files under `root` (recursive), as sorted forward-slash paths relative to it; `exclude` is skipped. */
+export function listImages(root: string, exclude?: string): string[] {
+  const out: string[] = [];
+  const ex = exclude ? path.resolve(exclude) : null;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (abs !== ex && !e.name.startsWith('.')) walk(abs);
+      } else if (e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
+        out.push(path.relative(root, abs).split(path.sep).join('/'));
+      }
+    }
+  };
+  walk(root);
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** FNV-1a of a string: stable machine assignment for `--shard i/n`. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** Whether `source` belongs to machine `index` of `count`. */
+export function inShard(source: string, index: number, count: number): boolean {
+  return count <= 1 || fnv1a(source) % count === index;
+}

@@ -1,0 +1,128 @@
+/**
+ * A pool of node:worker_threads that read, hash, probe and resize images with sharp off the main
+ * thread. The worker body is plain JavaScript evaluated from a string (so it runs the same from the
+ * TypeScript sources, the built package and Bun); it loads sharp from the path resolved here.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+export interface ProbeResult {
+  hash: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+}
+
+export interface ResizeResult {
+  /** RGB bytes, HWC, one per requested size. */
+  images: Uint8Array[];
+}
+
+type Request = { op: 'probe'; path: string } | { op: 'resize'; path: string; sizes: [number, number][] };
+
+const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { readFile } = require('node:fs/promises');
+const sharp = require(workerData.sharpPath);
+async function handle(msg) {
+  const buf = await readFile(msg.path);
+  if (msg.op === 'probe') {
+    const hash = createHash('sha256').update(buf).digest('hex');
+    const meta = await sharp(buf).metadata();
+    if (!meta.width || !meta.height) throw new Error('no image size in the header');
+    // Decode fully once so truncated or corrupt data is caught here.
+    await sharp(buf, { failOn: 'truncated' }).raw().toBuffer();
+    const swap = (meta.orientation || 1) >= 5;
+    return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?' };
+  }
+  const images = [];
+  for (const [w, h] of msg.sizes) {
+    const { data, info } = await sharp(buf, { failOn: 'truncated' })
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(w, h, { fit: 'cover', position: 'centre' })
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== w || info.height !== h) throw new Error('resize gave ' + info.width + 'x' + info.height + 'x' + info.channels);
+    images.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
+  }
+  return { images };
+}
+parentPort.on('message', (msg) => {
+  handle(msg).then(
+    (result) => parentPort.postMessage({ id: msg.id, ok: true, result }, result.images ? result.images.map((a) => a.buffer) : []),
+    (e) => parentPort.postMessage({ id: msg.id, ok: false, error: String((e && e.message) || e) }),
+  );
+});
+`;
+
+function sharpPath(): string {
+  const base = typeof import.meta?.url === 'string' ? import.meta.url : `${process.cwd()}/`;
+  return createRequire(base).resolve('sharp');
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly load: number[] = [];
+  private nextId = 1;
+
+  constructor(size: number) {
+    const sp = sharpPath();
+    for (let i = 0; i < Math.max(1, size); i++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp } });
+      w.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        this.load[i]!--;
+        if (m.ok) p.resolve(m.result);
+        else p.reject(new Error(m.error));
+      });
+      w.on('error', (e) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      });
+      this.workers.push(w);
+      this.load.push(0);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private send<T>(req: Request): Promise<T> {
+    let k = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[k]!) k = i;
+    const id = this.nextId++;
+    this.load[k]!++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.workers[k]!.postMessage({ ...req, id });
+    });
+  }
+
+  /** Reads the file, hashes it (sha256), reads its oriented size and decodes it once to validate. */
+  probe(file: string): Promise<ProbeResult> {
+    return this.send({ op: 'probe', path: file });
+  }
+
+  /** EXIF-oriented, alpha flattened on white, sRGB, centre-cropped and resized to each size. */
+  resize(file: string, sizes: [number, number][]): Promise<ResizeResult> {
+    return this.send({ op: 'resize', path: file, sizes });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,144 @@
+import * as C from '@sdxs/core';
+import { AsymmetricAutoencoderKL } from '@sdxs/vae';
+import { readFileSync, rmSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { convertDataset } from '../src/convert.js';
+import type { DatasetReport } from '../src/dataset-index.js';
+import { DatasetReader } from '../src/reader.js';
+import type { TextEncoderLike } from '../src/precompute.js';
+import { FIXTURES, makeCollection, SMALL_BUCKETS, tmp } from './helpers.js';
+
+let input = '';
+beforeAll(async () => {
+  await C.setBackend('cpu');
+  input = await makeCollection();
+});
+
+/** A fake encoder: [1, 5, 4] states from the prompt's character codes, mask by length. */
+const fakeText: TextEncoderLike = {
+  encode(prompts) {
+    const p = prompts[0]!;
+    const s = new Float32Array(20).map((_, i) => (p.charCodeAt(i % Math.max(1, p.length)) || 0) / 100);
+    const m = new Float32Array(5).map((_, i) => (i === 0 || i <= p.length ? 1 : 0));
+    return { states: C.fromData(s, [1, 5, 4], 'float32'), mask: C.fromData(m, [1, 5], 'float32') };
+  },
+};
+
+describe('convertDataset', () => {
+  test('buckets, captions, duplicates, corrupt and tiny files', async () => {
+    const out = tmp('out');
+    const r = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 2, itemsPerShard: 4, precompute: { textEncoder: fakeText } });
+    const bySource = new Map(r.index.items.map((it) => [it.source, it]));
+    expect([...bySource.keys()].sort()).toEqual(['a.png', 'b.png', 'c.jpg', 'e.png', 'f.png', 'photos/camera.png', 'photos/chelsea.png', 'photos/coffee.png', 'sub/d.webp']);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as DatasetReport;
+    const reasons = Object.fromEntries(report.skipped.map((s) => [s.source, s.reason]));
+    expect(reasons).toEqual({ 'broken.png': 'corrupt', 'truncated.png': 'corrupt', 'tiny.png': 'tiny', 'sub/a-copy.png': 'duplicate' });
+    expect(report.skipped.find((s) => s.reason === 'duplicate')!.duplicateOf).toBe('a.png');
+    // nearest ratio: 200x100 -> 128x64, 100x160 -> 64x96 (1.5 vs 1.6), 451x300 -> 96x64, camera 512^2 -> 128^2
+    expect(bySource.get('a.png')!.bucket).toEqual([128, 64]);
+    expect(bySource.get('b.png')!.bucket).toEqual([64, 96]);
+    expect(bySource.get('photos/chelsea.png')!.bucket).toEqual([96, 64]);
+    expect(bySource.get('photos/camera.png')!.bucket).toEqual([128, 128]);
+    // captions: .txt + .tags.txt both kept; a tag-like .txt becomes tags; .json; manifest overrides
+    expect(bySource.get('a.png')!.captions).toEqual({ text: 'A wide gradient with a blue tint.', tags: '1girl, solo, long_hair' });
+    expect(bySource.get('b.png')!.captions).toEqual({ tags: 'outdoors, sky, no_humans' });
+    expect(bySource.get('c.jpg')!.captions).toEqual({ text: 'a square', tags: 'red, square' });
+    expect(bySource.get('photos/chelsea.png')!.captions).toEqual({ text: 'A cat, sitting', tags: 'cat' });
+    expect(bySource.get('e.png')!.captions).toEqual({ text: 'from the manifest' });
+    // tensors: half-size RGB (no VAE) and the conditioning of each caption kind
+    const a = bySource.get('a.png')!;
+    expect(a.fields).toEqual(['image_half', 'cond.text', 'mask.text', 'cond.tags', 'mask.tags']);
+    const f = await C.loadSafetensors(path.join(out, a.shard));
+    expect(f.info(`${a.id}.image_half`)).toMatchObject({ dtype: 'U8', shape: [3, 32, 64] });
+    expect(f.info(`${a.id}.cond.text`)).toMatchObject({ dtype: 'F16', shape: [5, 4] });
+    await f.close();
+    const u = await C.loadSafetensors(path.join(out, 'uncond.safetensors'));
+    expect(u.info('cond').shape).toEqual([5, 4]);
+    await u.close();
+  });
+
+  test('resumes after an interruption, skipping finished parts', async () => {
+    const out = tmp('resume');
+    const first = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 2, itemsPerShard: 3 });
+    const parts = readdirSync(out).filter((f) => /^part-.*\.json$/.test(f)).sort();
+    expect(parts.length).toBe(5); // 13 sources / 3
+    // simulate a kill during the last two parts: their JSON (the completion marker) is missing
+    for (const p of parts.slice(-2)) rmSync(path.join(out, p));
+    rmSync(path.join(out, 'index.json'));
+    const again = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 2, itemsPerShard: 3 });
+    expect(again.processed).toBe(13 - 9);
+    expect(again.index.items.map((i) => i.id).sort()).toEqual(first.index.items.map((i) => i.id).sort());
+    const nothing = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 1, itemsPerShard: 3 });
+    expect(nothing.processed).toBe(0);
+  });
+
+  test('--shard i/n splits sources across machines and the merged index covers them all', async () => {
+    const whole = await convertDataset({ in: input, out: tmp('whole'), buckets: SMALL_BUCKETS, workers: 2 });
+    const out = tmp('split');
+    const r0 = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 1, shard: { index: 0, count: 2 } });
+    const r1 = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 1, shard: { index: 1, count: 2 } });
+    expect(r0.processed + r1.processed).toBe(13);
+    expect(r0.processed).toBeGreaterThan(0);
+    expect(r1.processed).toBeGreaterThan(0);
+    expect(r1.index.items.map((i) => i.source)).toEqual(whole.index.items.map((i) => i.source));
+    expect(r1.report.counts).toEqual(whole.report.counts);
+  });
+
+  test('precomputes normalised VAE latents of the half-size image', async () => {
+    const vae = await AsymmetricAutoencoderKL.fromPretrained(path.join(FIXTURES, 'diffusers', 'vae-tiny'));
+    const out = tmp('vae');
+    const r = await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 2, precompute: { vae } });
+    expect(r.index.latentSpace).toBe('normalized');
+    expect(r.index.latentChannels).toBe(32);
+    const a = r.index.items.find((i) => i.source === 'a.png')!;
+    expect(a.fields).toEqual(['latent']);
+    const f = await C.loadSafetensors(path.join(out, a.shard));
+    // bucket 128x64 -> half 64x32 -> latent /8 = 8x4
+    expect(f.info(`${a.id}.latent`)).toMatchObject({ dtype: 'F32', shape: [32, 4, 8] });
+    await f.close();
+    const reader = await DatasetReader.open(out, { batchSize: 2, seed: 1 });
+    const b = await reader.next();
+    expect(b.latents!.shape).toEqual([b.items.length, 32, b.bucket[1] / 16, b.bucket[0] / 16]);
+    b.dispose();
+    await reader.close();
+    vae.dispose();
+  });
+});
+
+describe('DatasetReader', () => {
+  test('single-bucket batches, seeded per-epoch shuffle, exact position restore', async () => {
+    const out = tmp('reader');
+    await convertDataset({ in: input, out, buckets: SMALL_BUCKETS, workers: 2, itemsPerShard: 2, precompute: { textEncoder: fakeText } });
+    const r1 = await DatasetReader.open(out, { batchSize: 2, seed: 3, maxOpenShards: 2 });
+    const per = r1.batchesPerEpoch;
+    const seq: string[] = [];
+    let saved = r1.getState();
+    for (let i = 0; i < 2 * per + 3; i++) {
+      if (i === per + 1) saved = r1.getState();
+      const b = await r1.next();
+      expect(new Set(b.items.map((it) => `${it.bucket}`)).size).toBe(1);
+      expect(b.images!.shape).toEqual([b.items.length, 3, b.bucket[1] / 2, b.bucket[0] / 2]);
+      expect(b.cond!.shape).toEqual([b.items.length, 5, 4]);
+      seq.push(`${b.epoch}:${b.items.map((it) => it.id).join(',')}:${b.captions.join('|')}`);
+      b.dispose();
+    }
+    // every item once per epoch
+    const epoch0 = seq.slice(0, per).flatMap((s) => s.split(':')[1]!.split(','));
+    expect(epoch0.length).toBe(r1.size);
+    expect(new Set(epoch0).size).toBe(r1.size);
+    // a different order in the next epoch
+    expect(seq.slice(per, 2 * per)).not.toEqual(seq.slice(0, per).map((s) => s.replace(/^0:/, '1:')));
+    // same seed: same sequence; restored state: same continuation
+    const r2 = await DatasetReader.open(out, { batchSize: 2, seed: 3 });
+    r2.setState(saved);
+    for (let i = per + 1; i < seq.length; i++) {
+      const b = await r2.next();
+      expect(`${b.epoch}:${b.items.map((it) => it.id).join(',')}:${b.captions.join('|')}`).toBe(seq[i]);
+      b.dispose();
+    }
+    await r1.close();
+    await r2.close();
+    expect(C.memory().numTensors).toBeLessThan(50);
+  });
+});

@@ -194,7 +194,7 @@ export class SdxsPipeline {
     const latentChannels = vae.config.latent_channels;
     try {
       // 3. noise: image i from its own seed, so a seed reproduces an image whatever the batch
-      const noise = C.concat(seeds.map((s) => C.randomNormal([1, latentChannels, lh, lw], { seed: s })), 0);
+      const noise = C.tidy(() => C.concat(seeds.map((s) => C.randomNormal([1, latentChannels, lh, lw], { seed: s })), 0));
       let initLatents: C.Tensor | undefined;
       if (o.image) initLatents = this.encodeInitImage(vae, o.image, width, height, rows.length);
       const latents = await sampleFlowMatch({

@@ -1,0 +1,26 @@
+import * as C from '@sdxs/core';
+
+export type ImageErrorReason = 'not-found' | 'empty' | 'corrupt' | 'unsupported' | 'too-large' | 'invalid';
+
+/** An image that cannot be read or written; `reason` says why, `file` names it. */
+export class ImageError extends C.InputError {
+  readonly reason: ImageErrorReason;
+  readonly file: string;
+  constructor(file: string, reason: ImageErrorReason, message: string) {
+    super(`${file}: ${message}`);
+    this.reason = reason;
+    this.file = file;
+  }
+}
+
+/** Turns a sharp/libvips failure into an ImageError with a reason. */
+export function imageErrorFrom(file: string, e: unknown): ImageError {
+  if (e instanceof ImageError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/missing|ENOENT|no such file/i.test(msg)) return new ImageError(file, 'not-found', 'file not found');
+  if (/unsupported image format|not a known file format|is not in a known format/i.test(msg)) {
+    return new ImageError(file, 'unsupported', 'unsupported or unrecognised image format (supported: PNG, JPEG, WebP, AVIF, TIFF)');
+  }
+  if (/pixel limit|exceeds|too large/i.test(msg)) return new ImageError(file, 'too-large', `image is too large (${msg})`);
+  return new ImageError(file, 'corrupt', `cannot decode the image, it looks corrupt or truncated (${msg.split('\n')[0]})`);
+}

@@ -1,0 +1,114 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ImageError, readImage, upscaleImageFile, writeImage } from '../src/node/index.js';
+import { imagesDir } from './helpers/fixtures.js';
+import { tinyVae } from './helpers/model.js';
+
+let dir: string;
+const chelsea = path.join(imagesDir, 'chelsea.png');
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sdxs-vae-io-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+const at = (name: string): string => path.join(dir, name);
+
+describe('readImage / writeImage', () => {
+  test.each(['png', 'jpg', 'webp', 'avif', 'tiff'])('%s round trip', async (ext) => {
+    const src = await readImage(chelsea);
+    expect([src.width, src.height, src.channels, src.bitDepth]).toEqual([451, 300, 3, 8]);
+    await writeImage(at(`rt.${ext}`), src);
+    const back = await readImage(at(`rt.${ext}`));
+    expect([back.width, back.height, back.channels]).toEqual([451, 300, 3]);
+    let sum = 0;
+    for (let i = 0; i < src.data.length; i++) sum += Math.abs(src.data[i]! - back.data[i]!);
+    expect(sum / src.data.length).toBeLessThan(ext === 'avif' ? 6 : 3);
+  });
+
+  test('EXIF orientation is applied', async () => {
+    await sharp(chelsea).withMetadata({ orientation: 6 }).jpeg().toFile(at('rot.jpg'));
+    const img = await readImage(at('rot.jpg'));
+    expect([img.width, img.height]).toEqual([300, 451]);
+  });
+
+  test('16-bit PNG stays 16-bit; grayscale, CMYK and gray+alpha become RGB(A)', async () => {
+    await sharp(chelsea).toColourspace('rgb16').png().toFile(at('deep.png'));
+    const deep = await readImage(at('deep.png'));
+    expect(deep.bitDepth).toBe(16);
+    expect(deep.data).toBeInstanceOf(Uint16Array);
+    await writeImage(at('deep-out.png'), deep);
+    expect((await sharp(at('deep-out.png')).metadata()).depth).toBe('ushort');
+
+    const gray = await readImage(path.join(imagesDir, 'camera.png'));
+    expect([gray.channels, gray.width]).toEqual([3, 512]);
+    expect(gray.data[0]).toBe(gray.data[1]);
+
+    await sharp(chelsea).toColourspace('cmyk').jpeg().toFile(at('cmyk.jpg'));
+    expect((await sharp(at('cmyk.jpg')).metadata()).space).toBe('cmyk');
+    const cmyk = await readImage(at('cmyk.jpg'));
+    expect(cmyk.channels).toBe(3);
+    expect(cmyk.icc).toBeUndefined();
+
+    await sharp(path.join(imagesDir, 'camera.png')).ensureAlpha(0.5).png().toFile(at('ga.png'));
+    const ga = await readImage(at('ga.png'));
+    expect(ga.channels).toBe(4);
+    expect(Math.abs(ga.data[3]! - 128)).toBeLessThanOrEqual(1);
+  });
+
+  test('the ICC profile is kept', async () => {
+    await sharp(chelsea).withIccProfile('p3').png().toFile(at('p3.png'));
+    const img = await readImage(at('p3.png'));
+    expect(img.icc?.length).toBeGreaterThan(100);
+    await writeImage(at('p3-out.png'), img, { icc: img.icc });
+    const meta = await sharp(at('p3-out.png')).metadata();
+    expect(Buffer.from(meta.icc!).equals(Buffer.from(img.icc!))).toBe(true);
+    const back = await readImage(at('p3-out.png'));
+    let max = 0;
+    for (let i = 0; i < img.data.length; i++) max = Math.max(max, Math.abs(img.data[i]! - back.data[i]!));
+    expect(max).toBeLessThanOrEqual(2);
+  });
+
+  test('bad files give typed errors', async () => {
+    const reason = async (p: string): Promise<string> => {
+      try {
+        await readImage(p);
+        return 'none';
+      } catch (e) {
+        expect(e).toBeInstanceOf(ImageError);
+        return (e as ImageError).reason;
+      }
+    };
+    expect(await reason(at('missing.png'))).toBe('not-found');
+    await fs.writeFile(at('empty.png'), '');
+    expect(await reason(at('empty.png'))).toBe('empty');
+    await fs.writeFile(at('text.png'), 'this is not an image at all');
+    expect(await reason(at('text.png'))).toBe('unsupported');
+    const png = await fs.readFile(chelsea);
+    await fs.writeFile(at('trunc.png'), png.subarray(0, png.length >> 1));
+    expect(await reason(at('trunc.png'))).toBe('corrupt');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toFile(at('big.png'));
+    await expect(readImage(at('big.png'), { maxPixels: 1000 })).rejects.toMatchObject({ reason: 'too-large' });
+    expect(await reason(dir)).toBe('invalid');
+    await expect(writeImage(at('x.bmp'), { width: 1, height: 1, channels: 3, data: new Uint8Array(3) })).rejects.toMatchObject({ reason: 'unsupported' });
+  });
+
+  test('a failed write leaves no file behind', async () => {
+    const before = await fs.readdir(dir);
+    await expect(writeImage(at('bad.png'), { width: 4, height: 4, channels: 3, data: new Uint8Array(5) })).rejects.toThrow();
+    expect(await fs.readdir(dir)).toEqual(before);
+  });
+
+  test('upscaleImageFile: RGBA PNG in, 2x RGBA PNG out with the ICC profile', async () => {
+    const vae = await tinyVae();
+    await sharp(chelsea).extract({ left: 0, top: 0, width: 37, height: 21 }).ensureAlpha(0.75).withIccProfile('p3').png().toFile(at('small.png'));
+    const size = await upscaleImageFile(vae, at('small.png'), at('small-2x.png'));
+    expect(size).toEqual({ width: 74, height: 42 });
+    const meta = await sharp(at('small-2x.png')).metadata();
+    expect([meta.width, meta.height, meta.channels, meta.hasAlpha]).toEqual([74, 42, 4, true]);
+    expect(meta.icc?.length).toBeGreaterThan(100);
+  });
+});

@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
+import { findFfmpeg, probeVideo, upscaleVideo, VideoError, type FfmpegTools } from '../src/node/index.js';
+import { tinyVae } from './helpers/model.js';
+
+let tools: FfmpegTools | undefined;
+let missing = '';
+try {
+  tools = findFfmpeg();
+} catch (e) {
+  missing = (e as Error).message;
+  console.warn(`[vae video tests] skipped: ${missing}`);
+}
+const maybe = tools ? describe : describe.skip;
+
+let dir: string;
+const at = (n: string): string => path.join(dir, n);
+const ff = (args: string[]): void => void execFileSync(tools!.ffmpeg, ['-v', 'error', '-y', ...args]);
+
+/** Decoded frames of a video as rgb24 buffers. */
+function frames(file: string, w: number, h: number): Buffer[] {
+  const raw = execFileSync(tools!.ffmpeg, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const out: Buffer[] = [];
+  for (let o = 0; o + w * h * 3 <= raw.length; o += w * h * 3) out.push(raw.subarray(o, o + w * h * 3));
+  return out;
+}
+
+maybe('video', () => {
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sdxs-vae-video-'));
+    // 6 frames of a moving test pattern at 12 fps with a sine audio track; a still scene; a corrupt file.
+    ff(['-f', 'lavfi', '-i', 'testsrc=size=40x24:rate=12', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=22050', '-t', '0.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', at('in.mp4')]);
+    ff(['-f', 'lavfi', '-i', 'color=c=0x336699:size=32x16:rate=10', '-t', '0.4', '-c:v', 'libx264', '-crf', '0', '-pix_fmt', 'yuv444p', at('still.mp4')]);
+    const good = await fs.readFile(at('in.mp4'));
+    await fs.writeFile(at('corrupt.mp4'), good.subarray(0, 600));
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('upscales 2x, keeps frame rate, frame count and audio, reports progress', async () => {
+    const vae = await tinyVae();
+    const seen: { done: number; etaMs: number | undefined }[] = [];
+    const before = C.memory().numTensors;
+    const r = await upscaleVideo(vae, at('in.mp4'), at('out.mp4'), { batchSize: 4, onProgress: (p) => seen.push({ done: p.done, etaMs: p.etaMs }) });
+    expect(C.memory().numTensors).toBe(before);
+    const info = await probeVideo(tools!, at('out.mp4'));
+    expect([info.width, info.height]).toEqual([80, 48]);
+    expect(info.fps).toBeCloseTo(12, 5);
+    expect(info.hasAudio).toBe(true);
+    expect(info.frames).toBe(r.written);
+    expect(r.written).toBe(6);
+    expect(seen.map((s) => s.done)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(seen[2]!.etaMs).toBeTypeOf('number');
+    expect((await fs.readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+
+  test('a still scene gives identical output frames', async () => {
+    const vae = await tinyVae();
+    await upscaleVideo(vae, at('still.mp4'), at('still-2x.mp4'), { batchSize: 3, crf: 0 });
+    const fr = frames(at('still-2x.mp4'), 64, 32);
+    expect(fr.length).toBe(4);
+    for (const f of fr) expect(f.equals(fr[0]!)).toBe(true);
+  });
+
+  test('abort leaves no output file', async () => {
+    const vae = await tinyVae();
+    const ac = new AbortController();
+    const p = upscaleVideo(vae, at('in.mp4'), at('aborted.mp4'), { batchSize: 1, signal: ac.signal, onProgress: (e) => e.done === 2 && ac.abort() });
+    await expect(p).rejects.toBeInstanceOf(C.AbortError);
+    expect(existsSync(at('aborted.mp4'))).toBe(false);
+    expect((await fs.readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+
+  test('corrupt video and missing ffmpeg give clear errors and no output', async () => {
+    const vae = await tinyVae();
+    await expect(upscaleVideo(vae, at('corrupt.mp4'), at('c.mp4'))).rejects.toBeInstanceOf(VideoError);
+    expect(existsSync(at('c.mp4'))).toBe(false);
+    await expect(upscaleVideo(vae, at('in.mp4'), at('n.mp4'), { env: { PATH: '/nonexistent' } })).rejects.toThrow(/apt-get install -y ffmpeg/);
+    expect(() => findFfmpeg({ FFMPEG_PATH: '/no/such/ffmpeg', PATH: '' })).toThrow(/FFMPEG_PATH/);
+  });
+});
+
+if (!tools) test.skip(`video tests: ${missing}`, () => {});

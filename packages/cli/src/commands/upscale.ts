@@ -1,0 +1,162 @@
+import { existsSync, promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
+import * as C from '@sdxs/core';
+import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE } from '@sdxs/vae';
+import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
+import { intArg, parse } from '../args.js';
+import { selectBackend } from '../backend-option.js';
+import { UsageError } from '../cli-error.js';
+import { progressFor, type CliIo, type Command } from '../io.js';
+
+/** The SDXS model whose `vae/` folder is used by default. */
+export const DEFAULT_VAE_MODEL = 'AiArtLab/sdxs-1b';
+
+export const upscaleHelp = `sdxs upscale <in> [options]
+
+Enlarge an image, a video or a folder of images 2x with the SDXS VAE (encode to the posterior mean,
+decode): no invented detail, deterministic output.
+
+  <in>                    an image (.png .jpg .jpeg .webp .avif .tif .tiff), a video (.mp4 .mov .mkv
+                          .webm .avi .m4v .gif; needs ffmpeg on the PATH or FFMPEG_PATH), or a folder
+                          of images (not recursive)
+  -o, --output <path>     output file (default: <name>-2x.<ext> beside the input) or, for a folder,
+                          output folder (default: <folder>-2x)
+      --backend <name>    tensor backend: auto (default / SDXS_BACKEND), cpu, tfjs-cpu, tfjs-wasm,
+                          tfjs-webgpu, tfjs-node, tfjs-node-gpu
+      --tile <n>          tile edge in input pixels, a multiple of 8 (default ${DEFAULT_TILE}); 0 = no
+                          tiling. Memory grows with the tile, not the image; bigger tiles are slower to
+                          start but closer to untiled output
+      --overlap <n>       tile overlap in input pixels, a multiple of 8 (default ${DEFAULT_OVERLAP})
+      --model <dir|repo>  VAE folder (holding config.json) or hub repo id (default ${DEFAULT_VAE_MODEL},
+                          subfolder vae)
+      --subfolder <name>  subfolder of --model holding the VAE (default: vae when present)
+      --dtype <t>         weight storage: float32 (default), float16, bfloat16
+      --quality <q>       JPEG/WebP/AVIF quality 1..100
+      --batch <n>         video frames per model batch (default 2)
+      --crf <n>           video quality, x264 CRF 0..51 (default 18; 0 = lossless)
+  -f, --force             overwrite existing outputs
+  -q, --quiet             no progress bar
+  -h, --help              this text
+
+Sizes that are not multiples of 8 are padded by reflection and cropped back; the output is exactly
+2W x 2H. Alpha is resized separately (bilinear). The ICC profile and 16-bit PNG/TIFF depth are kept.
+Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
+error or Ctrl-C never leaves a half-written file.`;
+
+type Kind = 'image' | 'video' | 'folder';
+
+function kindOf(p: string): Kind | undefined {
+  if (existsSync(p) && statSync(p).isDirectory()) return 'folder';
+  const ext = path.extname(p).toLowerCase();
+  if ((IMAGE_EXTENSIONS as readonly string[]).includes(ext)) return 'image';
+  if ((VIDEO_EXTENSIONS as readonly string[]).includes(ext)) return 'video';
+  return undefined;
+}
+
+function defaultOutput(input: string, kind: Kind): string {
+  if (kind === 'folder') return `${input.replace(/[\\/]+$/, '')}-2x`;
+  const ext = path.extname(input);
+  return path.join(path.dirname(input), `${path.basename(input, ext)}-2x${ext}`);
+}
+
+async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: 'float32' | 'float16' | 'bfloat16', signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
+  const source = model ?? DEFAULT_VAE_MODEL;
+  let sub = subfolder;
+  if (sub === undefined) {
+    const local = existsSync(source) && statSync(source).isDirectory();
+    sub = local ? (existsSync(path.join(source, 'config.json')) ? undefined : 'vae') : 'vae';
+  }
+  return AsymmetricAutoencoderKL.fromPretrained(source, { subfolder: sub, dtype, signal });
+}
+
+/** `sdxs upscale`: returns the exit code. */
+export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
+  const { values: v, positionals } = parse('upscale', argv, {
+    output: { type: 'string', short: 'o' },
+    backend: { type: 'string' },
+    tile: { type: 'string' },
+    overlap: { type: 'string' },
+    model: { type: 'string' },
+    subfolder: { type: 'string' },
+    dtype: { type: 'string' },
+    quality: { type: 'string' },
+    batch: { type: 'string' },
+    crf: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    io.stdout.write(`${upscaleHelp}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('sdxs upscale: give exactly one input (an image, a video or a folder); see sdxs upscale --help');
+  const input = path.resolve(io.cwd, positionals[0]!);
+  if (!existsSync(input)) throw new UsageError(`sdxs upscale: '${positionals[0]}' does not exist`);
+  const kind = kindOf(input);
+  if (!kind) throw new UsageError(`sdxs upscale: cannot tell whether '${positionals[0]}' is an image or a video from its extension (images: ${IMAGE_EXTENSIONS.join(' ')}; videos: ${VIDEO_EXTENSIONS.join(' ')})`);
+  const tile = intArg('upscale', 'tile', v.tile, DEFAULT_TILE, 0, 65536);
+  const overlap = intArg('upscale', 'overlap', v.overlap, Math.min(DEFAULT_OVERLAP, Math.max(0, tile - 8)), 0, 65536);
+  if (tile % 8 !== 0) throw new UsageError(`sdxs upscale: --tile must be a multiple of 8, got ${tile}`);
+  if (tile !== 0 && (overlap % 8 !== 0 || overlap >= tile)) throw new UsageError(`sdxs upscale: --overlap must be a multiple of 8 below --tile, got ${overlap}`);
+  const quality = v.quality === undefined ? undefined : intArg('upscale', 'quality', v.quality, 92, 1, 100);
+  const batchSize = intArg('upscale', 'batch', v.batch, 2, 1, 256);
+  const crf = intArg('upscale', 'crf', v.crf, 18, 0, 51);
+  const dtype = v.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs upscale: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+  const output = path.resolve(io.cwd, v.output ?? defaultOutput(input, kind));
+
+  // Work list: [input, output] pairs.
+  let jobs: [string, string][];
+  if (kind === 'folder') {
+    if (existsSync(output) && !statSync(output).isDirectory()) throw new UsageError(`sdxs upscale: output '${output}' exists and is not a folder`);
+    const names = (await fs.readdir(input)).filter((n) => !n.startsWith('.') && kindOf(path.join(input, n)) === 'image').sort();
+    if (names.length === 0) throw new UsageError(`sdxs upscale: no images in '${positionals[0]}'`);
+    jobs = names.map((n) => [path.join(input, n), path.join(output, n)]);
+  } else jobs = [[input, output]];
+  if (!v.force) {
+    const clash = jobs.find(([, o]) => existsSync(o));
+    if (clash) throw new UsageError(`sdxs upscale: '${clash[1]}' exists; use --force to overwrite`);
+  }
+
+  await selectBackend('upscale', v.backend, io.env);
+  const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
+  const opts = { tile, overlap, signal: io.signal };
+  try {
+    if (kind === 'video') {
+      const bar = progressFor(io, 'upscale', { quiet: v.quiet, unit: 'frames' });
+      const r = await upscaleVideo(vae, input, output, { ...opts, batchSize, crf, env: io.env, onProgress: (p) => bar.update(p.done, p.total) });
+      bar.done(`${r.written} frames → ${output}`);
+      return 0;
+    }
+    const failures: string[] = [];
+    for (const [i, [src, dst]] of jobs.entries()) {
+      C.throwIfAborted(io.signal);
+      const label = jobs.length > 1 ? `${i + 1}/${jobs.length} ${path.basename(src)}` : path.basename(src);
+      const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, unit: 'tiles' });
+      try {
+        const size = await upscaleImageFile(vae, src, dst, { ...opts, quality, onProgress: (p) => bar.update(p.done, p.total) });
+        bar.done(`${size.width}x${size.height} → ${dst}`);
+      } catch (e) {
+        bar.done();
+        // In a folder, one bad image does not stop the others; a single input fails the command.
+        if (kind !== 'folder' || (e instanceof C.SdxsError && e.code === 'ABORTED')) throw e;
+        failures.push(`${path.basename(src)}: ${(e as Error).message}`);
+      }
+    }
+    if (failures.length) {
+      io.stderr.write(`sdxs upscale: ${failures.length} of ${jobs.length} images failed:\n  ${failures.join('\n  ')}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    vae.dispose();
+  }
+}
+
+export const upscale: Command = {
+  name: 'upscale',
+  summary: 'enlarge an image, video or folder of images 2x with the VAE',
+  help: upscaleHelp,
+  run: runUpscale,
+};

@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import sharp from 'sharp';
+import { describe, expect, test } from 'vitest';
+import { findFfmpeg } from '@sdxs/vae/node';
+import { runUpscale, upscaleHelp } from '../src/commands/upscale.js';
+import type { CliIo } from '../src/io.js';
+import { tempDir } from './helpers.js';
+
+const shared = process.env.SDXS_FIXTURES ?? path.resolve(__dirname, '../../../../shared/fixtures');
+const model = path.join(shared, 'diffusers/vae-tiny');
+const chelsea = path.resolve(shared, '../images/chelsea.png');
+
+async function run(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d: Buffer) => (stdout += d.toString()));
+  err.on('data', (d: Buffer) => (stderr += d.toString()));
+  const io: CliIo = { stdout: out, stderr: err as unknown as NodeJS.WriteStream, env: process.env, cwd, signal: new AbortController().signal };
+  const code = await runUpscale(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('sdxs upscale', () => {
+  test('--help documents every option', async () => {
+    const r = await run(['--help'], process.cwd());
+    expect(r.code).toBe(0);
+    for (const o of ['--output', '--backend', '--tile', '--overlap', '--model', '--force', 'video', 'folder']) expect(upscaleHelp).toContain(o);
+    expect(r.stdout).toContain('sdxs upscale <in>');
+  });
+
+  test('an image and a folder of images', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-');
+    await sharp(chelsea).extract({ left: 0, top: 0, width: 30, height: 20 }).toFile(path.join(dir, 'a.png'));
+    await sharp(chelsea).extract({ left: 40, top: 40, width: 17, height: 9 }).jpeg().toFile(path.join(dir, 'b.jpg'));
+    const base = ['--model', model, '--backend', 'cpu', '-q'];
+    expect((await run(['a.png', ...base], dir)).code).toBe(0);
+    expect((await sharp(path.join(dir, 'a-2x.png')).metadata()).width).toBe(60);
+    await expect(run(['a.png', ...base], dir)).rejects.toThrow(/--force/);
+    await fs.rm(path.join(dir, 'a-2x.png'));
+    const folder = await run(['.', '-o', 'out', ...base, '--tile', '16', '--overlap', '8'], dir);
+    expect(folder.code).toBe(0);
+    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['a.png', 'b.jpg']);
+    const b = await sharp(path.join(dir, 'out', 'b.jpg')).metadata();
+    expect([b.width, b.height]).toEqual([34, 18]);
+    await expect(run(['nope.png', ...base], dir)).rejects.toThrow(/does not exist/);
+    await expect(run(['a.png', '--tile', '12', ...base], dir)).rejects.toThrow(/multiple of 8/);
+  });
+
+  let ffmpeg = true;
+  try {
+    findFfmpeg();
+  } catch {
+    ffmpeg = false;
+  }
+  test.skipIf(!ffmpeg)('a video', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-video-');
+    execFileSync(findFfmpeg().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=8', '-t', '0.25', '-pix_fmt', 'yuv420p', path.join(dir, 'v.mp4')]);
+    const r = await run(['v.mp4', '--model', model, '--backend', 'cpu', '-q'], dir);
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(dir, 'v-2x.mp4'))).toBe(true);
+  });
+});

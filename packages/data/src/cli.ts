@@ -1,0 +1,105 @@
+import * as C from '@sdxs/core';
+import { parseArgs } from 'node:util';
+import { convertDataset, type ConvertResult } from './convert.js';
+import { mergeDatasetIndex } from './dataset-index.js';
+import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
+
+export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> --out <dataset> [options]
+  --buckets <min:max:step>   bucket sides in px (default 768:1408:64)
+  --shard <i/n>              process this machine's share (0-based i of n machines)
+  --workers <n>              decode/resize threads (default: cores, max 8)
+  --vae <dir|repo>           precompute latents with this AsymmetricAutoencoderKL (a model root with vae/ works too)
+  --text-encoder <dir|repo>  precompute conditioning with the SDXS text encoder (repo root with text_encoder/, tokenizer/)
+  --manifest <file.csv|jsonl> captions manifest (default: metadata.csv / metadata.jsonl in --in)
+  --keep-images              also store the full-size image (VAE decoder target)
+  --items-per-shard <n>      items per part file (default 64)
+  --min-side <px>            skip images whose shorter side is smaller (default: half the smallest bucket)
+  --require-caption          skip images without any caption
+  --backend <name>           tensor backend for precompute (default auto)
+  --merge-only               only rebuild index.json/report.json from finished parts (after all machines)`;
+
+function intArg(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new C.InputError(`--${name} expects a non-negative integer, got '${v}'`);
+  return n;
+}
+
+/** `sdxs data convert` (argv without the command words). Prints a summary to stderr. */
+export async function runDataConvert(argv: readonly string[]): Promise<ConvertResult | null> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      in: { type: 'string' },
+      out: { type: 'string' },
+      buckets: { type: 'string' },
+      shard: { type: 'string' },
+      workers: { type: 'string' },
+      vae: { type: 'string' },
+      'text-encoder': { type: 'string' },
+      manifest: { type: 'string' },
+      'keep-images': { type: 'boolean' },
+      'items-per-shard': { type: 'string' },
+      'min-side': { type: 'string' },
+      'require-caption': { type: 'boolean' },
+      backend: { type: 'string' },
+      'merge-only': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${DATA_CONVERT_USAGE}\n`);
+    return null;
+  }
+  if (!values.out) throw new C.InputError(`--out is required\n${DATA_CONVERT_USAGE}`);
+  if (values['merge-only']) {
+    const { report } = mergeDatasetIndex(values.out);
+    process.stderr.write(`merged: ${report.items} items, ${report.skipped.length} skipped\n`);
+    return null;
+  }
+  if (!values.in) throw new C.InputError(`--in is required\n${DATA_CONVERT_USAGE}`);
+  let buckets: { min: number; max: number; step: number } | undefined;
+  if (values.buckets) {
+    const m = /^(\d+):(\d+):(\d+)$/.exec(values.buckets);
+    if (!m) throw new C.InputError(`--buckets expects min:max:step, got '${values.buckets}'`);
+    buckets = { min: Number(m[1]), max: Number(m[2]), step: Number(m[3]) };
+  }
+  let shard: { index: number; count: number } | undefined;
+  if (values.shard) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    if (!m) throw new C.InputError(`--shard expects i/n, got '${values.shard}'`);
+    shard = { index: Number(m[1]), count: Number(m[2]) };
+  }
+  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? 'auto');
+  let vae: VaeEncoderLike | undefined;
+  if (values.vae) {
+    const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
+    const { existsSync } = await import('node:fs');
+    const src = existsSync(`${values.vae}/vae/config.json`) ? `${values.vae}/vae` : values.vae;
+    vae = await AsymmetricAutoencoderKL.fromPretrained(src);
+  }
+  let textEncoder: TextEncoderLike | undefined;
+  if (values['text-encoder']) {
+    const { SdxsTextEncoder } = await import('@sdxs/text-qwen');
+    textEncoder = await SdxsTextEncoder.fromPretrained(values['text-encoder']);
+  }
+  const started = performance.now();
+  const r = await convertDataset({
+    in: values.in,
+    out: values.out,
+    buckets,
+    shard,
+    workers: intArg(values.workers, 'workers'),
+    manifest: values.manifest,
+    keepImages: values['keep-images'],
+    itemsPerShard: intArg(values['items-per-shard'], 'items-per-shard'),
+    minImageSide: intArg(values['min-side'], 'min-side'),
+    requireCaption: values['require-caption'],
+    precompute: { vae, textEncoder },
+    onProgress: (p) => process.stderr.write(`\r${p.done}/${p.total} (${p.skipped} skipped)`),
+  });
+  const s = ((performance.now() - started) / 1000).toFixed(1);
+  process.stderr.write(`\nconverted ${r.processed} sources in ${s}s; dataset: ${r.report.items} items, skipped ${JSON.stringify(r.report.counts)}\n`);
+  return r;
+}

@@ -12,6 +12,8 @@ export interface FromPretrainedOptions {
   dtype?: 'float32' | 'float16' | 'bfloat16';
   /** Hub access token (default: HF_TOKEN). */
   token?: string;
+  /** Hub URL (default: HF_ENDPOINT or https://huggingface.co). */
+  endpoint?: string;
   /** Use only the hub cache (default: HF_HUB_OFFLINE). */
   offline?: boolean;
   /** Weight loading progress, tensor by tensor (0..total). */
@@ -23,44 +25,24 @@ export interface FromPretrainedOptions {
 
 const WEIGHTS = 'diffusion_pytorch_model';
 
-interface HubResolver {
-  resolveModelSource?: (
-    source: string,
-    opts: {
-      subfolder?: string;
-      revision?: string;
-      cacheDir?: string;
-      token?: string;
-      offline?: boolean;
-      files?: readonly string[];
-      checkpoints?: readonly string[];
-      signal?: AbortSignal;
-      onProgress?: (p: { file: string; loaded: number; total: number | undefined }) => void;
-    },
-  ) => Promise<string>;
-}
-
 const isUrl = (s: string): boolean => /^(https?|blob|data):/i.test(s);
 
 /** The folder (path or URL) holding config.json and the weights. */
 async function resolveFolder(source: string, opts: FromPretrainedOptions): Promise<string> {
   if (isUrl(source)) return opts.subfolder ? `${source.replace(/\/+$/, '')}/${opts.subfolder}` : source;
-  // @sdxs/core's hub (resolveModelSource) turns a local folder or a repo id into a local folder.
-  const hub = C as unknown as HubResolver;
-  if (hub.resolveModelSource) {
-    return hub.resolveModelSource(source, {
-      subfolder: opts.subfolder,
-      revision: opts.revision,
-      cacheDir: opts.cacheDir,
-      token: opts.token,
-      offline: opts.offline,
-      files: ['config.json'],
-      checkpoints: [WEIGHTS],
-      signal: opts.signal,
-      onProgress: opts.onDownloadProgress,
-    });
-  }
-  return opts.subfolder ? `${source.replace(/[\\/]+$/, '')}/${opts.subfolder}` : source;
+  // @sdxs/core's hub turns a local folder or a repo id into a local folder (downloading into the cache).
+  return C.resolveModelSource(source, {
+    subfolder: opts.subfolder,
+    revision: opts.revision,
+    cacheDir: opts.cacheDir,
+    token: opts.token,
+    offline: opts.offline,
+    files: ['config.json'],
+    checkpoints: [WEIGHTS],
+    signal: opts.signal,
+    onProgress: opts.onDownloadProgress,
+    endpoint: opts.endpoint,
+  });
 }
 
 /** Reads config.json, builds the model and streams the weights in (strict: every key must match). */

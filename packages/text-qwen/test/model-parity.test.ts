@@ -21,6 +21,13 @@ forEachBackend((backend) => {
       afterAll(() => lm?.dispose());
 
       for (const deltaRule of ['chunked', 'recurrent'] as const) {
+        // The token-by-token prefill is a cross-check of the math (decode steps use it on every backend); on a
+        // GPU it is thousands of tiny dispatches, minutes under CI's software Vulkan.
+        const skipWhy = deltaRule === 'recurrent' && backend === 'tfjs-webgpu' ? 'recurrent prefill cross-check runs on the CPU backends only' : null;
+        if (skipWhy) {
+          it.skip(`every hidden state and the logits (${deltaRule} delta rule): ${skipWhy}`, () => {});
+          continue;
+        }
         it(`every hidden state and the logits (${deltaRule} delta rule)`, async () => {
           const ids = rows(ref, 'input_ids');
           const mask = rows(ref, 'attention_mask');

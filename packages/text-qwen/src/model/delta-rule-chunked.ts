@@ -17,28 +17,30 @@ function lowerMask(c: number, strict: boolean): C.Tensor {
   return C.tensor(m, [c, c]);
 }
 
-/** Inverse of unit lower-triangular matrices a [..., c, c] (c a power of two), by recursive block doubling. */
+/**
+ * Inverse of unit lower-triangular matrices a [M, c, c] (c a power of two), by recursive block doubling:
+ * inv([[A11, 0], [A21, A22]]) = [[T11, 0], [-T22 A21 T11, T22]]. Every tensor stays rank <= 4 (WebGPU limits).
+ */
 export function invertUnitLower(a: C.Tensor): C.Tensor {
-  const c = a.shape[a.rank - 1]!;
-  const lead = a.shape.slice(0, -2);
-  const flat = C.reshape(a, [...lead, c * c]);
-  let blocks = C.ones([...lead, c, 1, 1]);
+  const [m, c] = a.shape as [number, number, number];
+  const flat = C.reshape(a, [m, c * c]);
+  let blocks = C.ones([m, c, 1, 1]);
   for (let s = 1; s < c; s *= 2) {
     const pairs = c / (2 * s);
     const idx = new Int32Array(pairs * s * s);
     for (let p = 0; p < pairs; p++) {
       for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) idx[(p * s + i) * s + j] = ((2 * p + 1) * s + i) * c + 2 * p * s + j;
     }
-    const a21 = C.reshape(C.gather(flat, C.tensor(idx, [idx.length], 'int32'), lead.length), [...lead, pairs, s, s]);
-    const grouped = C.reshape(blocks, [...lead, pairs, 2, s, s]);
-    const t11 = C.squeeze(C.sliceAxis(grouped, lead.length + 1, 0, 1), lead.length + 1);
-    const t22 = C.squeeze(C.sliceAxis(grouped, lead.length + 1, 1, 2), lead.length + 1);
+    const a21 = C.reshape(C.gather(flat, C.tensor(idx, [idx.length], 'int32'), 1), [m, pairs, s, s]);
+    const grouped = C.reshape(blocks, [m * pairs, 2, s, s]);
+    const t11 = C.reshape(C.sliceAxis(grouped, 1, 0, 1), [m, pairs, s, s]);
+    const t22 = C.reshape(C.sliceAxis(grouped, 1, 1, 2), [m, pairs, s, s]);
     const t21 = C.neg(C.matmul(C.matmul(t22, a21), t11));
-    const top = C.concat([t11, C.zeros(t11.shape)], -1);
-    const bottom = C.concat([t21, t22], -1);
-    blocks = C.concat([top, bottom], -2);
+    const top = C.concat([t11, C.zeros(t11.shape)], 3);
+    const bottom = C.concat([t21, t22], 3);
+    blocks = C.concat([top, bottom], 2);
   }
-  return C.reshape(blocks, [...lead, c, c]);
+  return C.reshape(blocks, [m, c, c]);
 }
 
 export function chunkedDeltaRule(q: C.Tensor, k: C.Tensor, v: C.Tensor, g: C.Tensor, beta: C.Tensor, initial: C.Tensor | null, chunk = DELTA_CHUNK): DeltaRuleResult {
@@ -47,33 +49,37 @@ export function chunkedDeltaRule(q: C.Tensor, k: C.Tensor, v: C.Tensor, g: C.Ten
   const c = Math.min(chunk, 1 << Math.ceil(Math.log2(Math.max(s, 1))));
   const n = Math.ceil(s / c);
   const padLen = n * c - s;
-  const padSeq = (t: C.Tensor): C.Tensor => (padLen === 0 ? t : C.pad(t, t.rank === 4 ? [[0, padLen], [0, 0]] : [[0, padLen]]));
-  const qc = C.reshape(padSeq(q), [b, h, n, c, dk]);
-  const kc = C.reshape(padSeq(k), [b, h, n, c, dk]);
-  const vc = C.reshape(padSeq(v), [b, h, n, c, dv]);
-  const gc = C.reshape(padSeq(g), [b, h, n, c]);
-  const betac = C.reshape(padSeq(beta), [b, h, n, c, 1]);
+  const bh = b * h;
+  const m = bh * n;
+  // [B, H, S, d] → [B*H*n, c, d] (chunks as a batch axis; ranks stay <= 4)
+  const chunks = (t: C.Tensor, d: number): C.Tensor => C.reshape(padLen === 0 ? t : C.pad(t, [[0, padLen], [0, 0]]), [m, c, d]);
+  const qc = chunks(q, dk);
+  const kc = chunks(k, dk);
+  const vc = chunks(v, dv);
+  const gc = C.reshape(padLen === 0 ? g : C.pad(g, [[0, padLen]]), [m, c]);
+  const betac = C.reshape(padLen === 0 ? beta : C.pad(beta, [[0, padLen]]), [m, c, 1]);
 
   const G = C.cumsum(gc, -1);
-  const Gcol = C.reshape(G, [b, h, n, c, 1]);
-  const lowerIncl = lowerMask(c, false);
-  const diff = C.where(lowerIncl, C.sub(Gcol, C.reshape(G, [b, h, n, 1, c])), -1e30);
+  const Gcol = C.reshape(G, [m, c, 1]);
+  const diff = C.where(lowerMask(c, false), C.sub(Gcol, C.reshape(G, [m, 1, c])), -1e30);
   const dec = C.exp(diff);
   const kb = C.mul(kc, betac);
   const vb = C.mul(vc, betac);
   const strict = C.mul(C.mul(C.matmul(kb, kc, false, true), dec), lowerMask(c, true));
-  const t = invertUnitLower(C.add(strict, C.reshape(C.tensor(identity(c), [c, c]), [c, c])));
+  const t = invertUnitLower(C.add(strict, C.tensor(identity(c), [c, c])));
   const eG = C.exp(Gcol);
-  const u = C.matmul(t, vb);
-  const w = C.matmul(t, C.mul(kb, eG));
-  const qg = C.mul(qc, eG);
-  const qk = C.mul(C.matmul(qc, kc, false, true), dec);
-  const gLast = C.sliceAxis(Gcol, 3, c - 1, c);
-  const kDecay = C.mul(kc, C.exp(C.sub(gLast, Gcol)));
-  const eLast = C.exp(gLast);
+  const perChunk = (x: C.Tensor): C.Tensor => C.reshape(x, [bh, n, x.shape[1]!, x.shape[2]!]);
+  const u = perChunk(C.matmul(t, vb));
+  const w = perChunk(C.matmul(t, C.mul(kb, eG)));
+  const qg = perChunk(C.mul(qc, eG));
+  const qk = perChunk(C.mul(C.matmul(qc, kc, false, true), dec));
+  const gLast = C.sliceAxis(Gcol, 1, c - 1, c);
+  const kDecay = perChunk(C.mul(kc, C.exp(C.sub(gLast, Gcol))));
+  const eLast = perChunk(C.exp(gLast));
 
-  const pick = (x: C.Tensor, i: number): C.Tensor => (n === 1 ? C.squeeze(x, 2) : C.squeeze(C.sliceAxis(x, 2, i, i + 1), 2));
-  let state = initial ?? C.zeros([b, h, dk, dv]);
+  const pick = (x: C.Tensor, i: number): C.Tensor => C.reshape(n === 1 ? x : C.sliceAxis(x, 1, i, i + 1), [bh, x.shape[2]!, x.shape[3]!]);
+  let state = initial ? C.reshape(initial, [bh, dk, dv]) : C.zeros([bh, dk, dv]);
+  const first = state;
   const outs: C.Tensor[] = [];
   for (let i = 0; i < n; i++) {
     const prev = state;
@@ -83,13 +89,14 @@ export function chunkedDeltaRule(q: C.Tensor, k: C.Tensor, v: C.Tensor, g: C.Ten
       const next = C.add(C.mul(prev, pick(eLast, i)), C.matmul(pick(kDecay, i), vn, true, false));
       return { o, next };
     });
-    if (prev !== initial) prev.dispose();
+    if (prev !== first) prev.dispose();
     state = step.next;
     outs.push(step.o);
   }
-  let out = outs.length === 1 ? outs[0]! : C.concat(outs, 2);
+  // outs[i]: [B*H, c, dv] → [B, H, n*c, dv]
+  let out = C.reshape(outs.length === 1 ? outs[0]! : C.concat(outs, 1), [b, h, n * c, dv]);
   if (padLen > 0) out = C.sliceAxis(out, 2, 0, s);
-  return { out, state };
+  return { out, state: C.reshape(state, [b, h, dk, dv]) };
 }
 
 function identity(c: number): Float32Array {

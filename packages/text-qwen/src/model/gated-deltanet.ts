@@ -111,8 +111,8 @@ export class GatedDeltaNet extends C.Module {
     k = C.l2Normalize(k, -1, 1e-6);
     if (hv !== hk) {
       const r = hv / hk;
-      q = C.reshape(C.repeatAxes(C.reshape(q, [b, s, hk, 1, dk]), [1, 1, 1, r, 1]), [b, s, hv, dk]);
-      k = C.reshape(C.repeatAxes(C.reshape(k, [b, s, hk, 1, dk]), [1, 1, 1, r, 1]), [b, s, hv, dk]);
+      q = C.reshape(C.repeatAxes(C.reshape(q, [b * s, hk, 1, dk]), [1, 1, r, 1]), [b, s, hv, dk]);
+      k = C.reshape(C.repeatAxes(C.reshape(k, [b * s, hk, 1, dk]), [1, 1, r, 1]), [b, s, hv, dk]);
     }
     const headMajor = (t: C.Tensor): C.Tensor => C.transpose(t, [0, 2, 1, 3]);
     const gH = C.transpose(g, [0, 2, 1]);

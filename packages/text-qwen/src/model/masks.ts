@@ -46,5 +46,5 @@ export function attentionBias(keyMask: C.Tensor | null, batch: number, sq: numbe
   const bias = C.mul(C.sub(allowed, 1), -MASK_MIN);
   const b = bias.shape[0]!;
   if (rep === 1) return bias;
-  return C.reshape(C.repeatAxes(C.reshape(bias, [b, 1, 1, sq, sk]), [1, 1, rep, 1, 1]), [b, 1, rep * sq, sk]);
+  return C.reshape(C.repeatAxes(C.reshape(bias, [b, 1, 1, sq * sk]), [1, 1, rep, 1]), [b, 1, rep * sq, sk]);
 }

@@ -4,6 +4,7 @@ import { readFileSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { convertDataset } from '../src/convert.js';
+import { runDataConvert } from '../src/cli.js';
 import type { DatasetReport } from '../src/dataset-index.js';
 import { DatasetReader } from '../src/reader.js';
 import type { TextEncoderLike } from '../src/precompute.js';
@@ -103,6 +104,18 @@ describe('convertDataset', () => {
     b.dispose();
     await reader.close();
     vae.dispose();
+  });
+});
+
+describe('runDataConvert', () => {
+  test('parses --buckets, --shard and --workers, and --merge-only rebuilds the index', async () => {
+    const out = tmp('cli');
+    const r = await runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--shard', '0/1', '--workers', '1']);
+    expect(r!.report.items).toBe(9);
+    rmSync(path.join(out, 'index.json'));
+    await runDataConvert(['--out', out, '--merge-only']);
+    expect(JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')).items.length).toBe(9);
+    await expect(runDataConvert(['--in', input, '--out', out, '--shard', '3'])).rejects.toThrow(/i\/n/);
   });
 });
 

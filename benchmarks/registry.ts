@@ -4,4 +4,5 @@ import type { BenchSuite } from './harness.js';
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<{ suite: BenchSuite }>>> = {
   core: () => import('./core.bench.js'),
   unet: () => import('./unet.bench.js'),
+  vae: () => import('./vae.bench.js'),
 };

@@ -16,3 +16,4 @@ export { tileAxis, blendWeights, type Axis } from './upscale/tiles.js';
 export { reflectIndex, padReflect } from './upscale/pad.js';
 export { resizeBilinear } from './upscale/resize.js';
 export { ProgressTracker, type UpscaleProgress, type ProgressCallback } from './upscale/progress.js';
+export { randomizeWeights, type RandomWeightsOptions } from './random-weights.js';

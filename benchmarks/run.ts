@@ -2,7 +2,7 @@
  * Cross-backend benchmarks: `npm run bench [-- --quick] [--backends cpu,tfjs-wasm] [--suites core] [--reps 3]`.
  * Writes bench-results/<suite>.json and prints a Markdown table.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const quick = process.argv.includes('--quick');
-const reps = Number(arg('reps') ?? (quick ? 3 : 3));
+const reps = Number(arg('reps') ?? 3);
 const budgetMs = Number(arg('budget-ms') ?? 60_000);
 const suites = (arg('suites') ?? Object.keys(BENCH_SUITES).join(',')).split(',');
 const backends = (arg('backends') ?? 'cpu,tfjs-cpu,tfjs-wasm,tfjs-webgpu').split(',');
@@ -53,11 +53,15 @@ for (const s of suites) {
     }
   }
   const meta = { date: new Date().toISOString(), quick, reps, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', skipped };
-  writeFileSync(path.join(outDir, `${suite.name}.json`), JSON.stringify({ ...meta, results }, null, 2));
+  // results of backends not run this time are kept, so backends can be measured one at a time
+  const file = path.join(outDir, `${suite.name}${quick ? '.quick' : ''}.json`);
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results?: BenchResult[] }).results ?? [] : [];
+  const merged = [...previous.filter((r) => !backends.includes(r.backend)), ...results];
+  writeFileSync(file, JSON.stringify({ ...meta, results: merged }, null, 2));
   console.log(`\n### ${suite.name}${quick ? ' (quick)' : ''}: median of ${reps} runs after one warm-up\n`);
   console.log('| case | backend | ms | GFLOP/s | peak RSS MiB | tf peak MiB | note |');
   console.log('|---|---|---:|---:|---:|---:|---|');
-  for (const r of results) console.log(`| ${r.case} | ${r.backend} | ${fmt(r.medianMs)} | ${fmt(r.gflops)} | ${r.peakRssMiB} | ${fmt(r.tfPeakMiB)} | ${r.note ?? ''} |`);
+  for (const r of merged) console.log(`| ${r.case} | ${r.backend} | ${fmt(r.medianMs)} | ${fmt(r.gflops)} | ${r.peakRssMiB} | ${fmt(r.tfPeakMiB)} | ${r.note ?? ''} |`);
   for (const [b, why] of Object.entries(skipped)) console.log(`| (all) | ${b} | - | - | - | - | unavailable: ${why} |`);
 }
 process.exit(0);

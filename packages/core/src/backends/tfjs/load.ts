@@ -42,12 +42,23 @@ export async function initTfjsWasm(tf: TF): Promise<void> {
   // module) the runtime resolved and wherever the package was installed. Browsers keep tfjs's default
   // (next to the script) or what the application set with setWasmPaths.
   if (isNodeLike()) {
-    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
-    const path = (await importOptional('node:path')) as typeof import('node:path');
-    const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
-    wasm.setWasmPaths(path.join(path.dirname(pkg), 'dist') + path.sep);
+    const dist = await wasmDistDir();
+    if (dist) wasm.setWasmPaths(dist);
   }
   await startTf(tf, 'wasm', 'The .wasm files ship inside @tensorflow/tfjs-backend-wasm/dist; in a browser call setWasmPaths() with where you serve them.');
+}
+
+/** `<tfjs-backend-wasm>/dist/`, resolved from this module (ESM or the CJS build); null leaves tfjs's default. */
+async function wasmDistDir(): Promise<string | null> {
+  try {
+    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+    const path = (await importOptional('node:path')) as typeof import('node:path');
+    const base = typeof __filename === 'string' ? __filename : import.meta.url;
+    const pkg = createRequire(base).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+    return path.join(path.dirname(pkg), 'dist') + path.sep;
+  } catch {
+    return null;
+  }
 }
 
 interface GpuNavigator {

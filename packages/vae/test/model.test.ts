@@ -95,6 +95,10 @@ describe('loading', () => {
       vae.dispose();
       const again = await AsymmetricAutoencoderKL.fromPretrained('test/sdxs-tiny', { subfolder: 'vae', cacheDir, offline: true });
       again.dispose();
+      // An http(s) folder URL (as the browser page uses): config and weights fetched directly, no cache.
+      const viaUrl = await AsymmetricAutoencoderKL.fromPretrained(`${hub.url}/test/sdxs-tiny/resolve/main`, { subfolder: 'vae' });
+      expect(viaUrl.numParameters()).toBe(vae.numParameters());
+      viaUrl.dispose();
     } finally {
       await hub.close();
     }

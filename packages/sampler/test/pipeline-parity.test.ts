@@ -56,4 +56,9 @@ forEachBackend((backend) => {
     vae.dispose();
     C.dispose([...io.values()]);
   });
+}, {
+  exclude: {
+    'tfjs-webgpu':
+      'the 6-step loop (12 UNet evaluations + a VAE decode) takes minutes on SwiftShader; the UNet and the VAE each pass their own fixture parity on tfjs-webgpu',
+  },
 });

@@ -5,4 +5,5 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<{ suite: BenchS
   core: () => import('./core.bench.js'),
   unet: () => import('./unet.bench.js'),
   vae: () => import('./vae.bench.js'),
+  'text-qwen': () => import('./text-qwen.bench.js'),
 };

@@ -11,8 +11,13 @@ export class UsageError extends Error {
   }
 }
 
+/** node:util parseArgs rejections (unknown option, missing value) are usage errors too. */
+export function isArgParseError(e: unknown): boolean {
+  return e instanceof TypeError && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+}
+
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof UsageError) return EXIT.usage;
+  if (e instanceof UsageError || isArgParseError(e)) return EXIT.usage;
   if (e instanceof SdxsError && e.code === 'ABORTED') return EXIT.interrupted;
   if (e instanceof SdxsError && (e.code === 'INPUT' || e.code === 'CONFIG')) return EXIT.usage;
   return EXIT.failure;

@@ -1,5 +1,5 @@
 import { SdxsError } from '@sdxs/core';
-import { exitCodeFor, UsageError } from './cli-error.js';
+import { exitCodeFor, isArgParseError, UsageError } from './cli-error.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliIo } from './io.js';
 
@@ -35,7 +35,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return await cmd.run(rest, io);
   } catch (e) {
     const code = exitCodeFor(e);
-    const msg = e instanceof UsageError || e instanceof SdxsError ? e.message : ((e as Error).stack ?? String(e));
+    const msg = e instanceof UsageError || e instanceof SdxsError || isArgParseError(e) ? (e as Error).message : ((e as Error).stack ?? String(e));
     io.stderr.write(`sdxs${cmd ? ` ${cmd.name}` : ''}: ${code === 130 ? 'interrupted' : 'error'}: ${msg}\n`);
     return code;
   }

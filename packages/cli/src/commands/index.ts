@@ -1,7 +1,10 @@
 import type { Command } from '../io.js';
+import { data } from './data.js';
 import { download } from './download.js';
 import { generate } from './generate.js';
 import { refine } from './refine.js';
+import { train } from './train.js';
+import { upscale } from './upscale.js';
 
 /** Every command, in the order `sdxs --help` lists them. */
-export const COMMANDS: readonly Command[] = [generate, refine, download];
+export const COMMANDS: readonly Command[] = [generate, refine, upscale, download, data, train];

@@ -1,0 +1,24 @@
+import { DATA_CONVERT_USAGE, runDataConvert } from '@sdxs/data';
+import { UsageError } from '../cli-error.js';
+import type { CliIo, Command } from '../io.js';
+
+export const data: Command = {
+  name: 'data',
+  summary: 'dataset preparation: `sdxs data convert` (buckets, captions, precomputed latents)',
+  help: DATA_CONVERT_USAGE,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = argv;
+    if (!sub || sub === '-h' || sub === '--help') {
+      io.stdout.write(`${DATA_CONVERT_USAGE}\n`);
+      return sub ? 0 : 2;
+    }
+    if (sub !== 'convert') throw new UsageError(`sdxs data: unknown subcommand '${sub}'; use: sdxs data convert --in <folder> --out <dataset>`);
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout.write(`${DATA_CONVERT_USAGE}\n`);
+      return 0;
+    }
+    const r = await runDataConvert(rest);
+    if (r) io.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  },
+};

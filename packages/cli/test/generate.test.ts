@@ -107,3 +107,15 @@ describe('sdxs generate', () => {
     expect(stdout).toMatch(/Commands:\n\s+generate/);
   });
 });
+
+describe('sdxs bench', () => {
+  test('times each stage per backend on the tiny model', async () => {
+    const r = await runCli(['bench', '--model', 'acme/sdxs-tiny', '--backends', 'cpu', '-W', '32', '-H', '32', '--steps', '2', '--json'], env);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: { backend: string; itPerSec: number; decodeMs: number; peakRssMiB: number }[] };
+    expect(out.results).toHaveLength(1);
+    expect(out.results[0]!.backend).toBe('cpu');
+    expect(out.results[0]!.itPerSec).toBeGreaterThan(0);
+    expect(out.results[0]!.peakRssMiB).toBeGreaterThan(0);
+  }, 120_000);
+});

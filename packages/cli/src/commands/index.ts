@@ -1,4 +1,5 @@
 import type { Command } from '../io.js';
+import { bench } from './bench.js';
 import { data } from './data.js';
 import { download } from './download.js';
 import { generate } from './generate.js';
@@ -7,4 +8,4 @@ import { train } from './train.js';
 import { upscale } from './upscale.js';
 
 /** Every command, in the order `sdxs --help` lists them. */
-export const COMMANDS: readonly Command[] = [generate, refine, upscale, download, data, train];
+export const COMMANDS: readonly Command[] = [generate, refine, upscale, bench, download, data, train];

@@ -1,0 +1,118 @@
+import * as C from '@sdxs/core';
+import { DEFAULT_MODEL, SdxsPipeline, type PipelineStage } from '@sdxs/pipeline';
+import { intArg, parse } from '../args.js';
+import { UsageError } from '../cli-error.js';
+import type { CliIo, Command } from '../io.js';
+
+const help = `sdxs bench [options]
+
+Time a real generation per stage on each backend: model load, prompt encoding, denoising (iterations/s
+with classifier-free guidance, batch 2 through the UNet), VAE decode, and peak memory. For the op-level
+suite at the model's real sizes, run \`npm run bench\` in the repository.
+
+      --backends <a,b>    backends to compare (default: every one that starts here)
+  -W, --width <px>        image width (default 512)
+  -H, --height <px>       image height (default 512)
+      --steps <n>         denoising steps (default 4)
+      --dtype <t>         weight storage: float32, float16, bfloat16 (default float32)
+      --model <dir|repo>  model folder or hub repo id (default ${DEFAULT_MODEL})
+      --json              print the results as JSON
+  -h, --help              this text`;
+
+export interface StageTimes {
+  backend: string;
+  loadMs: number;
+  encodeMs: number;
+  denoiseMs: number;
+  itPerSec: number;
+  decodeMs: number;
+  totalMs: number;
+  peakRssMiB: number;
+}
+
+async function benchBackend(model: string, backend: string, o: { width: number; height: number; steps: number; dtype: 'float32' | 'float16' | 'bfloat16' }, signal: AbortSignal): Promise<StageTimes> {
+  await C.setBackend(backend);
+  const marks = new Map<PipelineStage, { start: number; end: number }>();
+  let peak = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const pipe = await SdxsPipeline.fromPretrained(model, {
+    dtype: o.dtype,
+    signal,
+    onProgress: (p) => {
+      const now = performance.now();
+      const m = marks.get(p.stage) ?? { start: now, end: now };
+      m.end = now;
+      marks.set(p.stage, m);
+      peak = Math.max(peak, process.memoryUsage().rss);
+    },
+  });
+  try {
+    await pipe.generate({ prompt: 'a lighthouse on a cliff at dusk, detailed', width: o.width, height: o.height, steps: o.steps, seed: 0, signal });
+  } finally {
+    pipe.dispose();
+  }
+  const total = performance.now() - t0;
+  const span = (s: PipelineStage): number => {
+    const m = marks.get(s);
+    return m ? m.end - m.start : 0;
+  };
+  // denoise marks are taken after each step: the first step's time is the gap from the end of encoding
+  const denoise = (marks.get('denoise')?.end ?? 0) - (marks.get('encode')?.end ?? 0);
+  const r = (x: number): number => Math.round(x);
+  return {
+    backend,
+    loadMs: r(span('load') + span('download')),
+    encodeMs: r(span('encode')),
+    denoiseMs: r(denoise),
+    itPerSec: Math.round((o.steps / (denoise / 1000)) * 100) / 100,
+    decodeMs: r(span('decode')),
+    totalMs: r(total),
+    peakRssMiB: Math.round(peak / 2 ** 20),
+  };
+}
+
+export const bench: Command = {
+  name: 'bench',
+  summary: 'compare backends on a real generation, stage by stage',
+  help,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { values: v } = parse('bench', argv, {
+      backends: { type: 'string' },
+      width: { type: 'string', short: 'W' },
+      height: { type: 'string', short: 'H' },
+      steps: { type: 'string' },
+      dtype: { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      io.stdout.write(`${help}\n`);
+      return 0;
+    }
+    const dtype = v.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs bench: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    const o = { width: intArg('bench', 'width', v.width, 512, 16, 8192), height: intArg('bench', 'height', v.height, 512, 16, 8192), steps: intArg('bench', 'steps', v.steps, 4, 1, 1000), dtype } as const;
+    const names = v.backends ? v.backends.split(',').map((s) => s.trim()) : C.listBackends();
+    for (const n of names) if (!C.listBackends().includes(n)) throw new UsageError(`sdxs bench: unknown backend '${n}'; choose from ${C.listBackends().join(', ')}`);
+    const results: (StageTimes | { backend: string; skipped: string })[] = [];
+    for (const b of names) {
+      const why = await C.backendFailure(b);
+      if (why) {
+        results.push({ backend: b, skipped: why });
+        if (!v.json) io.stderr.write(`skipping ${b}: ${why}\n`);
+        continue;
+      }
+      if (!v.json) io.stderr.write(`benchmarking ${b} ...\n`);
+      results.push(await benchBackend(v.model ?? DEFAULT_MODEL, b, o, io.signal));
+    }
+    if (v.json) io.stdout.write(`${JSON.stringify({ ...o, model: v.model ?? DEFAULT_MODEL, results })}\n`);
+    else {
+      io.stdout.write(`| backend | load ms | encode ms | denoise ms | it/s | decode ms | total ms | peak RSS MiB |\n|---|---|---|---|---|---|---|---|\n`);
+      for (const r of results) {
+        io.stdout.write('skipped' in r ? `| ${r.backend} | skipped: ${r.skipped.split('\n')[0]} |||||||\n` : `| ${r.backend} | ${r.loadMs} | ${r.encodeMs} | ${r.denoiseMs} | ${r.itPerSec} | ${r.decodeMs} | ${r.totalMs} | ${r.peakRssMiB} |\n`);
+      }
+    }
+    return 0;
+  },
+};

@@ -74,6 +74,11 @@ export type KernelTable<H> = { readonly [K in OpName]: Kernel<K, H> };
 export interface Backend<H = unknown> {
   readonly name: string;
   readonly kernels: KernelTable<H>;
+  /**
+   * Runs on a software emulation of its device (e.g. WebGPU on SwiftShader): correct but far slower than
+   * the CPU backends, so the automatic choice passes it over unless nothing else starts.
+   */
+  readonly software?: boolean;
   upload(data: Float32Array | Int32Array, shape: Shape, dtype: ComputeDType): H;
   read(handle: H, shape: Shape, dtype: ComputeDType): Promise<Float32Array | Int32Array>;
   /** Synchronous read where the backend can do it without blocking a GPU queue. */

@@ -82,15 +82,25 @@ export async function backendInstance(name: string): Promise<Backend> {
 
 async function autoBackend(): Promise<Backend> {
   const errors: string[] = [];
+  let software: Backend | null = null;
   for (const name of listBackends()) {
     const reg = ENGINE.registry.get(name)!;
     if (reg.priority < 0) continue;
     try {
-      ENGINE.active = await init(reg);
-      return ENGINE.active;
+      const b = await init(reg);
+      if (b.software) {
+        software ??= b;
+        continue;
+      }
+      ENGINE.active = b;
+      return b;
     } catch (e) {
       errors.push(`${name}: ${(e as Error).message}`);
     }
+  }
+  if (software) {
+    ENGINE.active = software;
+    return software;
   }
   throw new BackendUnavailableError(`no backend could start:\n${errors.join('\n')}`);
 }

@@ -110,3 +110,17 @@ describe('autograd', () => {
     expect(() => C.valueAndGrad(() => C.mul(a, 2), [a])).toThrow(/scalar/);
   });
 });
+
+describe('automatic backend choice', () => {
+  test('prefers the highest priority backend that starts, passing over software emulation and failures', async () => {
+    const cpu = C.createCpuBackend();
+    C.registerBackend('test-broken', async () => {
+      throw new Error('no device');
+    }, 1000);
+    C.registerBackend('test-software', async () => ({ ...cpu, name: 'test-software', software: true }) as C.Backend, 900);
+    C.registerBackend('test-fast', async () => ({ ...cpu, name: 'test-fast' }) as C.Backend, 800);
+    expect((await C.setBackend('auto')).name).toBe('test-fast');
+    expect(await C.backendFailure('test-broken')).toMatch(/no device/);
+    await C.setBackend('cpu');
+  });
+});

@@ -1,7 +1,7 @@
 import type { Backend } from '../../backend.js';
 import { registerBackend } from '../../engine.js';
 import { createTfjsBackend } from './adapter.js';
-import { initTfjsCpu, initTfjsWasm, initTfjsWebgpu, loadTfjsCore, loadTfjsNode } from './load.js';
+import { initTfjsCpu, initTfjsWasm, initTfjsWebgpu, loadTfjsCore, loadTfjsNode, webgpuIsSoftware } from './load.js';
 
 /**
  * Register the TensorFlow.js backends. Nothing is imported until a backend is selected; a missing
@@ -21,7 +21,8 @@ export function registerTfjsBackends(): void {
   registerBackend('tfjs-webgpu', async () => {
     const tf = await loadTfjsCore();
     await initTfjsWebgpu(tf);
-    return createTfjsBackend(tf, { name: 'tfjs-webgpu', tfBackend: 'webgpu', syncRead: false, copyOnRead: false }) as Backend;
+    const b = createTfjsBackend(tf, { name: 'tfjs-webgpu', tfBackend: 'webgpu', syncRead: false, copyOnRead: false }) as Backend;
+    return { ...b, software: webgpuIsSoftware() };
   }, 30);
   registerBackend('tfjs-node', async () => {
     const tf = await loadTfjsNode('@tensorflow/tfjs-node', 'tfjs-node');

@@ -93,6 +93,9 @@ export async function initTfjsWebgpu(tf: TF): Promise<void> {
   // tfjs registers 'webgpu' at import only when navigator.gpu existed then; otherwise register it here.
   if (!tf.findBackendFactory('webgpu')) tf.registerBackend('webgpu', () => createWebgpuBackend(webgpu.WebGPUBackend));
   await startTf(tf, 'webgpu', NO_ADAPTER_HINT);
+  // tfjs may have created the device itself: ask for the same adapter to learn what it is
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter) softwareAdapter = isSoftwareAdapter(adapter as GPUAdapter & { info?: { vendor?: string; architecture?: string; description?: string } });
 }
 
 type WebGPUBackendCtor = typeof import('@tensorflow/tfjs-backend-webgpu').WebGPUBackend;
@@ -112,7 +115,19 @@ async function createWebgpuBackend(Ctor: WebGPUBackendCtor): Promise<InstanceTyp
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     },
   });
-  return new Ctor(device, (adapter as GPUAdapter & { info?: ConstructorParameters<WebGPUBackendCtor>[1] }).info);
+  const info = (adapter as GPUAdapter & { info?: ConstructorParameters<WebGPUBackendCtor>[1] }).info;
+  softwareAdapter = isSoftwareAdapter(adapter as GPUAdapter & { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string } });
+  return new Ctor(device, info);
+}
+
+let softwareAdapter = false;
+/** Whether the WebGPU adapter in use is a software rasteriser (SwiftShader, llvmpipe/lavapipe, WARP). */
+export const webgpuIsSoftware = (): boolean => softwareAdapter;
+
+function isSoftwareAdapter(a: { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; description?: string } }): boolean {
+  if (a.isFallbackAdapter || (a.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter) return true;
+  const text = `${a.info?.vendor ?? ''} ${a.info?.architecture ?? ''} ${a.info?.description ?? ''}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|software|warp/.test(text);
 }
 
 /** tfjs-node / tfjs-node-gpu bring their own tfjs (re-exported); use that namespace. */

@@ -32,6 +32,7 @@ export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeight
 export * from './io/safetensors.js';
 export * from './io/half.js';
 export * from './io/config.js';
+export { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './io/location.js';
 export { openCheckpoint, loadSafetensorsIndex } from './io/safetensors-index.js';
 export * as blocks from './nn/blocks/index.js';
 export { saveSafetensors, serializeSafetensors, type SafetensorsTensorInput, type SafetensorsTensorMap } from './io/safetensors-write.js';

@@ -58,3 +58,75 @@ export async function startLocalHub(repos: Record<string, string>): Promise<Loca
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+export interface StaticServer {
+  /** `http://localhost:<port>` (localhost, not 127.0.0.1: browsers treat it as a secure context) */
+  url: string;
+  /** `METHOD /path [range]` of every request */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Serves plain folders over HTTP: `mounts` maps a URL prefix ('' or 'model', no slashes around it) to a
+ * local folder. GET and HEAD, `Range: bytes=a-b` / `bytes=a-` (206 or 416), `/` → index.html, 404 otherwise.
+ */
+export async function startStaticServer(mounts: Record<string, string>): Promise<StaticServer> {
+  const requests: string[] = [];
+  // longest prefix first, so 'model/vae' wins over 'model' and '' comes last
+  const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    void (async () => {
+      let pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      if (pathname.endsWith('/')) pathname += 'index.html';
+      const mount = entries.find(([prefix]) => prefix === '' || pathname.startsWith(`/${prefix}/`));
+      const dir = mount ? path.resolve(mount[1]) : undefined;
+      const file = dir ? path.resolve(dir, `.${pathname.slice(mount![0] ? mount![0].length + 1 : 0)}`) : undefined;
+      if (!dir || !file || !file.startsWith(dir + path.sep) || !(await stat(file).then((s) => s.isFile(), () => false))) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      const body = await readFile(file);
+      const headers: Record<string, string> = { 'accept-ranges': 'bytes', 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
+      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      if (m) {
+        const start = Number(m[1]);
+        const end = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
+        if (start >= body.length || end < start) {
+          res.writeHead(416, { ...headers, 'content-range': `bytes */${body.length}` }).end();
+          return;
+        }
+        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) });
+        res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': String(body.length) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    })().catch((e: unknown) => {
+      res.writeHead(500).end(String(e));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -297,6 +297,15 @@ describe('resolveModelSource and hubSnapshot', () => {
     await expectHubError(resolveModelSource('./no/such/folder'), /does not exist/);
   });
 
+  it('returns an http(s) folder URL joined with the subfolder, without any request or file access', async () => {
+    const n = server.requests.length;
+    const base = `${server.url}/acme/vae-tiny/resolve/main`;
+    expect(await resolveModelSource(base, { subfolder: 'vae', files: ['config.json'], checkpoints: ['diffusion_pytorch_model'] })).toBe(`${base}/vae`);
+    expect(await resolveModelSource(`${base}/`, { subfolder: 'text encoder/' })).toBe(`${base}/text%20encoder`);
+    expect(await resolveModelSource('HTTPS://example.com/m')).toBe('HTTPS://example.com/m');
+    expect(server.requests.length).toBe(n);
+  });
+
   it('downloads the requested files, single or sharded checkpoints, into one snapshot folder', async () => {
     const cacheDir = freshCache();
     const o = { cacheDir, endpoint: server.url };

@@ -4,7 +4,7 @@
  * files; nothing about a particular vocabulary is hard-coded.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ConfigError, InputError } from '@sdxs/core';
+import { ConfigError, InputError, joinLocation, readTextLocation } from '@sdxs/core';
 import { ChatTemplate, type ChatMessage, type RenderChatOptions } from './chat-template.js';
 
 /** Parsed JSON object (or the file's text) of `tokenizer.json` / `tokenizer_config.json`. */
@@ -172,26 +172,22 @@ export class QwenTokenizer {
   }
 
   /**
-   * Loads `tokenizer.json`, `tokenizer_config.json` and the chat template from a local folder (Node only).
+   * Loads `tokenizer.json`, `tokenizer_config.json` and the chat template from a local folder (Node) or an
+   * http(s) URL of a folder (fetched; works in browsers).
    * The template is read from `chat_template.jinja` when present, else from `tokenizer_config.json`'s
    * `chat_template`, else from `chat_template.json`.
    */
   static async fromPretrained(source: string, options: FromPretrainedOptions = {}): Promise<QwenTokenizer> {
-    const fs = await import('node:fs/promises');
-    const path = await import('node:path');
-    const dir = options.subfolder ? path.join(source, options.subfolder) : source;
     const read = async (name: string, required: boolean): Promise<string | undefined> => {
-      const file = path.join(dir, name);
+      const file = joinLocation(source, options.subfolder, name);
+      let text: string | undefined;
       try {
-        return await fs.readFile(file, 'utf8');
+        text = await readTextLocation(file);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (!required && code === 'ENOENT') return undefined;
-        throw new ConfigError(
-          code === 'ENOENT' ? `${name} not found: ${file}` : `${name}: cannot read ${file} (${(err as Error).message})`,
-          { cause: err },
-        );
+        throw new ConfigError(`${name}: cannot read ${file} (${(err as Error).message})`, { cause: err });
       }
+      if (text === undefined && required) throw new ConfigError(`${name} not found: ${file}`);
+      return text;
     };
     const [tokenizerJson, tokenizerConfig, jinja] = await Promise.all([
       read('tokenizer.json', true),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '@sdxs/core';
 import { QwenTokenizer, type ChatMessage } from '../src/index.js';
+import { startStaticServer } from '../../core/test-utils/index.js';
 
 // The reference fixtures (see fixtures/README.md); SDXS_FIXTURES points elsewhere when they live elsewhere.
 const FIXTURE = join(process.env.SDXS_FIXTURES ?? '/work/shared/fixtures', 'qwen', 'tokenizer-qwen3');
@@ -282,5 +283,26 @@ describe.skipIf(!HAVE_FIXTURE)('loading from a folder', () => {
       tokenizerConfig: { ...rawConfig, pad_token: { content: '<|endoftext|>', __type: 'AddedToken' } },
     });
     expect(objPad.padTokenId).toBe(tok.padTokenId);
+  });
+
+  it('fetches the files from an http(s) folder URL (as in a browser), chat_template.jinja included', async () => {
+    folder('web/tokenizer', {
+      'tokenizer.json': null,
+      'tokenizer_config.json': null,
+      'chat_template.jinja': '[{{ messages[0].content }}]',
+    });
+    const server = await startStaticServer({ repo: tmp });
+    try {
+      const base = `${server.url.replace('localhost', '127.0.0.1')}/repo/web`;
+      const t = await QwenTokenizer.fromPretrained(base, { subfolder: 'tokenizer' });
+      expect(t.applyChatTemplate([{ role: 'user', content: 'hey' }])).toBe('[hey]');
+      expect(t.encode('Hello world')).toEqual(tok.encode('Hello world'));
+      expect(server.requests.map((r) => r.split(' ')[1]).sort()).toEqual(
+        ['chat_template.jinja', 'tokenizer.json', 'tokenizer_config.json'].map((f) => `/repo/web/tokenizer/${f}`),
+      );
+      await expect(QwenTokenizer.fromPretrained(`${base}/nothing`)).rejects.toThrow(/tokenizer\.json not found: http/);
+    } finally {
+      await server.close();
+    }
   });
 });

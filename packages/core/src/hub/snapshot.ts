@@ -2,6 +2,7 @@
 import { HubError } from '../errors.js';
 import { hubDownload, hubRelPath, checkRepoId, type HubDownloadOptions } from './download.js';
 import { COMMIT_RE } from './cache.js';
+import { joinLocation } from '../io/location.js';
 
 /** The snapshot root of a downloaded file: strip the repo-relative path from its local path. */
 async function snapshotRootOf(file: string, relPath: string): Promise<string> {
@@ -64,11 +65,14 @@ function looksLikePath(s: string): boolean {
 }
 
 /**
- * A local folder for a model part. `source` is a local folder (returned as is, joined with
- * `subfolder`) or a hub repo id `owner/name`, whose requested files are downloaded into the cache
- * (or found there); the snapshot folder joined with `subfolder` is returned.
+ * A folder for a model part. `source` is a local folder (returned as is, joined with `subfolder`),
+ * an http(s) URL of a folder (returned joined with `subfolder`; nothing is fetched and no file system is
+ * touched, so this works in browsers: readers fetch from the URL with Range requests), or a hub repo id
+ * `owner/name`, whose requested files are downloaded into the cache (or found there); the snapshot
+ * folder joined with `subfolder` is returned.
  */
 export async function resolveModelSource(source: string, opts: ResolveModelSourceOptions = {}): Promise<string> {
+  if (/^https?:\/\//i.test(source)) return joinLocation(source, opts.subfolder);
   const path = await import('node:path');
   if (await isDirectory(source)) return opts.subfolder ? path.join(source, opts.subfolder) : source;
   if (looksLikePath(source)) throw new HubError(`model folder '${source}' does not exist (and it is not a hub repo id 'owner/name')`);

@@ -99,28 +99,30 @@ export class GatedDeltaNet extends C.Module {
       conv = C.conv1d(C.sliceAxis(full, 2, 1, kernel + s), w, null, { groups: convDim });
       convState = C.sliceAxis(full, 2, s, s + kernel);
     }
-    const mixed = C.transpose(C.silu(conv), [0, 2, 1]);
+    // Channels-first [B, C, S]: q | k | v are contiguous channel ranges, and [B, H, d, S] → [B, H, S, d] is head-major.
+    const mixed = C.silu(conv);
     const keyDim = hk * dk;
-    let q = C.reshape(C.sliceAxis(mixed, 2, 0, keyDim), [b, s, hk, dk]);
-    let k = C.reshape(C.sliceAxis(mixed, 2, keyDim, 2 * keyDim), [b, s, hk, dk]);
-    const v = C.reshape(C.sliceAxis(mixed, 2, 2 * keyDim, convDim), [b, s, hv, dv]);
+    const heads = (from: number, to: number, n: number, d: number): C.Tensor => C.transpose(C.reshape(C.sliceAxis(mixed, 1, from, to), [b, n, d, s]), [0, 1, 3, 2]);
+    let q = heads(0, keyDim, hk, dk);
+    let k = heads(keyDim, 2 * keyDim, hk, dk);
+    const v = heads(2 * keyDim, convDim, hv, dv);
 
     const beta = C.sigmoid(bProj);
     const g = C.mul(C.neg(C.exp(this.A_log.use())), C.softplus(C.add(aProj, this.dt_bias.use())));
     q = C.mul(C.l2Normalize(q, -1, 1e-6), 1 / Math.sqrt(dk));
     k = C.l2Normalize(k, -1, 1e-6);
     if (hv !== hk) {
+      // value head h uses key head h // (hv / hk)
       const r = hv / hk;
-      q = C.reshape(C.repeatAxes(C.reshape(q, [b * s, hk, 1, dk]), [1, 1, r, 1]), [b, s, hv, dk]);
-      k = C.reshape(C.repeatAxes(C.reshape(k, [b * s, hk, 1, dk]), [1, 1, r, 1]), [b, s, hv, dk]);
+      q = C.reshape(C.repeatAxes(C.reshape(q, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
+      k = C.reshape(C.repeatAxes(C.reshape(k, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
     }
-    const headMajor = (t: C.Tensor): C.Tensor => C.transpose(t, [0, 2, 1, 3]);
     const gH = C.transpose(g, [0, 2, 1]);
     const betaH = C.transpose(beta, [0, 2, 1]);
     const initial = state?.recurrent ?? null;
     const useChunked = mode === 'chunked' || (mode === 'auto' && s > 1);
     const rule = useChunked ? chunkedDeltaRule : recurrentDeltaRule;
-    const res = rule(headMajor(q), headMajor(k), headMajor(v), gH, betaH, initial);
+    const res = rule(q, k, v, gH, betaH, initial);
     const o = this.norm.forward(C.transpose(res.out, [0, 2, 1, 3]), z);
     const out = this.out_proj.forward(C.reshape(o, [b, s, hv * dv]));
     return { out, state: convState ? { conv: convState, recurrent: res.state } : null };

@@ -1,0 +1,44 @@
+/** Picking the tensor backend in the page: WebGPU, then tfjs-wasm, then the pure-JS cpu backend. */
+import * as C from '@sdxs/core';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+
+export const BACKEND_ORDER = ['tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+export type BackendChoice = 'auto' | BackendName;
+
+export function isBackendChoice(s: string | null): s is BackendChoice {
+  return s === 'auto' || (BACKEND_ORDER as readonly string[]).includes(s ?? '');
+}
+
+let wasmReady = false;
+
+/** tfjs-wasm looks for its .wasm files next to the script unless told: point it at the bundled copies. */
+async function prepare(name: BackendName): Promise<void> {
+  if (name !== 'tfjs-wasm' || wasmReady) return;
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+  wasmReady = true;
+}
+
+export interface BackendStart {
+  name: BackendName;
+  /** backends tried first that failed, with why */
+  failed: string[];
+}
+
+/** Starts the chosen backend ('auto': the first of BACKEND_ORDER that starts) and makes it current. */
+export async function startBackend(choice: BackendChoice): Promise<BackendStart> {
+  const failed: string[] = [];
+  for (const name of choice === 'auto' ? BACKEND_ORDER : [choice]) {
+    try {
+      await prepare(name);
+      await C.setBackend(name);
+      return { name, failed };
+    } catch (e) {
+      failed.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`no tensor backend started:\n${failed.join('\n')}`);
+}

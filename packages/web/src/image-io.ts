@@ -1,0 +1,33 @@
+/** Images in the page: a picked file → 8-bit raster, and rasters → PNG object URLs. */
+import { encodePng } from '@sdxs/pipeline';
+import type { Raster } from '@sdxs/vae';
+
+/** Decodes an image file (EXIF orientation applied by the browser); RGB when fully opaque, else RGBA. */
+export async function fileToRaster(file: Blob): Promise<Raster<Uint8ClampedArray>> {
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const { width, height } = bitmap;
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2D canvas context');
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  let opaque = true;
+  for (let i = 3; i < rgba.length && opaque; i += 4) opaque = rgba[i] === 255;
+  if (!opaque) return { width, height, channels: 4, data: rgba };
+  const rgb = new Uint8ClampedArray(width * height * 3);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) rgb.set(rgba.subarray(i, i + 3), j);
+  return { width, height, channels: 3, data: rgb };
+}
+
+/** PNG bytes of an 8-bit raster. */
+export function rasterToPng(r: Raster<Uint8ClampedArray | Uint8Array>): Promise<Uint8Array> {
+  const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+  return encodePng({ width: r.width, height: r.height, channels: r.channels, data });
+}
+
+/** An object URL for PNG bytes (the previous one, when given, is revoked). */
+export function pngUrl(png: Uint8Array, previous?: string): string {
+  if (previous?.startsWith('blob:')) URL.revokeObjectURL(previous);
+  return URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
+}

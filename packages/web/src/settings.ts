@@ -1,0 +1,43 @@
+/** The header's shared settings: model URL, backend and weight dtype; starting the chosen backend. */
+import { isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
+import { byId } from './dom.js';
+import { absoluteModelUrl, modelUrlFromQuery } from './model-url.js';
+import { releaseAll, type WeightDtype } from './models.js';
+
+export interface Settings {
+  modelUrl: string;
+  dtype: WeightDtype;
+  backend: BackendName;
+}
+
+let started: { choice: BackendChoice; name: BackendName } | null = null;
+
+/** Fill the controls from the query string (`?model=`, `?backend=`, `?dtype=`). */
+export function initSettings(): void {
+  const q = new URLSearchParams(location.search);
+  byId('model-url', HTMLInputElement).value = modelUrlFromQuery(location.search, location.href);
+  const backend = q.get('backend');
+  if (isBackendChoice(backend)) byId('backend', HTMLSelectElement).value = backend;
+  const dtype = q.get('dtype');
+  if (dtype === 'float32' || dtype === 'float16') byId('dtype', HTMLSelectElement).value = dtype;
+}
+
+/** Start (or switch to) a backend; switching frees the loaded models. */
+export async function useBackend(choice: BackendChoice): Promise<BackendName> {
+  if (started?.choice === choice) return started.name;
+  if (started) await releaseAll();
+  const { name, failed } = await startBackend(choice);
+  started = { choice, name };
+  const label = byId('backend-used', HTMLElement);
+  label.textContent = `backend: ${name}`;
+  label.title = failed.join('\n');
+  return name;
+}
+
+/** The current settings, with the chosen backend started. */
+export async function currentSettings(): Promise<Settings> {
+  const choice = byId('backend', HTMLSelectElement).value;
+  const backend = await useBackend(isBackendChoice(choice) ? choice : 'auto');
+  const dtype = byId('dtype', HTMLSelectElement).value === 'float32' ? 'float32' : 'float16';
+  return { modelUrl: absoluteModelUrl(byId('model-url', HTMLInputElement).value, location.href), dtype, backend };
+}

@@ -10,8 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as C from '../packages/core/src/index.js';
-import { Qwen35TextModel, parseQwen35Config } from '../packages/text-qwen/src/index.js';
+import type * as Core from '../packages/core/src/index.js';
+import type * as TextQwen from '../packages/text-qwen/src/index.js';
 import type { BenchCase, BenchSuite } from './harness.js';
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
@@ -20,6 +20,10 @@ if (isMain && !process.execArgv.some((a) => a.includes('sdxs-source')) && !(proc
   const r = spawnSync(process.execPath, ['--conditions=sdxs-source', ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+// imported after the check above: without the condition '@sdxs/core' would resolve to a stale dist build
+const C: typeof Core = await import('../packages/core/src/index.js');
+const { Qwen35TextModel, parseQwen35Config }: typeof TextQwen = await import('../packages/text-qwen/src/index.js');
+type Qwen35TextModel = TextQwen.Qwen35TextModel;
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,7 +1,7 @@
 /** The "Text to image" tab: prompt, negative prompt, size, steps, CFG, seed → SdxsPipeline; a progress bar per stage. */
 import type { PipelineProgress } from '@sdxs/pipeline';
 import { byId, clearLog, logError } from './dom.js';
-import { pngUrl } from './image-io.js';
+import { objectUrl } from './image-io.js';
 import { ProgressView, formatMs } from './progress.js';
 import { currentSettings } from './settings.js';
 import { runGenerate } from './tasks.js';
@@ -57,7 +57,7 @@ export function initGenerateTab(): void {
           seed,
           onProgress: (p) => progress.show(describeProgress(p), p.total ? p.done / p.total : undefined),
         });
-        out.src = pngUrl(await img.png(), out.src);
+        out.src = objectUrl(await img.png(), out.src);
         link.href = out.src;
         link.download = `sdxs-${seed}.png`;
         link.textContent = `Download ${img.width}×${img.height} PNG`;

@@ -26,8 +26,8 @@ export function rasterToPng(r: Raster<Uint8ClampedArray | Uint8Array>): Promise<
   return encodePng({ width: r.width, height: r.height, channels: r.channels, data });
 }
 
-/** An object URL for PNG bytes (the previous one, when given, is revoked). */
-export function pngUrl(png: Uint8Array, previous?: string): string {
+/** An object URL for a file or PNG bytes (the previous one, when given, is revoked). */
+export function objectUrl(data: Blob | Uint8Array, previous?: string): string {
   if (previous?.startsWith('blob:')) URL.revokeObjectURL(previous);
-  return URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
+  return URL.createObjectURL(data instanceof Blob ? data : new Blob([data as BlobPart], { type: 'image/png' }));
 }

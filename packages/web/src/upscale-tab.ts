@@ -1,6 +1,6 @@
 /** The "Upscale 2x" tab: pick a file → 2x result, progress while weights load and tiles run, download link. */
 import { byId, clearLog, logError } from './dom.js';
-import { fileToRaster, pngUrl, rasterToPng } from './image-io.js';
+import { fileToRaster, objectUrl, rasterToPng } from './image-io.js';
 import { ProgressView, formatMs } from './progress.js';
 import { currentSettings } from './settings.js';
 import { runUpscale } from './tasks.js';
@@ -21,7 +21,7 @@ export function initUpscaleTab(): void {
       link.hidden = true;
       try {
         const image = await fileToRaster(file);
-        before.src = pngUrl(new Uint8Array(await file.arrayBuffer()), before.src);
+        before.src = objectUrl(file, before.src);
         info.textContent = `${file.name}: ${image.width}×${image.height}, ${image.channels === 4 ? 'RGBA' : 'RGB'}`;
         const s = await currentSettings();
         const t0 = performance.now();
@@ -34,7 +34,7 @@ export function initUpscaleTab(): void {
           onTile: (p) => progress.show(`${p.stage} tile ${p.done}/${p.total}`, p.fraction),
         });
         const png = await rasterToPng(out);
-        after.src = pngUrl(png, after.src);
+        after.src = objectUrl(png, after.src);
         link.href = after.src;
         link.download = `${file.name.replace(/\.[^.]*$/, '')}-2x.png`;
         link.textContent = `Download ${out.width}×${out.height} PNG`;

@@ -12,31 +12,16 @@ export interface FromPretrainedOptions {
   revision?: string;
 }
 
-type Resolver = (source: string, opts: { subfolder?: string; revision?: string; signal?: AbortSignal; files?: readonly string[]; checkpoints?: readonly string[] }) => Promise<string>;
-
-const isUrl = (s: string): boolean => /^(https?|file):\/\//i.test(s);
-
-/** Joins a subfolder onto a folder path or URL. */
-export function joinDir(dir: string, subfolder?: string): string {
-  if (!subfolder) return dir;
-  return `${dir.replace(/[\\/]+$/, '')}/${subfolder.replace(/^[\\/]+|[\\/]+$/g, '')}`;
-}
-
 /**
- * A folder or URL with `config.json` and the checkpoint. Uses core's `resolveModelSource` (local
- * folders pass through, repo ids download into the cache) when core exports it.
+ * A folder (local path or URL) with `config.json` and the checkpoint: local folders and URLs pass
+ * through, hub repo ids are downloaded into the cache (core's resolveModelSource).
  */
-export async function resolveModelDir(source: string, opts: FromPretrainedOptions & { checkpoint?: string; files?: readonly string[] } = {}): Promise<string> {
-  if (isUrl(source)) return joinDir(source, opts.subfolder);
-  const resolve = (C as unknown as { resolveModelSource?: Resolver }).resolveModelSource;
-  if (typeof resolve === 'function') {
-    return resolve(source, {
-      subfolder: opts.subfolder,
-      revision: opts.revision,
-      signal: opts.signal,
-      files: opts.files ?? ['config.json'],
-      checkpoints: [opts.checkpoint ?? 'diffusion_pytorch_model'],
-    });
-  }
-  return joinDir(source, opts.subfolder);
+export function resolveModelDir(source: string, opts: FromPretrainedOptions & { checkpoint?: string; files?: readonly string[] } = {}): Promise<string> {
+  return C.resolveModelSource(source, {
+    subfolder: opts.subfolder,
+    revision: opts.revision,
+    signal: opts.signal,
+    files: opts.files ?? ['config.json'],
+    checkpoints: [opts.checkpoint ?? 'diffusion_pytorch_model'],
+  });
 }

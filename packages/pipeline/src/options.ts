@@ -53,6 +53,11 @@ export interface GenerateOptions {
   image?: { width: number; height: number; channels: number; data: Uint8Array | Uint8ClampedArray };
   /** img2img strength in (0, 1]: 1 ignores the image (default 0.6) */
   strength?: number;
+  /**
+   * VAE decode tile edge in pixels of the half-size image (multiple of 8; 0 = one pass). Default: one pass,
+   * except on tfjs-wasm above 640x640 px output (256, whose 4 GiB memory cannot hold a 1024 px decode).
+   */
+  decodeTile?: number;
   onProgress?: (p: PipelineProgress) => void;
   signal?: AbortSignal;
 }

@@ -2,7 +2,7 @@ import * as C from '@sdxs/core';
 import { FlowMatchEulerDiscreteScheduler, sampleFlowMatch } from '@sdxs/sampler';
 import { PromptRefiner, Qwen35TextModel, QwenTokenizer, SdxsTextEncoder, type SdxsConditioning } from '@sdxs/text-qwen';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { AsymmetricAutoencoderKL, resizeBilinear, upscale as vaeUpscale, type Raster, type UpscaleOptions } from '@sdxs/vae';
+import { AsymmetricAutoencoderKL, decodeTiled, resizeBilinear, upscale as vaeUpscale, type Raster, type UpscaleOptions } from '@sdxs/vae';
 import { GeneratedImage, planarToRgb8, toUnitRange } from './images.js';
 import { DEFAULT_MODEL, resolveComponent, resolveModelRoot, type SdxsComponent } from './model-files.js';
 import { GENERATION_DEFAULTS, type GenerateOptions, type PipelineProgress, type SdxsPipelineOptions } from './options.js';
@@ -219,10 +219,8 @@ export class SdxsPipeline {
       for (let i = 0; i < rows.length; i++) {
         C.throwIfAborted(signal);
         this.progress({ stage: 'decode', done: i, total: rows.length }, local);
-        const img = C.tidy(() => toUnitRange(vae.decode(vae.denormalizeLatents(C.sliceAxis(latents, 0, i, i + 1)))));
-        let planar = (await img.data()) as Float32Array;
-        let [h, w] = [img.shape[2]!, img.shape[3]!];
-        img.dispose();
+        let [h, w] = [lh * f, lw * f];
+        let planar = await this.decodeLatent(vae, latents, i, o.decodeTile);
         if (o.upscale) {
           const up = await this.upscale({ width: w, height: h, channels: 3, data: interleave(planar, w, h) }, { signal });
           planar = deinterleave(up.data as Float32Array, up.width, up.height);
@@ -250,6 +248,28 @@ export class SdxsPipeline {
     } finally {
       C.dispose([cond.states, cond.mask, uncond?.states, uncond?.mask]);
     }
+  }
+
+  /**
+   * One image of the batch: denormalise, decode, map to [0, 1]. Tiled (with blending) when asked, or by
+   * default on tfjs-wasm above 640x640 px, whose 4 GiB memory cannot hold a 1024 px decode.
+   */
+  private async decodeLatent(vae: AsymmetricAutoencoderKL, latents: C.Tensor, i: number, tile: number | undefined): Promise<Float32Array> {
+    const [, c, h, w] = latents.shape as [number, number, number, number];
+    const auto = C.getBackend() === 'tfjs-wasm' && h * w * vae.decoderScale ** 2 > 640 * 640 ? 256 : 0;
+    const t = tile ?? auto;
+    if (t > 0 && (h * vae.encoderScale > t || w * vae.encoderScale > t)) {
+      const z = C.tidy(() => vae.denormalizeLatents(C.sliceAxis(latents, 0, i, i + 1)));
+      const data = (await z.data()) as Float32Array;
+      z.dispose();
+      const x = await decodeTiled(vae, data, [1, c, h, w], { tile: t, overlap: Math.min(64, t / 4), signal: this.options.signal });
+      for (let k = 0; k < x.length; k++) x[k] = (Math.min(1, Math.max(-1, x[k]!)) + 1) / 2;
+      return x;
+    }
+    const img = C.tidy(() => toUnitRange(vae.decode(vae.denormalizeLatents(C.sliceAxis(latents, 0, i, i + 1)))));
+    const planar = (await img.data()) as Float32Array;
+    img.dispose();
+    return planar;
   }
 
   /** img2img: the image resized to half the target size, encoded (posterior mean) and normalised: [n, C, H/16, W/16]. */

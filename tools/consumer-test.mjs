@@ -19,6 +19,7 @@ const names = [];
 for (const dir of readdirSync(path.join(root, 'packages'))) {
   const pkgDir = path.join(root, 'packages', dir);
   const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  if (pkg.private) continue; // the browser page is not published
   if (!existsSync(path.join(pkgDir, 'dist'))) throw new Error(`${pkg.name} has no dist/: build first (npm run build)`);
   run('npm', ['pack', '--silent', '--pack-destination', packs], pkgDir);
   names.push(pkg.name);
@@ -29,7 +30,8 @@ writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer',
 const tarballs = readdirSync(packs).map((f) => path.join(packs, f));
 run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', ...tarballs], app);
 
-const weights = path.join(fixtures, 'diffusers/vae-tiny/diffusion_pytorch_model.safetensors');
+const vaeDir = path.join(fixtures, 'diffusers/vae-tiny');
+const weights = path.join(vaeDir, 'diffusion_pytorch_model.safetensors');
 writeFileSync(
   path.join(app, 'example.mjs'),
   `import * as C from '@sdxs/core';
@@ -38,7 +40,10 @@ const a = C.tensor([1, 2, 3, 4], [2, 2]);
 const y = C.matmul(a, a);
 const f = await C.loadSafetensors(${JSON.stringify(weights)});
 const g = C.valueAndGrad(() => C.sum(C.square(a)), [a]);
-console.log(JSON.stringify({ y: Array.from(await y.data()), tensors: f.names().length, grad: Array.from(await g.grads[0].data()) }));
+const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
+const vae = await AsymmetricAutoencoderKL.fromPretrained(${JSON.stringify(vaeDir)});
+const img = vae.decode(C.randomNormal([1, vae.config.latent_channels, 2, 3], { seed: 0 }));
+console.log(JSON.stringify({ y: Array.from(await y.data()), tensors: f.names().length, grad: Array.from(await g.grads[0].data()), decoded: img.shape }));
 `,
 );
 writeFileSync(
@@ -57,10 +62,12 @@ const esm = JSON.parse(run(process.execPath, ['example.mjs'], app));
 expectEq(esm.y, [7, 10, 15, 22], 'node esm');
 expectEq(esm.grad, [2, 4, 6, 8], 'node esm grad');
 if (!(esm.tensors > 0)) throw new Error('node esm: safetensors had no tensors');
+expectEq(esm.decoded, [1, 3, 32, 48], 'node esm: VAE decode from the packed @sdxs/vae');
 expectEq(JSON.parse(run(process.execPath, ['example.cjs'], app)).y, [1, 2, 3, 4], 'node cjs');
 const bun = path.join(root, 'node_modules/.bin/bun');
 const viaBun = JSON.parse(run(bun, ['example.mjs'], app));
 expectEq(viaBun.y, [7, 10, 15, 22], 'bun');
+expectEq(viaBun.decoded, [1, 3, 32, 48], 'bun: VAE decode from the packed @sdxs/vae');
 
 // Every package must at least import cleanly from its tarball under Node and Bun.
 const imports = names.map((n) => `await import(${JSON.stringify(n)});`).join('\n');

@@ -12,14 +12,14 @@ export interface RunResult {
 }
 
 /** Run the CLI in-process with captured output. */
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, signal = new AbortController().signal): Promise<RunResult> {
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, signal = new AbortController().signal, cwd = process.cwd()): Promise<RunResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
   let stderr = '';
   out.on('data', (d: Buffer) => (stdout += d.toString()));
   err.on('data', (d: Buffer) => (stderr += d.toString()));
-  const io: CliIo = { stdout: out, stderr: err as unknown as NodeJS.WriteStream, env: { ...process.env, ...env }, cwd: process.cwd(), signal };
+  const io: CliIo = { stdout: out, stderr: err as unknown as NodeJS.WriteStream, env: { ...process.env, ...env }, cwd, signal };
   const code = await main(argv, io);
   return { code, stdout, stderr };
 }

@@ -1,29 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { findFfmpeg } from '@sdxs/vae/node';
-import { runUpscale, upscaleHelp } from '../src/commands/upscale.js';
-import type { CliIo } from '../src/io.js';
-import { tempDir } from './helpers.js';
+import { upscaleHelp } from '../src/commands/upscale.js';
+import { runCli, tempDir, type RunResult } from './helpers.js';
 
 const shared = process.env.SDXS_FIXTURES ?? path.resolve(__dirname, '../../../../shared/fixtures');
 const model = path.join(shared, 'diffusers/vae-tiny');
 const chelsea = path.resolve(shared, '../images/chelsea.png');
 
-async function run(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d: Buffer) => (stdout += d.toString()));
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  const io: CliIo = { stdout: out, stderr: err as unknown as NodeJS.WriteStream, env: process.env, cwd, signal: new AbortController().signal };
-  const code = await runUpscale(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], cwd: string): Promise<RunResult> => runCli(['upscale', ...argv], {}, new AbortController().signal, cwd);
 
 describe('sdxs upscale', () => {
   test('--help documents every option', async () => {

@@ -156,6 +156,11 @@ export function tidy<T>(fn: () => T): T {
     ENGINE.scopes.pop();
   }
   if (result instanceof Promise) throw new SdxsError('UNSUPPORTED', 'tidy() takes a synchronous function; use tidyAsync for async work');
+  return closeScope(scope, result);
+}
+
+/** Dispose a finished scope's tensors except those in `result`, which move to the enclosing scope. */
+function closeScope<T>(scope: Set<Tensor>, result: T): T {
   const keepSet = new Set<Tensor>();
   collectTensors(result, keepSet);
   for (const t of scope) if (!keepSet.has(t)) t.dispose();
@@ -175,12 +180,7 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
     const i = ENGINE.scopes.lastIndexOf(scope);
     if (i >= 0) ENGINE.scopes.splice(i, 1);
   }
-  const keepSet = new Set<Tensor>();
-  collectTensors(result, keepSet);
-  for (const t of scope) if (!keepSet.has(t)) t.dispose();
-  const parent = ENGINE.scopes[ENGINE.scopes.length - 1];
-  if (parent) for (const t of keepSet) if (!t.isDisposed) parent.add(t);
-  return result;
+  return closeScope(scope, result);
 }
 
 /** Remove a tensor from the enclosing tidy scopes so that it survives them. */

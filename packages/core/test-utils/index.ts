@@ -4,5 +4,5 @@
  */
 export { TEST_BACKENDS, forEachBackend, preferSoftwareVulkan, testBackendNames, type ForEachBackendOptions } from './backends.js';
 export { compareClose, expectClose, maxAbsDiff, type CloseReport } from './compare.js';
-export { fixturesDir, repoRoot } from './fixtures.js';
+export { diffusersCase, fixturesDir, host, readAll, repoRoot } from './fixtures.js';
 export { startLocalHub, startStaticServer, LOCAL_HUB_COMMIT, type LocalHub, type StaticServer } from './hub-server.js';

@@ -4,7 +4,7 @@ import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler, initNoise, sampleFlowMatch, type Denoiser } from '@sdxs/sampler';
 import { expectClose, maxAbsDiff } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from './helpers.js';
+import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
 
 /** v = (mean of the text states of each item) + 0.1·x, and a log of what it was called with. */
 class MockUNet implements Denoiser {

@@ -6,7 +6,7 @@ import { UNet2DConditionModel } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL } from '@sdxs/vae';
 import { FlowMatchEulerDiscreteScheduler, sampleFlowMatch } from '@sdxs/sampler';
 import { expectClose, forEachBackend } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from './helpers.js';
+import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
 
 const dir = diffusersCase('pipeline-tiny');
 const spec = JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')) as {

@@ -4,7 +4,7 @@ import { afterAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { FlowMatchEulerDiscreteScheduler } from '@sdxs/sampler';
 import { expectClose, forEachBackend, maxAbsDiff } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from './helpers.js';
+import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
 
 const dir = diffusersCase('scheduler-flow-shift5');
 const tol = JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')).tolerance as { atol: number; rtol: number };

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { expectClose, maxAbsDiff } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from './helpers.js';
+import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
 
 let unet: UNet2DConditionModel;
 const dir = diffusersCase('unet-tiny');

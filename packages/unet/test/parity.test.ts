@@ -4,7 +4,7 @@ import { afterAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { expectClose, forEachBackend } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from './helpers.js';
+import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
 
 const report: string[] = [];
 afterAll(() => {

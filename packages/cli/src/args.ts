@@ -29,3 +29,14 @@ export function numArg(command: string, name: string, v: string | undefined, def
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`sdxs ${command}: --${name} must be a number in [${min}, ${max}], got '${v}'`);
   return n;
 }
+
+const WEIGHT_DTYPES = ['float32', 'float16', 'bfloat16', 'half'] as const;
+export type WeightDTypeArg = (typeof WEIGHT_DTYPES)[number];
+export const DTYPE_HELP = 'weight storage: float32, float16, bfloat16, or half (16-bit checkpoints as they are, float32 ones as float16); default float32, half on tfjs-wasm';
+
+/** --dtype: one of WEIGHT_DTYPES, or undefined to let the pipeline choose for the backend. */
+export function dtypeArg(command: string, v: string | undefined): WeightDTypeArg | undefined {
+  if (v === undefined) return undefined;
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(v)) throw new UsageError(`sdxs ${command}: --dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${v}'`);
+  return v as WeightDTypeArg;
+}

@@ -28,7 +28,7 @@ export { valueAndGrad, grad, vjp, noGrad, checkpoint, type ValueAndGrad } from '
 export { unbroadcast } from './autograd/vjp.js';
 export * from './backends/register.js';
 export * as nn from './nn/index.js';
-export { Module, ModuleList, Parameter, loadWeights, readTensor, type LoadWeightsOptions } from './nn/index.js';
+export { Module, ModuleList, Parameter, loadWeights, readTensor, storageFor, type LoadWeightsOptions, type WeightDType } from './nn/index.js';
 export * from './io/safetensors.js';
 export * from './io/half.js';
 export * from './io/config.js';

@@ -70,3 +70,40 @@ describe('nn.Module', () => {
     await file.close();
   });
 });
+
+describe("the 'half' weight policy", () => {
+  test('keeps 16-bit checkpoint tensors bit-exact in their own dtype, float32 ones as float16 (bfloat16 past its range)', async () => {
+    const bits = Uint16Array.from([0x3f80, 0xc000, 0x4049, 0x0001]); // bfloat16 1, -2, 3.140625, a subnormal
+    const bytes = C.serializeSafetensors({
+      'a.weight': { dtype: 'BF16', shape: [2, 2], data: bits },
+      'b.weight': { dtype: 'F32', shape: [2], data: Float32Array.from([0.1, -0.5]) },
+      'c.weight': { dtype: 'F32', shape: [2], data: Float32Array.from([0.1, 70000]) },
+    });
+    const file = await C.loadSafetensors(bytes);
+    class Two extends C.Module {
+      readonly a = new (class extends C.Module {
+        readonly weight = new C.Parameter([2, 2]);
+      })();
+      readonly b = new (class extends C.Module {
+        readonly weight = new C.Parameter([2]);
+      })();
+      readonly c = new (class extends C.Module {
+        readonly weight = new C.Parameter([2]);
+      })();
+    }
+    const m = new Two();
+    await C.loadWeights(m, file, { dtype: 'half' });
+    expect(m.a.weight.value.dtype).toBe('bfloat16');
+    expect(Array.from(await m.a.weight.value.data())).toEqual(Array.from(bits));
+    expect(m.b.weight.value.dtype).toBe('float16');
+    const b = C.tidy(() => C.keep(m.b.weight.use()));
+    const v = await b.data();
+    expect(Math.abs(v[0]! - 0.1)).toBeLessThan(1e-4);
+    expect(v[1]).toBe(-0.5);
+    expect(m.c.weight.value.dtype).toBe('bfloat16');
+    const c = C.tidy(() => C.keep(m.c.weight.use()));
+    expect(Math.abs((await c.data())[1]! - 70000) / 70000).toBeLessThan(2 ** -8);
+    C.dispose([b, c]);
+    m.dispose();
+  });
+});

@@ -1,4 +1,4 @@
-import type { HubDownloadOptions } from '@sdxs/core';
+import type { HubDownloadOptions, WeightDType } from '@sdxs/core';
 
 export type PipelineStage = 'load' | 'download' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
 
@@ -14,8 +14,11 @@ export interface PipelineProgress {
 export interface SdxsPipelineOptions extends Pick<HubDownloadOptions, 'revision' | 'cacheDir' | 'token' | 'endpoint' | 'offline'> {
   /** tensor backend to select before loading ('auto' picks the best available); default: keep the current one */
   backend?: string;
-  /** weights storage: float32 (default) or 16-bit storage converted per layer */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /**
+   * weight storage (see WeightDType): default float32, except 'half' on tfjs-wasm, whose 4 GiB memory cannot
+   * hold the 1.7 B UNet or the 2 B text tower in float32
+   */
+  dtype?: WeightDType;
   /** free the text encoder right after encoding prompts (default true: it is the second-largest part) */
   releaseTextEncoder?: boolean;
   onProgress?: (p: PipelineProgress) => void;

@@ -54,8 +54,8 @@ export class SdxsPipeline {
     return resolveComponent(this.source, component, hubOpts(this.options, component, (p) => this.progress(p)));
   }
 
-  private loadOpts(component: string): { dtype?: 'float32' | 'float16' | 'bfloat16'; signal?: AbortSignal; onProgress: (p: { loaded: number; total: number }) => void } {
-    return { dtype: this.options.dtype, signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
+  private loadOpts(component: string): { dtype?: C.WeightDType; signal?: AbortSignal; onProgress: (p: { loaded: number; total: number }) => void } {
+    return { dtype: this.options.dtype ?? (C.getBackend() === 'tfjs-wasm' ? 'half' : 'float32'), signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
   }
 
   async getVae(): Promise<AsymmetricAutoencoderKL> {

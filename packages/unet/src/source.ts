@@ -5,7 +5,7 @@ export interface FromPretrainedOptions {
   /** e.g. 'unet' inside a full pipeline folder */
   subfolder?: string;
   /** weight storage: float32 (default) or 16-bit, converted to float32 per layer when used */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  dtype?: C.WeightDType;
   signal?: AbortSignal;
   onProgress?: (p: { loaded: number; total: number; name: string }) => void;
   /** hub revision (branch, tag or commit) when `source` is a repo id */

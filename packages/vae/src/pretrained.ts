@@ -9,7 +9,7 @@ export interface FromPretrainedOptions {
   /** Hub cache root (default: SDXS_CACHE / HF_HUB_CACHE / ~/.cache/huggingface/hub). */
   cacheDir?: string;
   /** Storage dtype of the weights: float32 (default) or 16-bit storage cast per use. */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  dtype?: C.WeightDType;
   /** Hub access token (default: HF_TOKEN). */
   token?: string;
   /** Hub URL (default: HF_ENDPOINT or https://huggingface.co). */

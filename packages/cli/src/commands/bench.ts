@@ -1,6 +1,6 @@
 import * as C from '@sdxs/core';
 import { DEFAULT_MODEL, SdxsPipeline, type PipelineStage } from '@sdxs/pipeline';
-import { intArg, parse } from '../args.js';
+import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 
@@ -14,7 +14,7 @@ suite at the model's real sizes, run \`npm run bench\` in the repository.
   -W, --width <px>        image width (default 512)
   -H, --height <px>       image height (default 512)
       --steps <n>         denoising steps (default 4)
-      --dtype <t>         weight storage: float32, float16, bfloat16 (default float32)
+      --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  model folder or hub repo id (default ${DEFAULT_MODEL})
       --json              print the results as JSON
   -h, --help              this text`;
@@ -30,7 +30,7 @@ export interface StageTimes {
   peakRssMiB: number;
 }
 
-async function benchBackend(model: string, backend: string, o: { width: number; height: number; steps: number; dtype: 'float32' | 'float16' | 'bfloat16' }, signal: AbortSignal): Promise<StageTimes> {
+async function benchBackend(model: string, backend: string, o: { width: number; height: number; steps: number; dtype: WeightDTypeArg | undefined }, signal: AbortSignal): Promise<StageTimes> {
   await C.setBackend(backend);
   const marks = new Map<PipelineStage, { start: number; end: number }>();
   let peak = process.memoryUsage().rss;
@@ -90,8 +90,7 @@ export const bench: Command = {
       io.stdout.write(`${help}\n`);
       return 0;
     }
-    const dtype = v.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs bench: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    const dtype = dtypeArg('bench', v.dtype);
     const o = { width: intArg('bench', 'width', v.width, 512, 16, 8192), height: intArg('bench', 'height', v.height, 512, 16, 8192), steps: intArg('bench', 'steps', v.steps, 4, 1, 1000), dtype } as const;
     const names = v.backends ? v.backends.split(',').map((s) => s.trim()) : C.listBackends();
     for (const n of names) if (!C.listBackends().includes(n)) throw new UsageError(`sdxs bench: unknown backend '${n}'; choose from ${C.listBackends().join(', ')}`);

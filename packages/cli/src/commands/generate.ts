@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
 import { selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
@@ -24,7 +24,7 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
       --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
-      --dtype <t>         weight storage: float32, float16, bfloat16 (default float32)
+      --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
       --revision <rev>    hub revision (default main)
       --cache-dir <dir>   hub cache folder
@@ -73,8 +73,7 @@ export const generate: Command = {
     for (const [k, x] of [['width', width], ['height', height]] as const) {
       if (x % 16 !== 0) throw new UsageError(`sdxs generate: --${k} must be a multiple of 16, got ${x} (try ${Math.round(x / 16) * 16})`);
     }
-    const dtype = v.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs generate: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    const dtype = dtypeArg('generate', v.dtype);
     if (v.strength !== undefined && !v.image) throw new UsageError('sdxs generate: --strength needs --image');
     const opts = {
       prompt: positionals[0]!,

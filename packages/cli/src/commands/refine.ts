@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL, SdxsPipeline } from '@sdxs/pipeline';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
 import { selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
@@ -14,7 +14,7 @@ prompt into a detailed three-sentence description. Tokens stream to stdout as th
       --max-tokens <n>      new tokens at most (default 248)
       --seed <n>            sampling seed
       --backend <name>      tensor backend (default auto / SDXS_BACKEND)
-      --dtype <t>           weight storage: float32, float16, bfloat16
+      --dtype <t>           ${DTYPE_HELP}
       --model <dir|repo>    model folder or hub repo id (default ${DEFAULT_MODEL})
       --json                print {"prompt", "refined"} at the end instead of streaming
   -h, --help                this text`;
@@ -40,8 +40,7 @@ export const refine: Command = {
       return 0;
     }
     if (positionals.length !== 1 || !positionals[0]!.trim()) throw new UsageError('sdxs refine: give exactly one prompt, in quotes (see sdxs refine --help)');
-    const dtype = v.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs refine: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+    const dtype = dtypeArg('refine', v.dtype);
     const opts = {
       instruction: v.instruction,
       temperature: numArg('refine', 'temperature', v.temperature, 0.7, 0, 10),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE } from '@sdxs/vae';
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
-import { intArg, parse } from '../args.js';
+import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
 import { selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
@@ -30,7 +30,7 @@ decode): no invented detail, deterministic output.
       --model <dir|repo>  VAE folder (holding config.json) or hub repo id (default ${DEFAULT_VAE_MODEL},
                           subfolder vae)
       --subfolder <name>  subfolder of --model holding the VAE (default: vae when present)
-      --dtype <t>         weight storage: float32 (default), float16, bfloat16
+      --dtype <t>         ${DTYPE_HELP}
       --quality <q>       JPEG/WebP/AVIF quality 1..100
       --batch <n>         video frames per model batch (default 2)
       --crf <n>           video quality, x264 CRF 0..51 (default 18; 0 = lossless)
@@ -59,7 +59,7 @@ function defaultOutput(input: string, kind: Kind): string {
   return path.join(path.dirname(input), `${path.basename(input, ext)}-2x${ext}`);
 }
 
-async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: 'float32' | 'float16' | 'bfloat16', signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
+async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: WeightDTypeArg | undefined, signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
   const source = model ?? DEFAULT_VAE_MODEL;
   let sub = subfolder;
   if (sub === undefined) {
@@ -102,8 +102,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
   const quality = v.quality === undefined ? undefined : intArg('upscale', 'quality', v.quality, 92, 1, 100);
   const batchSize = intArg('upscale', 'batch', v.batch, 2, 1, 256);
   const crf = intArg('upscale', 'crf', v.crf, 18, 0, 51);
-  const dtype = v.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'bfloat16') throw new UsageError(`sdxs upscale: --dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+  const dtype = dtypeArg('upscale', v.dtype);
   const output = path.resolve(io.cwd, v.output ?? defaultOutput(input, kind));
 
   // Work list: [input, output] pairs.

@@ -7,9 +7,16 @@ import type { SafetensorsDType } from '../io/safetensors-dtype.js';
 import type { Tensor } from '../tensor.js';
 import { checkKeys, type Module } from './module.js';
 
+/**
+ * How weights are kept: float32 (default); float16 / bfloat16 host storage converted to float32 per use;
+ * or 'half': 16 bits without loss where the checkpoint is already 16-bit (F16 stays float16, BF16 stays
+ * bfloat16) and float16 for float32 tensors — the choice for backends with little memory (tfjs-wasm: 4 GiB).
+ */
+export type WeightDType = 'float32' | 'float16' | 'bfloat16' | 'half';
+
 export interface LoadWeightsOptions {
-  /** dtype to keep weights in: float32 (default), or 16-bit storage converted to float32 per use. */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  /** dtype to keep weights in (see WeightDType); default float32 */
+  dtype?: WeightDType;
   /** Report every missing/unexpected tensor (default true). Mis-shaped tensors always fail. */
   strict?: boolean;
   /** Checkpoint key prefix that maps onto the module root (e.g. 'model.language_model.'). */
@@ -39,6 +46,27 @@ export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, t
   else throw new CheckpointError(`${where}: cannot convert ${from} to ${to}`);
   if (to === 'float32') return f32;
   return to === 'float16' ? f32ToF16(f32) : f32ToBf16(f32);
+}
+
+/**
+ * The dtype a checkpoint tensor is kept in under a WeightDType policy. Under 'half', float32 tensors become
+ * float16 unless a value lies beyond float16's range (|x| > 65504), which bfloat16 keeps.
+ */
+export function storageFor(source: SafetensorsDType, policy: WeightDType, maxAbs = 0): 'float32' | 'float16' | 'bfloat16' {
+  if (policy !== 'half') return policy;
+  if (source === 'BF16') return 'bfloat16';
+  return source === 'F16' || maxAbs <= 65504 ? 'float16' : 'bfloat16';
+}
+
+async function readWeight(file: SafetensorsFile, name: string, policy: WeightDType): Promise<Tensor> {
+  const info = file.info(name);
+  if (policy !== 'half' || info.dtype === 'F16' || info.dtype === 'BF16') return readTensor(file, name, storageFor(info.dtype, policy));
+  const raw = await file.readTyped(name);
+  let maxAbs = 0;
+  const values = raw as ArrayLike<number | bigint>;
+  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(Number(values[i])));
+  const dtype = storageFor(info.dtype, policy, maxAbs);
+  return fromData(convertRaw(raw, info.dtype, dtype, `${file.file} [${name}]`), info.shape, dtype);
 }
 
 /** Read one tensor of a safetensors file as an sdxs Tensor. */
@@ -77,7 +105,7 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   for (const [k, , f, key] of todo) {
     throwIfAborted(opts.signal);
     const p = params.get(k)!;
-    const t = await readTensor(f, key, opts.dtype ?? 'float32');
+    const t = await readWeight(f, key, opts.dtype ?? 'float32');
     p.set(t);
     bytes += t.bytes;
     opts.onProgress?.({ loaded: ++loaded, total: todo.length, name: k });

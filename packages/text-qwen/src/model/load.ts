@@ -6,7 +6,7 @@ export interface Qwen35LoadOptions {
   /** Folder inside `source` (e.g. 'text_encoder'). */
   subfolder?: string;
   /** Weight storage: float32 (default) or 16-bit host storage converted per use. */
-  dtype?: 'float32' | 'float16' | 'bfloat16';
+  dtype?: C.WeightDType;
   signal?: AbortSignal;
   onProgress?: (p: { loaded: number; total: number; name: string }) => void;
 }

@@ -41,3 +41,4 @@ export { MAX_SAFETENSORS_HEADER } from './io/safetensors-header.js';
 export { hubDownload, type HubDownloadOptions, type HubProgress } from './hub/download.js';
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
+export { tfjsLimits } from './backends/tfjs/nn.js';

@@ -1,6 +1,9 @@
 import type { TfContext, TfKernels, T } from './types.js';
 import { conv2dTf } from './conv.js';
 
+/** Memory knobs of the tfjs backends (mutable): attention score elements per query block (64 Mi floats = 256 MiB). */
+export const tfjsLimits = { attentionScores: 64 * 2 ** 20 };
+
 type NnKernels = Pick<TfKernels, 'matmul' | 'conv2d' | 'groupNorm' | 'layerNorm' | 'rmsNorm' | 'attention' | 'upsampleNearest'>;
 
 /** PyTorch 'nearest' source index: floor(dst * float32(in / out)), clamped. */
@@ -52,16 +55,31 @@ export function nnKernels(ctx: TfContext): NnKernels {
       return w ? tf.mul(y, unitOffset ? tf.add(w.handle, 1) : w.handle) : y;
     },
     attention: ([q, k, v, mask], { scale, causal }) => {
-      let s = tf.mul(tf.matMul(q!.handle, k!.handle, false, true), scale);
-      if (mask) s = tf.add(s, mask.handle);
-      if (causal) {
-        const sq = q!.shape[2]!;
-        const sk = k!.shape[2]!;
-        const row = tf.reshape(tf.range(sk - sq, sk, 1, 'int32'), [sq, 1]);
-        const col = tf.reshape(tf.range(0, sk, 1, 'int32'), [1, sk]);
-        s = tf.add(s, tf.where(tf.greater(col, row), tf.fill([sq, sk], -Infinity), tf.zeros([sq, sk])));
-      }
-      return tf.matMul(tf.softmax(s), v!.handle);
+      const [B, H, Sq] = q!.shape as [number, number, number];
+      const Sk = k!.shape[2]!;
+      // Query blocks bound the score matrix (B·H·rows·Sk floats) instead of materialising all of it:
+      // at a 64x64 latent one full matrix is B·H·4096² floats (≈ 2 GB for 10 heads, batch 2).
+      const rows = Math.max(1, Math.min(Sq, Math.floor(tfjsLimits.attentionScores / (B * H * Sk))));
+      const maskRows = mask ? mask.shape[mask.shape.length - 2] ?? 1 : 1;
+      const block = (start: number, n: number): T =>
+        tf.tidy(() => {
+          const qb = n === Sq ? q!.handle : tf.slice(q!.handle, [0, 0, start, 0], [-1, -1, n, -1]);
+          let s = tf.mul(tf.matMul(qb, k!.handle, false, true), scale);
+          if (mask) {
+            const m = maskRows > 1 && n !== Sq ? tf.slice(mask.handle, [...mask.shape.slice(0, -2).map(() => 0), start, 0], [...mask.shape.slice(0, -2).map(() => -1), n, -1]) : mask.handle;
+            s = tf.add(s, m);
+          }
+          if (causal) {
+            const row = tf.reshape(tf.range(Sk - Sq + start, Sk - Sq + start + n, 1, 'int32'), [n, 1]);
+            const col = tf.reshape(tf.range(0, Sk, 1, 'int32'), [1, Sk]);
+            s = tf.add(s, tf.where(tf.greater(col, row), tf.fill([n, Sk], -Infinity), tf.zeros([n, Sk])));
+          }
+          return tf.matMul(tf.softmax(s), v!.handle);
+        });
+      if (rows >= Sq) return block(0, Sq);
+      const parts: T[] = [];
+      for (let start = 0; start < Sq; start += rows) parts.push(block(start, Math.min(rows, Sq - start)));
+      return tf.concat(parts, 2);
     },
     upsampleNearest: ([x], { size }) => {
       const X = x!;

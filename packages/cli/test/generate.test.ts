@@ -108,6 +108,22 @@ describe('sdxs generate', () => {
   });
 });
 
+describe('sdxs upscale through the hub', () => {
+  test('2x an image with the VAE of a hub repo; a second run uses only the cache', async () => {
+    const input = path.join(work, 'small.png');
+    await sharp(path.resolve(repoRoot(), '../shared/images/coffee.png')).resize(40, 24).png().toFile(input);
+    const argv = (out: string): string[] => ['upscale', input, '-o', out, '--model', 'acme/sdxs-tiny', '--backend', 'cpu', '-q'];
+    const r1 = await runCli(argv(path.join(work, 'small@2x.png')), env);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(await sharp(path.join(work, 'small@2x.png')).metadata()).toMatchObject({ width: 80, height: 48 });
+    const before = hub.requests.length;
+    const r2 = await runCli(argv(path.join(work, 'small@2x-again.png')), env);
+    expect(r2.code).toBe(0);
+    expect(hub.requests.slice(before)).toEqual([]);
+    expect(Buffer.compare(await readFile(path.join(work, 'small@2x.png')), await readFile(path.join(work, 'small@2x-again.png')))).toBe(0);
+  }, 120_000);
+});
+
 describe('sdxs bench', () => {
   test('times each stage per backend on the tiny model', async () => {
     const r = await runCli(['bench', '--model', 'acme/sdxs-tiny', '--backends', 'cpu', '-W', '32', '-H', '32', '--steps', '2', '--json'], env);

@@ -83,3 +83,18 @@ describe('runTrain (bun script / sdxs train)', () => {
     expect(log2.slice(0, 4)).toEqual(log.map((l) => expect.objectContaining({ step: l.step, loss: l.loss })));
   });
 });
+
+describe('the Bun script', () => {
+  const root = path.resolve(__dirname, '../../..');
+  const bun = path.join(root, 'node_modules/.bin/bun');
+  const built = existsSync(path.join(root, 'packages/train/dist/index.js')) && existsSync(bun);
+  if (!built) console.warn('skipping the Bun script test: run `npm run build` first (Bun resolves the workspace packages to dist/)');
+  test.skipIf(!built)('bun runs packages/train/scripts/train.ts (help, and a clear error without --config)', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const help = execFileSync(bun, [path.join(root, 'packages/train/scripts/train.ts'), '--help'], { encoding: 'utf8' });
+    expect(help).toContain('sdxs train --config');
+    const bad = spawnSync(bun, [path.join(root, 'packages/train/scripts/train.ts')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--config is required');
+  });
+});

@@ -277,7 +277,7 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
         const reader = res.body.getReader();
         try {
           for (;;) {
-            let chunk: ReadableStreamReadResult<Uint8Array>;
+            let chunk: Awaited<ReturnType<typeof reader.read>>;
             try {
               chunk = await reader.read();
             } catch (e) {

@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // optional dependencies (the model packages) stay imports, never bundled
+  external: [/^@sdxs\//, 'sharp'],
 });

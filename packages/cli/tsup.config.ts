@@ -1,19 +1,8 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tools/tsup.base.js';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'es2022',
-  },
-  {
-    entry: { bin: 'src/bin.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    target: 'es2022',
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  packageBuild(),
+  // the executable: ESM only, with a shebang; dist/bin.js is started by bin/sdxs.js
+  packageBuild({ bin: 'src/bin.ts' }, { format: ['esm'], dts: false, clean: false, banner: { js: '#!/usr/bin/env node' } }),
 ]);

@@ -1,12 +1,4 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tools/tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // optional dependencies (the model packages) stay imports, never bundled
-  external: [/^@sdxs\//, 'sharp'],
-});
+export default defineConfig(packageBuild());

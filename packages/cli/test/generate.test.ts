@@ -135,3 +135,20 @@ describe('sdxs bench', () => {
     expect(out.results[0]!.peakRssMiB).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('sdxs generate --image (img2img)', () => {
+  test('reads the start image, and refuses an unreadable one with exit code 2', async () => {
+    const input = path.join(work, 'start.jpg');
+    await sharp(path.resolve(repoRoot(), '../shared/images/chelsea.png')).resize(40, 30).jpeg().toFile(input);
+    const out = path.join(work, 'i2i.png');
+    const r = await runCli(['generate', 'a cat', '--model', 'acme/sdxs-tiny', '-W', '32', '-H', '32', '--steps', '2', '--seed', '3', '--image', input, '--strength', '0.5', '-o', out, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readPngText(new Uint8Array(await readFile(out))).parameters!)).toMatchObject({ strength: 0.5 });
+    const bad = path.join(work, 'broken.png');
+    await (await import('node:fs/promises')).writeFile(bad, 'not an image');
+    const r2 = await runCli(['generate', 'a cat', '--model', 'acme/sdxs-tiny', '-W', '32', '-H', '32', '--image', bad, '-o', path.join(work, 'never.png')], env);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/broken\.png/);
+    expect(existsSync(path.join(work, 'never.png'))).toBe(false);
+  }, 120_000);
+});

@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['sdxs-source'] },
   ssr: { resolve: { conditions: ['sdxs-source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', '.tmp/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

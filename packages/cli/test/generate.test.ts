@@ -71,6 +71,7 @@ describe('sdxs generate', () => {
       [['generate', 'x', '--cfg', 'abc'], /--cfg must be a number/],
       [['generate', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['generate', 'x', '--strength', '0.5'], /--strength needs --image/],
+      [['generate', 'x', '--tile', '12'], /--tile must be a multiple of 8/],
       [['generate', 'x', '--backend', 'quantum'], /unknown backend 'quantum'/],
       [['nonsense'], /unknown command 'nonsense'/],
     ];

@@ -21,6 +21,8 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --batch <n>         images per prompt (default ${D.batch})
       --refine            rewrite the prompt with the Qwen prompt refiner first
       --upscale           2x the result with the VAE (2W x 2H output)
+      --tile <px>         decode the latents in tiles of this many half-size pixels (multiple of 8; 0 = one pass);
+                          bounds the decoder's memory (default: one pass, 256 on tfjs-wasm above 640 px)
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
       --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
@@ -51,6 +53,7 @@ export const generate: Command = {
       refine: { type: 'boolean' },
       upscale: { type: 'boolean' },
       image: { type: 'string' },
+      tile: { type: 'string' },
       strength: { type: 'string' },
       backend: { type: 'string' },
       dtype: { type: 'string' },
@@ -75,6 +78,8 @@ export const generate: Command = {
     }
     const dtype = dtypeArg('generate', v.dtype);
     if (v.strength !== undefined && !v.image) throw new UsageError('sdxs generate: --strength needs --image');
+    const decodeTile = v.tile === undefined ? undefined : intArg(cmd, 'tile', v.tile, 0, 0, 65536);
+    if (decodeTile !== undefined && decodeTile % 8 !== 0) throw new UsageError(`sdxs generate: --tile must be a multiple of 8, got ${decodeTile}`);
     const opts = {
       prompt: positionals[0]!,
       negativePrompt: v.negative,
@@ -87,6 +92,7 @@ export const generate: Command = {
       refine: v.refine ?? false,
       upscale: v.upscale ?? false,
       strength: numArg(cmd, 'strength', v.strength, D.strength, 1e-6, 1),
+      decodeTile,
     };
     const image = v.image ? await readInputImage(v.image) : undefined;
     const backend = await selectBackend(cmd, v.backend, io.env);

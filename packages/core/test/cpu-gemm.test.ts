@@ -35,3 +35,36 @@ test('the blocked cpu GEMM kernels match a float64 reference on odd sizes and of
     expect(C[0]).toBe(0);
   }
 });
+
+test('the cpu conv2d in blocks of output rows equals a direct convolution (several blocks, stride, dilation, groups)', async () => {
+  const C = await import('@sdxs/core');
+  await C.setBackend('cpu');
+  const g = new RandomGenerator(5);
+  for (const o of [
+    { N: 1, C: 2, H: 130, W: 140, O: 3, k: 3, stride: 1, pad: 1, dil: 1, groups: 1 },
+    { N: 2, C: 4, H: 600, W: 121, O: 4, k: 3, stride: 2, pad: 2, dil: 2, groups: 2 },
+  ]) {
+    const x = g.fillNormal(new Float32Array(o.N * o.C * o.H * o.W));
+    const w = g.fillNormal(new Float32Array(o.O * (o.C / o.groups) * o.k * o.k));
+    const b = g.fillNormal(new Float32Array(o.O));
+    const y = C.conv2d(C.tensor(x, [o.N, o.C, o.H, o.W]), C.tensor(w, [o.O, o.C / o.groups, o.k, o.k]), C.tensor(b, [o.O]), { stride: o.stride, padding: o.pad, dilation: o.dil, groups: o.groups });
+    const [, , OH, OW] = y.shape as [number, number, number, number];
+    expect(OH * OW).toBeGreaterThan(16384);
+    const got = (await y.data()) as Float32Array;
+    const cg = o.C / o.groups;
+    const og = o.O / o.groups;
+    let err = 0;
+    for (let n = 0; n < o.N; n++) for (let oc = 0; oc < o.O; oc++) for (let i = 0; i < OH; i += 7) for (let j = 0; j < OW; j += 3) {
+      let s = b[oc]!;
+      const grp = Math.floor(oc / og);
+      for (let c = 0; c < cg; c++) for (let kh = 0; kh < o.k; kh++) for (let kw = 0; kw < o.k; kw++) {
+        const ih = i * o.stride - o.pad + kh * o.dil;
+        const iw = j * o.stride - o.pad + kw * o.dil;
+        if (ih < 0 || ih >= o.H || iw < 0 || iw >= o.W) continue;
+        s += x[((n * o.C + grp * cg + c) * o.H + ih) * o.W + iw]! * w[((oc * cg + c) * o.k + kh) * o.k + kw]!;
+      }
+      err = Math.max(err, Math.abs(s - got[((n * o.O + oc) * OH + i) * OW + j]!));
+    }
+    expect(err).toBeLessThan(1e-4);
+  }
+});

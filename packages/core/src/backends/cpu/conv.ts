@@ -1,7 +1,14 @@
 import type { KernelInput, KernelOutput, OpAttrs } from '../../backend.js';
 import { gemmNN } from './matmul.js';
 
-/** conv2d by im2col + GEMM per (batch, group). 1x1 stride-1 unpadded convs skip im2col. */
+/** Output pixels per im2col block: the column buffer is K × this many floats (e.g. 1152 × 16 Ki = 72 MiB). */
+const COL_PIXELS = 16384;
+
+/**
+ * conv2d by im2col + GEMM per (batch, group), in blocks of output rows so the column buffer stays small
+ * (a whole 3x3 conv of 128 channels at 1024² would need 4.5 GiB of columns). 1x1 stride-1 unpadded convs
+ * skip im2col.
+ */
 export function conv2dKernel(
   x: KernelInput<Float32Array>,
   w: KernelInput<Float32Array>,
@@ -23,22 +30,32 @@ export function conv2dKernel(
   const Wt = w.handle;
   const Y = new Float32Array(N * O * P);
   const direct = KH === 1 && KW === 1 && sh === 1 && sw === 1 && padding.every((p) => p === 0);
-  const col = direct ? null : new Float32Array(K * P);
+  const rowsPerBlock = Math.max(1, Math.min(OH, Math.floor(COL_PIXELS / Math.max(1, OW))));
+  const blockP = rowsPerBlock * OW;
+  const col = direct ? null : new Float32Array(K * blockP);
+  // GEMM output of one block when it does not cover whole Y rows ([Og, bp], copied into Y)
+  const yBlock = direct || rowsPerBlock === OH ? null : new Float32Array(Og * blockP);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < groups; g++) {
       const xOff = (n * C + g * Cg) * H * W;
-      let src: Float32Array = X;
-      let srcOff = xOff;
-      if (col) {
+      const yOff = (n * O + g * Og) * P;
+      if (bias) for (let o = 0; o < Og; o++) Y.fill(bias.handle[g * Og + o]!, yOff + o * P, yOff + (o + 1) * P);
+      if (!col) {
+        gemmNN(Wt, g * Og * K, X, xOff, Y, yOff, Og, K, P);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < OH; oh0 += rowsPerBlock) {
+        const rows = Math.min(rowsPerBlock, OH - oh0);
+        const bp = rows * OW;
         let r = 0;
         for (let c = 0; c < Cg; c++) {
           const cOff = xOff + c * H * W;
           for (let kh = 0; kh < KH; kh++) {
             for (let kw = 0; kw < KW; kw++, r++) {
-              const rowOff = r * P;
-              for (let oh = 0; oh < OH; oh++) {
-                const ih = oh * sh - pt + kh * dh;
-                const o = rowOff + oh * OW;
+              const rowOff = r * bp;
+              for (let i = 0; i < rows; i++) {
+                const ih = (oh0 + i) * sh - pt + kh * dh;
+                const o = rowOff + i * OW;
                 if (ih < 0 || ih >= H) {
                   col.fill(0, o, o + OW);
                   continue;
@@ -52,14 +69,17 @@ export function conv2dKernel(
             }
           }
         }
-        src = col;
-        srcOff = 0;
+        if (!yBlock) {
+          gemmNN(Wt, g * Og * K, col, 0, Y, yOff, Og, K, bp);
+          continue;
+        }
+        for (let o = 0; o < Og; o++) yBlock.fill(bias ? bias.handle[g * Og + o]! : 0, o * bp, (o + 1) * bp);
+        gemmNN(Wt, g * Og * K, col, 0, yBlock, 0, Og, K, bp);
+        for (let o = 0; o < Og; o++) Y.set(yBlock.subarray(o * bp, (o + 1) * bp), yOff + o * P + oh0 * OW);
       }
-      const yOff = (n * O + g * Og) * P;
-      if (bias) for (let o = 0; o < Og; o++) Y.fill(bias.handle[g * Og + o]!, yOff + o * P, yOff + (o + 1) * P);
-      gemmNN(Wt, g * Og * K, src, srcOff, Y, yOff, Og, K, P);
     }
   }
+  void out;
   return Y;
 }
 

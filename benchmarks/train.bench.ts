@@ -12,6 +12,7 @@ import * as C from '../packages/core/src/index.js';
 import { Trainer } from '../packages/train/src/trainer.js';
 import type { BatchSource } from '../packages/train/src/trainer.js';
 import { UNet2DConditionModel, randomizeWeights } from '../packages/unet/src/index.js';
+import { REAL_CONFIG } from './unet.bench.js';
 
 const arg = (n: string): string | undefined => {
   const i = process.argv.indexOf(`--${n}`);
@@ -23,25 +24,7 @@ const real = process.argv.includes('--real');
 const steps = Number(arg('steps') ?? (real ? 1 : 5));
 const backends = (arg('backends') ?? 'cpu,tfjs-cpu,tfjs-wasm,tfjs-webgpu').split(',');
 
-const SDXS_UNET = {
-  _class_name: 'UNet2DConditionModel',
-  in_channels: 32,
-  out_channels: 32,
-  block_out_channels: [320, 640, 1280, 1536],
-  layers_per_block: [4, 3, 2, 2],
-  transformer_layers_per_block: [2, 2, 3, 4],
-  down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
-  up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
-  mid_block_type: 'UNetMidBlock2DCrossAttn',
-  cross_attention_dim: 2048,
-  attention_head_dim: [5, 10, 20, 24],
-  norm_num_groups: 32,
-  norm_eps: 1e-5,
-  use_linear_projection: true,
-  flip_sin_to_cos: true,
-  freq_shift: 0,
-  sample_size: 64,
-};
+const SDXS_UNET = { ...REAL_CONFIG, sample_size: 64 };
 
 function source(b: number, lat: [number, number, number], cond: [number, number]): BatchSource {
   const g = new C.RandomGenerator(1);

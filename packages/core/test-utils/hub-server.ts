@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { sendFile } from './send-file.js';
 
 export interface LocalHub {
   /** endpoint to pass as HF_ENDPOINT / `endpoint` */
@@ -98,22 +99,7 @@ export async function startStaticServer(mounts: Record<string, string>): Promise
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      const body = await readFile(file);
-      const headers: Record<string, string> = { 'accept-ranges': 'bytes', 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
-      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-      if (m) {
-        const start = Number(m[1]);
-        const end = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
-        if (start >= body.length || end < start) {
-          res.writeHead(416, { ...headers, 'content-range': `bytes */${body.length}` }).end();
-          return;
-        }
-        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) });
-        res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
-        return;
-      }
-      res.writeHead(200, { ...headers, 'content-length': String(body.length) });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      sendFile(req, res, { body: await readFile(file), headers: { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' } });
     })().catch((e: unknown) => {
       res.writeHead(500).end(String(e));
     });

@@ -42,3 +42,6 @@ export { hubDownload, type HubDownloadOptions, type HubProgress } from './hub/do
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
+export { compiled, realize, isGraphBackend } from './graph/boundary.js';
+export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
+export { onCompile, type CompileEvent, type CompileListener } from './backends/ort/index.js';

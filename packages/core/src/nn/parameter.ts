@@ -2,6 +2,8 @@ import type { DType } from '../dtype.js';
 import { isStorageDType } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
 import { cast } from '../ops/create.js';
+import { isLazyBackend } from '../graph/lazy-backend.js';
+import type { LazyValue } from '../graph/lazy-value.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -48,6 +50,8 @@ export class Parameter {
     }
     if (this.tensor && this.tensor !== t) this.tensor.dispose();
     this.tensor = t;
+    // on graph backends a weight is baked into the compiled graphs that use it
+    if (isLazyBackend(t.backend)) t.backend.markConstant(t.handle as LazyValue);
   }
 
   dispose(): void {

@@ -1,0 +1,155 @@
+/**
+ * Compiles segments to ONNX Runtime sessions and runs them. Sessions are cached by the segment's key
+ * (ops, attributes, shapes and weight identities), so a model's forward compiles once per input shape and
+ * every later call with that shape only runs. Weights are handed over in memory, without a copy in the
+ * protobuf; a disposed weight drops the sessions that hold it.
+ */
+import { SdxsError } from '../../errors.js';
+import type { SegmentRunner } from '../../graph/lazy-backend.js';
+import type { HostArray, LazyValue } from '../../graph/lazy-value.js';
+import type { Segment } from '../../graph/segment.js';
+import { lowerSegment, type LowerOptions } from '../../onnx/lower.js';
+import { emitCompileEvent } from './events.js';
+import type { OrtFeed, OrtRuntime, OrtSession, SessionSource } from './runtime.js';
+
+interface Entry {
+  session: OrtSession;
+  inputNames: string[];
+  outputNames: string[];
+  weights: Set<LazyValue>;
+}
+
+export interface OrtRunnerOptions extends LowerOptions {
+  /** Sessions kept (least recently used are dropped first); default 64 or SDXS_ORT_MAX_SESSIONS. */
+  maxSessions?: number;
+}
+
+const envNumber = (name: string): number | undefined => {
+  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
+  const n = v ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+};
+
+export class OrtRunner implements SegmentRunner {
+  private readonly cache = new Map<string, Entry>();
+  private readonly maxSessions: number;
+
+  constructor(
+    readonly backendName: string,
+    private readonly rt: OrtRuntime,
+    private readonly opts: OrtRunnerOptions = {},
+  ) {
+    this.maxSessions = opts.maxSessions ?? envNumber('SDXS_ORT_MAX_SESSIONS') ?? 64;
+  }
+
+  private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
+    const m = lowerSegment(seg, this.opts);
+    return { src: { bytes: m.bytes, externalData: m.externalData }, inputNames: m.inputNames, outputNames: m.outputNames };
+  }
+
+  private hit(seg: Segment): Entry | null {
+    const e = this.cache.get(seg.key);
+    if (!e) return null;
+    this.cache.delete(seg.key);
+    this.cache.set(seg.key, e);
+    return e;
+  }
+
+  private store(seg: Segment, e: Entry): Entry {
+    this.cache.set(seg.key, e);
+    while (this.cache.size > this.maxSessions) {
+      const [k, old] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(k);
+      old.session.dispose();
+    }
+    return e;
+  }
+
+  private fail(seg: Segment, e: unknown, what: string): never {
+    const ops = new Map<string, number>();
+    for (const n of seg.nodes) ops.set(n.op!, (ops.get(n.op!) ?? 0) + 1);
+    const summary = [...ops].map(([k, n]) => `${k}x${n}`).join(' ');
+    throw new SdxsError('UNSUPPORTED', `${this.backendName}: ${what} '${seg.label}' (${seg.nodes.length} ops: ${summary}) failed: ${(e as Error).message}`, { cause: e });
+  }
+
+  private entrySync(seg: Segment): Entry {
+    const cached = this.hit(seg);
+    if (cached) return cached;
+    if (!this.rt.createSync) throw new SdxsError('UNSUPPORTED', `${this.backendName} cannot compile synchronously; use await t.data()`);
+    const t0 = performance.now();
+    const { src, inputNames, outputNames } = this.lower(seg);
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    let session: OrtSession;
+    try {
+      session = this.rt.createSync(src);
+    } catch (e) {
+      this.fail(seg, e, 'compiling');
+    }
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants) });
+  }
+
+  private async entry(seg: Segment): Promise<Entry> {
+    if (this.rt.createSync) return this.entrySync(seg);
+    const cached = this.hit(seg);
+    if (cached) return cached;
+    const t0 = performance.now();
+    const { src, inputNames, outputNames } = this.lower(seg);
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    let session: OrtSession;
+    try {
+      session = await this.rt.create(src);
+    } catch (e) {
+      this.fail(seg, e, 'compiling');
+    }
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants) });
+  }
+
+  private feeds(seg: Segment, e: Entry): Record<string, OrtFeed> {
+    const feeds: Record<string, OrtFeed> = {};
+    seg.inputs.forEach((v, i) => {
+      feeds[e.inputNames[i]!] = { type: v.dtype, data: v.data!, dims: v.shape };
+    });
+    return feeds;
+  }
+
+  runSync(seg: Segment): HostArray[] {
+    const e = this.entrySync(seg);
+    let out: Record<string, HostArray>;
+    try {
+      out = e.session.runSync!(this.feeds(seg, e), e.outputNames);
+    } catch (err) {
+      this.fail(seg, err, 'running');
+    }
+    return e.outputNames.map((n) => out[n]!);
+  }
+
+  async run(seg: Segment): Promise<HostArray[]> {
+    const e = await this.entry(seg);
+    let out: Record<string, HostArray>;
+    try {
+      out = await e.session.run(this.feeds(seg, e), e.outputNames);
+    } catch (err) {
+      this.fail(seg, err, 'running');
+    }
+    return e.outputNames.map((n) => out[n]!);
+  }
+
+  release(weight: LazyValue): void {
+    for (const [k, e] of this.cache) {
+      if (!e.weights.has(weight)) continue;
+      this.cache.delete(k);
+      e.session.dispose();
+    }
+  }
+
+  clear(): void {
+    for (const e of this.cache.values()) e.session.dispose();
+    this.cache.clear();
+  }
+
+  size(): number {
+    return this.cache.size;
+  }
+}

@@ -133,7 +133,8 @@ export class UNet2DConditionModel extends C.Module {
     if (typeof timestep !== 'number' && !(timestep.rank <= 1 && (timestep.size === 1 || timestep.size === b))) {
       throw new C.ShapeError(`timestep must be a number or a tensor [${b}] (or [1]), got ${C.fmtShape(timestep.shape)}`);
     }
-    return C.tidy(() => {
+    // one compiled region on graph backends (ort-*): the whole forward is one graph, cached per shape
+    return C.compiled('unet', [sample, timestep, encoderHiddenStates, encoderAttentionMask], () => C.tidy(() => {
       let x = cfg.centerInputSample ? C.sub(C.mul(sample, 2), 1) : sample;
       let t = typeof timestep === 'number' ? C.full([b], timestep) : C.reshape(timestep.dtype === 'float32' ? timestep : C.cast(timestep, 'float32'), [timestep.size]);
       if (t.size !== b) t = C.add(C.zeros([b]), t); // one timestep for the whole batch
@@ -170,6 +171,6 @@ export class UNet2DConditionModel extends C.Module {
         x = run((a) => [block.forward(a[0]!, a.slice(1, 1 + used), unpack(a.slice(1 + used)), size)], [x, ...mine, ...shared])[0]!;
       }
       return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
-    });
+    }));
   }
 }

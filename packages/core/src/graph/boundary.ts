@@ -34,9 +34,10 @@ function cut(values: readonly LazyValue[], label: string): void {
 /**
  * Run `fn` as one compiled region named `label`: on a graph backend its inputs (tensors found in
  * `inputs`) are computed by graphs of their own and its outputs end the region's graph. The result is
- * returned as is; on eager backends this is just `fn()`.
+ * returned as is; on eager backends this is just `fn()`. `sideOutputs` names tensors the region stores
+ * elsewhere (a generation cache) so that they come out of the same graph.
  */
-export function compiled<T>(label: string, inputs: unknown, fn: () => T): T {
+export function compiled<T>(label: string, inputs: unknown, fn: () => T, sideOutputs?: () => unknown): T {
   const backend = currentBackend();
   if (!isLazyBackend(backend)) return fn();
   const ins: LazyValue[] = [];
@@ -45,6 +46,8 @@ export function compiled<T>(label: string, inputs: unknown, fn: () => T): T {
   const result = fn();
   const outs: LazyValue[] = [];
   lazyValues(result, outs);
+  // state written elsewhere (a generation cache) belongs to the same graph as the result
+  if (sideOutputs) lazyValues(sideOutputs(), outs);
   cut(outs, label);
   return result;
 }

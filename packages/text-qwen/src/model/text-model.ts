@@ -86,7 +86,8 @@ export class Qwen35TextModel extends C.Module {
     const cache = options.cache;
     if (cache && stop !== numLayers) throw new C.InputError('stopAtLayer cannot be combined with a generation cache');
     const output = options.outputHiddenStates ?? false;
-    return C.tidy(() => {
+    // one compiled region on graph backends (ort-*); the cache's new state comes out of the same graph
+    return C.compiled('qwen', [inputIds, attentionMask, cache?.tensors()], () => C.tidy(() => {
       const ids = inputIds instanceof C.Tensor ? inputIds : null;
       const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
       if (s === 0) throw new C.InputError('forward needs at least one token');
@@ -121,7 +122,7 @@ export class Qwen35TextModel extends C.Module {
         return { lastHiddenState: normed, hiddenStates: output ? hidden : null };
       }
       return { lastHiddenState: h, hiddenStates: output ? hidden : null };
-    });
+    }), () => cache?.tensors());
   }
 
   /** The reference's `hidden_states[-2]` (raw output of layer L-2), running only the layers it needs. */

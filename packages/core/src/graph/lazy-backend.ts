@@ -36,6 +36,16 @@ export function isLazyBackend(b: unknown): b is LazyBackend {
   return !!b && (b as Partial<LazyBackend>).lazy === true;
 }
 
+const lazyBackends = new Set<{ storageViews: WeakMap<Uint16Array, LazyValue>; runner: SegmentRunner }>();
+
+/** 16-bit host weights are being disposed: drop the compiled sessions of every graph backend that hold them. */
+export function releaseStorageWeight(bits: Uint16Array): void {
+  for (const b of lazyBackends) {
+    const v = b.storageViews.get(bits);
+    if (v) b.runner.release?.(v);
+  }
+}
+
 let nextGroup = 1;
 /** A fresh group id: cut values of one group are computed by one segment. */
 export const newCutGroup = (): number => nextGroup++;
@@ -69,6 +79,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
     ]),
   ) as unknown as KernelTable<LazyValue>;
   const storageViews = new WeakMap<Uint16Array, LazyValue>();
+  lazyBackends.add({ storageViews, runner });
 
   const targetsOf = (values: readonly LazyValue[]): LazyValue[] => [...new Set(values.filter((v) => v.pending))];
 

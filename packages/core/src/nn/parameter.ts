@@ -2,7 +2,7 @@ import type { DType } from '../dtype.js';
 import { isStorageDType } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
 import { cast } from '../ops/create.js';
-import { isLazyBackend } from '../graph/lazy-backend.js';
+import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
@@ -48,14 +48,20 @@ export class Parameter {
     if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
       throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
     }
-    if (this.tensor && this.tensor !== t) this.tensor.dispose();
+    if (this.tensor && this.tensor !== t) this.disposeValue();
     this.tensor = t;
     // on graph backends a weight is baked into the compiled graphs that use it
     if (isLazyBackend(t.backend)) t.backend.markConstant(t.handle as LazyValue);
   }
 
-  dispose(): void {
+  /** Dispose the value; graph backends drop the compiled sessions that hold it. */
+  private disposeValue(): void {
+    if (this.tensor && this.tensor.backend === null && !this.tensor.isDisposed) releaseStorageWeight(this.tensor.handle as Uint16Array);
     this.tensor?.dispose();
+  }
+
+  dispose(): void {
+    this.disposeValue();
     this.tensor = null;
   }
 }

@@ -17,12 +17,29 @@ interface Entry {
   inputNames: string[];
   outputNames: string[];
   weights: Set<LazyValue>;
+  /** float32 bytes of its weights (what the runtime holds for it) */
+  bytes: number;
 }
 
 export interface OrtRunnerOptions extends LowerOptions {
   /** Sessions kept (least recently used are dropped first); default 64 or SDXS_ORT_MAX_SESSIONS. */
   maxSessions?: number;
+  /**
+   * Weight bytes the kept sessions may hold together (each session holds its own prepared copy of its
+   * weights); default SDXS_ORT_CACHE_BYTES, else 40% of the machine's memory in Node and 2 GiB elsewhere.
+   * The newest session is always kept.
+   */
+  maxBytes?: number;
 }
+
+function defaultMaxBytes(): number {
+  const env = envNumber('SDXS_ORT_CACHE_BYTES');
+  if (env) return env;
+  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { totalmem(): number } | undefined } }).process?.getBuiltinModule?.('node:os');
+  return os ? 0.4 * os.totalmem() : 2 ** 31;
+}
+
+const weightBytes = (ws: readonly LazyValue[]): number => ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
 
 const envNumber = (name: string): number | undefined => {
   const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
@@ -33,6 +50,7 @@ const envNumber = (name: string): number | undefined => {
 export class OrtRunner implements SegmentRunner {
   private readonly cache = new Map<string, Entry>();
   private readonly maxSessions: number;
+  private readonly maxBytes: number;
 
   constructor(
     readonly backendName: string,
@@ -40,6 +58,7 @@ export class OrtRunner implements SegmentRunner {
     private readonly opts: OrtRunnerOptions = {},
   ) {
     this.maxSessions = opts.maxSessions ?? envNumber('SDXS_ORT_MAX_SESSIONS') ?? 64;
+    this.maxBytes = opts.maxBytes ?? defaultMaxBytes();
   }
 
   private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
@@ -53,6 +72,21 @@ export class OrtRunner implements SegmentRunner {
     this.cache.delete(seg.key);
     this.cache.set(seg.key, e);
     return e;
+  }
+
+  private heldBytes(): number {
+    let n = 0;
+    for (const e of this.cache.values()) n += e.bytes;
+    return n;
+  }
+
+  /** Make room for a session holding `bytes` of weights: drop the least recently used ones first. */
+  private evictFor(bytes: number): void {
+    while (this.cache.size && (this.cache.size >= this.maxSessions || this.heldBytes() + bytes > this.maxBytes)) {
+      const [k, old] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(k);
+      old.session.dispose();
+    }
   }
 
   private store(seg: Segment, e: Entry): Entry {
@@ -79,6 +113,7 @@ export class OrtRunner implements SegmentRunner {
     const t0 = performance.now();
     const { src, inputNames, outputNames } = this.lower(seg);
     emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    this.evictFor(weightBytes(seg.constants));
     let session: OrtSession;
     try {
       session = this.rt.createSync(src);
@@ -86,7 +121,7 @@ export class OrtRunner implements SegmentRunner {
       this.fail(seg, e, 'compiling');
     }
     emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
-    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants) });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
   }
 
   private async entry(seg: Segment): Promise<Entry> {
@@ -96,6 +131,7 @@ export class OrtRunner implements SegmentRunner {
     const t0 = performance.now();
     const { src, inputNames, outputNames } = this.lower(seg);
     emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    this.evictFor(weightBytes(seg.constants));
     let session: OrtSession;
     try {
       session = await this.rt.create(src);
@@ -103,7 +139,7 @@ export class OrtRunner implements SegmentRunner {
       this.fail(seg, e, 'compiling');
     }
     emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
-    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants) });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
   }
 
   private feeds(seg: Segment, e: Entry): Record<string, OrtFeed> {

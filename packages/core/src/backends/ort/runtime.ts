@@ -75,6 +75,24 @@ function loadNodeOrt(): Promise<{ ort: NodeOrt; binding: NodeBinding }> {
   return nodeModules;
 }
 
+/**
+ * onnxruntime-node lists CUDA whether or not its install script fetched the provider library; check for the
+ * file first, so that a missing provider is a quiet, clear error instead of ONNX Runtime's own log line.
+ */
+async function requireCudaProvider(): Promise<void> {
+  const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+  const path = (await importOptional('node:path')) as typeof import('node:path');
+  const fs = (await importOptional('node:fs')) as typeof import('node:fs');
+  const base = typeof __filename === 'string' ? __filename : import.meta.url;
+  const binding = createRequire(base).resolve(`onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`);
+  const lib = path.join(path.dirname(binding), 'libonnxruntime_providers_cuda.so');
+  if (!fs.existsSync(lib)) {
+    throw new BackendUnavailableError(
+      `ort-cuda needs onnxruntime-node's CUDA provider (${lib} is missing): reinstall with its install script allowed and network access (npm rebuild onnxruntime-node), on a machine with the CUDA and cuDNN versions that ONNX Runtime release was built for`,
+    );
+  }
+}
+
 /** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
 function threadOptions(): { intraOpNumThreads?: number } {
   const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_THREADS : undefined;
@@ -89,6 +107,7 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
   const supported = binding.binding.listSupportedBackends();
   const entry = supported.find((b) => b.name === provider);
   if (!entry) throw new BackendUnavailableError(`onnxruntime-node here has no '${provider}' execution provider (it has ${supported.map((b) => b.name).join(', ')})`);
+  if (provider === 'cuda') await requireCudaProvider();
   const options = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',

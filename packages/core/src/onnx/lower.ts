@@ -21,6 +21,8 @@ export interface LoweredModel {
 export interface LowerOptions {
   /** use com.microsoft.MultiHeadAttention for attention (ONNX Runtime only); default true */
   fusedAttention?: boolean;
+  /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
+  attentionKvLayout?: 'bnsh' | 'bsd';
 }
 
 const F32 = 'float32' as const;
@@ -178,6 +180,13 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
   const op = v.op as OpName;
   const a = v.attrs as OpAttrs[OpName];
   const inShape = (i: number): readonly number[] => v.inputs[i]!.shape;
+  const size = (sh: readonly number[]): number => sh.reduce((p, d) => p * d, 1);
+  // Empty results and empty contractions are constants (some providers reject empty tensors; WebGPU's crashes).
+  const emptyK = op === 'matmul' && size(inShape(0)) === 0 && size(v.shape) > 0;
+  if (size(v.shape) === 0 || emptyK) {
+    b.op('Identity', [b.fill(v.dtype, [...v.shape], 0)], undefined, undefined, out);
+    return;
+  }
   switch (op) {
     case 'unary':
       unary(b, (a as OpAttrs['unary']).fn, ins[0]!, out, v.dtype);
@@ -214,9 +223,10 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
         return;
       }
       const x = v.inputs[0]!;
-      if (fn === 'mean' && axes.some((ax) => x.shape[ax] === 0)) {
-        // the mean of nothing is NaN (ONNX Runtime gives 0)
-        b.op('Identity', [b.fill(v.dtype, [...v.shape], NaN)], undefined, undefined, out);
+      if (axes.some((ax) => x.shape[ax] === 0)) {
+        // a reduction over nothing is its identity (the mean NaN), as on the cpu backend; some providers reject empty inputs
+        const identity = { sum: 0, mean: NaN, max: -Infinity, min: Infinity }[fn];
+        b.op('Identity', [b.fill(v.dtype, [...v.shape], identity)], undefined, undefined, out);
         return;
       }
       if (fn === 'mean' && x.dtype === 'int32') {
@@ -362,7 +372,12 @@ function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a:
   if (fused) {
     // MultiHeadAttention takes query [B, Sq, H*D] and key/value in BNSH; attention_bias is [B|1, H|1, Sq, Sk]
     const q3 = b.op('Reshape', [b.op('Transpose', [q!], { perm: [0, 2, 1, 3] }), b.i64([B, Sq, H * D])]);
-    const mi = [q3, k!, val!, '', ''];
+    // key/value stay BNSH on ONNX Runtime's CPU provider; its WebGPU provider gets them as [B, Sk, H*D] too
+    // (its BNSH path gave wrong results at Sk = 64 in 1.30)
+    const toBsd = (x: string, d: number): string => b.op('Reshape', [b.op('Transpose', [x], { perm: [0, 2, 1, 3] }), b.i64([B, Sk, H * d])]);
+    const k3 = opts.attentionKvLayout === 'bsd' ? toBsd(k!, D) : k!;
+    const v3 = opts.attentionKvLayout === 'bsd' ? toBsd(val!, Dv) : val!;
+    const mi = [q3, k3, v3, '', ''];
     if (bias) {
       const ms = mask ? v.inputs[3]!.shape : [1, 1, Sq, Sk];
       const full = [...Array(4 - ms.length).fill(1), ...ms];

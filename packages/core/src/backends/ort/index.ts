@@ -18,8 +18,20 @@ async function webgpuIsSoftware(): Promise<boolean> {
   return /swiftshader|lvp|lavapipe/i.test(icd);
 }
 
+/**
+ * Fused attention (com.microsoft.MultiHeadAttention) on the CPU and CUDA providers; on WebGPU, MatMul-Softmax-MatMul
+ * unless SDXS_ORT_FUSED_ATTENTION=1: ONNX Runtime 1.30's WebGPU MultiHeadAttention gave wrong results at
+ * [1, 4, 64, 16] without a mask on SwiftShader (see the conformance test), and that is the adapter CI has.
+ */
+function fusedAttentionFor(provider: string): boolean {
+  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_FUSED_ATTENTION : undefined;
+  if (env === '0' || env === '1') return env === '1';
+  return provider !== 'webgpu';
+}
+
 export function createOrtBackend(name: string, rt: OrtRuntime, software = false): LazyBackend {
-  return createLazyBackend(name, new OrtRunner(name, rt), { software });
+  const runner = new OrtRunner(name, rt, { attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd', fusedAttention: fusedAttentionFor(rt.provider) });
+  return createLazyBackend(name, runner, { software });
 }
 
 /**

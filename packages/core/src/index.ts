@@ -44,4 +44,4 @@ export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env
 export { tfjsLimits } from './backends/tfjs/nn.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
-export { onCompile, type CompileEvent, type CompileListener } from './backends/ort/index.js';
+export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -2,13 +2,13 @@ import type { Backend } from '../../backend.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
 import { OrtRunner } from './runner.js';
-import { nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
+import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
 
 const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** onnxruntime-node where it loads (Node, Bun), else onnxruntime-web (browsers). */
 async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRuntime> {
-  if (isNodeLike() && process.env?.SDXS_ORT_PACKAGE !== 'web') return nodeRuntime(provider);
+  if (isNodeLike() && !hasInjectedOnnxRuntimeWeb() && process.env?.SDXS_ORT_PACKAGE !== 'web') return nodeRuntime(provider);
   if (provider === 'cuda') return nodeRuntime('cuda');
   return webRuntime(provider === 'cpu' ? 'wasm' : 'webgpu');
 }
@@ -45,4 +45,5 @@ export function registerOrtBackends(): void {
 }
 
 export { OrtRunner } from './runner.js';
+export { useOnnxRuntimeWeb } from './runtime.js';
 export { onCompile, type CompileEvent, type CompileListener } from './events.js';

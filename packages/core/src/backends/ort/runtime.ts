@@ -173,11 +173,23 @@ interface WebOrt {
   env: { logLevel?: string; wasm: { numThreads?: number } };
 }
 
+let injectedWeb: WebOrt | null = null;
+
+/**
+ * Hand core the onnxruntime-web module your bundler resolved (`import * as ort from 'onnxruntime-web/webgpu'`),
+ * so that ort-webgpu and ort-cpu run on it (and set its `env.wasm.wasmPaths` to where you serve its .wasm files).
+ */
+export function useOnnxRuntimeWeb(ort: unknown): void {
+  injectedWeb = ort as WebOrt;
+}
+
+export const hasInjectedOnnxRuntimeWeb = (): boolean => injectedWeb !== null;
+
 /** onnxruntime-web (wasm or WebGPU): browsers, and Node/Bun where onnxruntime-node is absent. */
 export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntime> {
   let ort: WebOrt;
   try {
-    ort = (await importOptional(provider === 'webgpu' ? 'onnxruntime-web/webgpu' : 'onnxruntime-web')) as WebOrt;
+    ort = injectedWeb ?? ((await importOptional(provider === 'webgpu' ? 'onnxruntime-web/webgpu' : 'onnxruntime-web')) as WebOrt);
   } catch (e) {
     throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: npm i onnxruntime-web (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }

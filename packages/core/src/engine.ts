@@ -10,6 +10,8 @@ interface Registration {
   name: string;
   factory: BackendFactory;
   priority: number;
+  /** true when the backend would run on a software device here: `auto` tries it last, without starting it first */
+  softwareHint?: () => boolean;
   instance?: Backend;
   failure?: unknown;
 }
@@ -44,8 +46,8 @@ export const ENGINE = new Engine();
 installTensorHooks({ onCreate: (t) => ENGINE.track(t), onDispose: (t) => ENGINE.untrack(t) });
 
 /** Register a backend; higher priority wins the automatic choice. Registration is lazy: nothing loads yet. */
-export function registerBackend(name: string, factory: BackendFactory, priority = 0): void {
-  ENGINE.registry.set(name, { name, factory, priority });
+export function registerBackend(name: string, factory: BackendFactory, priority = 0, opts: { softwareHint?: () => boolean } = {}): void {
+  ENGINE.registry.set(name, { name, factory, priority, softwareHint: opts.softwareHint });
 }
 
 export function listBackends(): string[] {
@@ -83,9 +85,14 @@ export async function backendInstance(name: string): Promise<Backend> {
 async function autoBackend(): Promise<Backend> {
   const errors: string[] = [];
   let software: Backend | null = null;
+  const later: Registration[] = [];
   for (const name of listBackends()) {
     const reg = ENGINE.registry.get(name)!;
     if (reg.priority < 0) continue;
+    if (reg.softwareHint?.()) {
+      later.push(reg);
+      continue;
+    }
     try {
       const b = await init(reg);
       if (b.software) {
@@ -101,6 +108,14 @@ async function autoBackend(): Promise<Backend> {
   if (software) {
     ENGINE.active = software;
     return software;
+  }
+  for (const reg of later) {
+    try {
+      ENGINE.active = await init(reg);
+      return ENGINE.active;
+    } catch (e) {
+      errors.push(`${reg.name}: ${(e as Error).message}`);
+    }
   }
   throw new BackendUnavailableError(`no backend could start:\n${errors.join('\n')}`);
 }

@@ -13,7 +13,8 @@ async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRunti
   return webRuntime(provider === 'cpu' ? 'wasm' : 'webgpu');
 }
 
-async function webgpuIsSoftware(): Promise<boolean> {
+/** Dawn in Node on a software Vulkan driver (SwiftShader, lavapipe), chosen through VK_ICD_FILENAMES. */
+function webgpuIsSoftware(): boolean {
   const icd = typeof process !== 'undefined' ? (process.env?.VK_ICD_FILENAMES ?? '') : '';
   return /swiftshader|lvp|lavapipe/i.test(icd);
 }
@@ -40,7 +41,7 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false)
  */
 export function registerOrtBackends(): void {
   registerBackend('ort-cuda', async () => createOrtBackend('ort-cuda', await runtimeFor('cuda')) as unknown as Backend, 70);
-  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), await webgpuIsSoftware()) as unknown as Backend, 60);
+  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), webgpuIsSoftware()) as unknown as Backend, 60, { softwareHint: webgpuIsSoftware });
   registerBackend('ort-cpu', async () => createOrtBackend('ort-cpu', await runtimeFor('cpu')) as unknown as Backend, 45);
 }
 

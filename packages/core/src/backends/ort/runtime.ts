@@ -103,6 +103,8 @@ function threadOptions(): { intraOpNumThreads?: number } {
 /** onnxruntime-node with one execution provider; throws BackendUnavailableError when it cannot start. */
 export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promise<OrtRuntime> {
   if (!isNodeLike()) throw new BackendUnavailableError(`backend 'ort-${provider}' in a browser needs onnxruntime-web (this build uses onnxruntime-node)`);
+  // Dawn (inside onnxruntime-node) complains on stderr when XDG_RUNTIME_DIR is unset; give it one
+  if (provider === 'webgpu' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
   const { ort, binding } = await loadNodeOrt();
   const supported = binding.binding.listSupportedBackends();
   const entry = supported.find((b) => b.name === provider);

@@ -56,7 +56,7 @@ forEachBackend(
   (name) => {
     const compiles: C.CompileEvent[] = [];
     const off = C.onCompile((e) => {
-      if (e.phase === 'end') compiles.push(e);
+      if (e.phase === 'end' && e.backend === name) compiles.push(e);
     });
     afterEach(() => {
       compiles.length = 0;

@@ -3,6 +3,7 @@ import * as C from '@sdxs/core';
 import type { Qwen35TextConfig } from '../config.js';
 import { Qwen35Cache } from './cache.js';
 import { Qwen35DecoderLayer, type LayerContext } from './decoder-layer.js';
+import { keyValueWrite } from './attention.js';
 import { Qwen35Embedding } from './embedding.js';
 import type { DeltaRuleMode } from './gated-deltanet.js';
 import { closeAll, isNonTextKey, openQwenCheckpoint, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
@@ -74,8 +75,9 @@ export class Qwen35TextModel extends C.Module {
   }
 
   /** A cache for incremental decoding with this model. */
-  createCache(): Qwen35Cache {
-    return new Qwen35Cache(this.config.numHiddenLayers);
+  /** A cache for incremental decoding; `capacity` fixes the KV buffers' length (see Qwen35Cache). */
+  createCache(capacity: number | null = null): Qwen35Cache {
+    return new Qwen35Cache(this.config.numHiddenLayers, capacity);
   }
 
   forward(inputIds: InputIds, attentionMask?: AttentionMaskInput | null, options: TextForwardOptions = {}): TextModelOutput {
@@ -94,15 +96,20 @@ export class Qwen35TextModel extends C.Module {
       const past = cache?.pastLength ?? 0;
       const total = past + s;
       const { mask, allOnes } = maskTensor(attentionMask, b, total);
+      const cap = cache?.capacity ?? null;
+      if (cap !== null && total > cap) throw new C.InputError(`the cache holds ${cap} positions; ${total} were asked for`);
       const padMask = allOnes ? null : mask;
+      // keys span the whole fixed-capacity buffer: padding and unwritten positions are masked
+      const keyMask = cap === null || padMask === null ? padMask : C.pad(padMask, [[0, 0], [0, cap - total]]);
       const linearMask = padMask === null || s === 1 ? null : past > 0 ? C.sliceAxis(padMask, 1, past, total) : padMask;
       const hasAttention = cfg.layerTypes.slice(0, stop).includes('full_attention');
       const groups = cfg.numAttentionHeads / cfg.numKeyValueHeads;
       const ctx: LayerContext = {
         linearMask,
-        attentionBias: hasAttention ? attentionBias(padMask, b, s, total, groups) : null,
+        attentionBias: hasAttention ? (cap === null ? attentionBias(padMask, b, s, total, groups) : attentionBias(keyMask, b, s, cap, groups, past)) : null,
         rope: ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
         deltaRule: options.deltaRule ?? 'auto',
+        kvWrite: cap !== null && hasAttention ? keyValueWrite(past, s, cap) : null,
       };
       let h = this.embed_tokens.forward(inputIds);
       const hidden: C.Tensor[] = output ? [h] : [];

@@ -100,7 +100,16 @@ forEachBackend(
       expect(lowered.externalData.map((e) => e.data.byteLength)).toEqual([2 * 32 * 16]);
       expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} float16`);
       C.dispose([x, y]);
+      // every use of a 16-bit weight wraps the same graph value: a second call reuses the session
+      const x2 = C.tensor(xs, [2, 3, 16]);
+      const y2 = b.forward(x2);
+      expectClose((await y2.data()) as Float32Array, want, 5e-5, 1e-4, `${name} float16, second call`);
+      C.dispose([x2, y2]);
+      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(1);
+      const runner = (C.currentBackend() as C.LazyBackend).runner;
+      const held = runner.size!();
       b.dispose();
+      expect(runner.size!()).toBe(held - 1);
     });
 
     test('eager ops (a user matmul, a scheduler step) run on the same backend, sync and async reads', async () => {
@@ -161,3 +170,40 @@ describe('graph helpers on eager backends', () => {
     }
   });
 });
+
+forEachBackend(
+  (name) => {
+    test('a weight replaced after loading (a training update) becomes a graph input: later values reuse the graph', async () => {
+      let compiles = 0;
+      const off = C.onCompile((e) => {
+        if (e.phase === 'end' && e.backend === name && e.label === 'block') compiles++;
+      });
+      try {
+        for (const dtype of ['float32', 'float16'] as const) {
+          compiles = 0;
+          const w = randomBlock(11);
+          const b = new Block();
+          load(b, w, dtype);
+          const xs = new C.RandomGenerator(12).fillNormal(new Float32Array(2 * 3 * 16));
+          for (let step = 0; step < 4; step++) {
+            // what an optimizer does: new values for proj.weight
+            const next = w.get('proj.weight')!.map((v, i) => v + 0.01 * step * Math.sin(i));
+            w.set('proj.weight', next);
+            b.proj.weight.set(dtype === 'float16' ? C.fromData(C.f32ToF16(next), [32, 16], 'float16') : C.tensor(next, [32, 16]));
+            const want = await reference(w, xs, dtype);
+            const x = C.tensor(xs, [2, 3, 16]);
+            const y = b.forward(x);
+            expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} ${dtype} step ${step}`);
+            C.dispose([x, y]);
+          }
+          // the first graph baked the loaded value; from the second value on, one graph with the weight as input
+          expect(compiles).toBe(1);
+          b.dispose();
+        }
+      } finally {
+        off();
+      }
+    });
+  },
+  { backends: ['ort-cpu'] },
+);

@@ -25,7 +25,7 @@ export interface LazyBackend extends Backend<LazyValue> {
   readonly lazy: true;
   readonly runner: SegmentRunner;
   /** A float32 view of 16-bit host weights, kept 16-bit until the compiled graph casts them. */
-  fromStorage(bits: Uint16Array, shape: Shape, dtype: StorageDType): LazyValue;
+  fromStorage(bits: Uint16Array, shape: Shape, dtype: StorageDType, constant?: boolean): LazyValue;
   /** Make a value a weight of every graph that uses it (baked in as an initializer, keyed by identity). */
   markConstant(v: LazyValue): void;
   realize(values: readonly LazyValue[]): Promise<void>;
@@ -112,9 +112,9 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
       if (data.length !== sizeOf(shape)) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}]`);
       return LazyValue.leaf(data.slice(), shape, dtype);
     },
-    fromStorage(bits, shape, dtype) {
+    fromStorage(bits, shape, dtype, constant = true) {
       let v = storageViews.get(bits);
-      if (!v) storageViews.set(bits, (v = LazyValue.fromStorage(bits, shape, dtype)));
+      if (!v) storageViews.set(bits, (v = LazyValue.fromStorage(bits, shape, dtype, constant)));
       return v;
     },
     markConstant(v) {
@@ -129,7 +129,9 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
       return hostCopy(h);
     },
     dispose(h) {
-      if (h.constant) runner.release?.(h);
+      // 16-bit weights are shared views (every use wraps the same value): their sessions go with the host
+      // storage (releaseStorageWeight), not with a wrapper
+      if (h.constant && !h.storage) runner.release?.(h);
     },
     realize,
     realizeSync,

@@ -44,10 +44,10 @@ export class LazyValue {
     return v;
   }
 
-  static fromStorage(bits: Uint16Array, shape: readonly number[], dtype: StorageDType): LazyValue {
+  static fromStorage(bits: Uint16Array, shape: readonly number[], dtype: StorageDType, constant = true): LazyValue {
     const v = new LazyValue(shape, 'float32');
     v.storage = { bits, dtype };
-    v.constant = true;
+    v.constant = constant;
     return v;
   }
 

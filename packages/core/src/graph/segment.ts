@@ -78,7 +78,7 @@ export function planSegment(outputs: readonly LazyValue[], label: string): Segme
   const parts: string[] = [];
   for (const v of inputs) {
     index.set(v, index.size);
-    parts.push(`in${shapeKey(v)}`);
+    parts.push(`in${v.storage ? v.storage.dtype : ''}${shapeKey(v)}`);
   }
   for (const v of constants) {
     index.set(v, index.size);

@@ -6,7 +6,8 @@ import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { currentBackend } from '../engine.js';
 
 /**
  * A named slot for a weight. Its `value` is set by loading (or by initialisation); it may hold a
@@ -37,10 +38,20 @@ export class Parameter {
     return this.tensor?.dtype ?? null;
   }
 
+  /**
+   * Values set once (loaded weights) are baked into compiled graphs on graph backends; a parameter whose value
+   * is replaced again (training updates, fused adapters) feeds its graphs as an input instead, so the next
+   * values reuse the same compiled graph.
+   */
+  private sets = 0;
+
   /** A float32 tensor for compute. */
   use(): Tensor {
     const t = this.value;
-    return isStorageDType(t.dtype) ? cast(t, 'float32') : t;
+    if (!isStorageDType(t.dtype)) return t;
+    const b = currentBackend();
+    if (isLazyBackend(b)) return new Tensor(t.shape, 'float32', b, b.fromStorage(t.handle as Uint16Array, t.shape, t.dtype, this.sets <= 1));
+    return cast(t, 'float32');
   }
 
   /** Replace the value (the old one is disposed unless it is the same tensor). */
@@ -50,8 +61,9 @@ export class Parameter {
     }
     if (this.tensor && this.tensor !== t) this.disposeValue();
     this.tensor = t;
-    // on graph backends a weight is baked into the compiled graphs that use it
-    if (isLazyBackend(t.backend)) t.backend.markConstant(t.handle as LazyValue);
+    this.sets++;
+    // on graph backends a loaded weight is baked into the compiled graphs that use it
+    if (isLazyBackend(t.backend) && this.sets === 1) t.backend.markConstant(t.handle as LazyValue);
   }
 
   /** Dispose the value; graph backends drop the compiled sessions that hold it. */

@@ -142,8 +142,14 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
   const inputNames: string[] = [];
   seg.inputs.forEach((v, i) => {
     const name = `in${i}`;
-    names.set(v, name);
     inputNames.push(name);
+    if (v.storage?.dtype === 'float16') {
+      // a 16-bit weight fed per run (a parameter that changes): cast in the graph, as for baked weights
+      inputs.push(P.valueInfo(name, 'float16', v.shape));
+      names.set(v, b.op('Cast', [name], { to: P.ONNX_DTYPE.float32 }));
+      return;
+    }
+    names.set(v, name);
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
   seg.constants.forEach((v, i) => names.set(v, b.weight(`w${i}`, v, i)));

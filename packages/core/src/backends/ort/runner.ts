@@ -5,6 +5,7 @@
  * protobuf; a disposed weight drops the sessions that hold it.
  */
 import { SdxsError } from '../../errors.js';
+import { bf16ToF32 } from '../../io/half.js';
 import type { SegmentRunner } from '../../graph/lazy-backend.js';
 import type { HostArray, LazyValue } from '../../graph/lazy-value.js';
 import type { Segment } from '../../graph/segment.js';
@@ -145,7 +146,10 @@ export class OrtRunner implements SegmentRunner {
   private feeds(seg: Segment, e: Entry): Record<string, OrtFeed> {
     const feeds: Record<string, OrtFeed> = {};
     seg.inputs.forEach((v, i) => {
-      feeds[e.inputNames[i]!] = { type: v.dtype, data: v.data!, dims: v.shape };
+      const name = e.inputNames[i]!;
+      if (v.storage?.dtype === 'float16') feeds[name] = { type: 'float16', data: v.storage.bits, dims: v.shape };
+      else if (v.storage) feeds[name] = { type: 'float32', data: bf16ToF32(v.storage.bits), dims: v.shape };
+      else feeds[name] = { type: v.dtype, data: v.data!, dims: v.shape };
     });
     return feeds;
   }

@@ -10,8 +10,8 @@ import * as P from '../../onnx/proto.js';
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
 export interface OrtFeed {
-  type: 'float32' | 'int32';
-  data: HostArray;
+  type: 'float32' | 'int32' | 'float16';
+  data: HostArray | Uint16Array;
   dims: readonly number[];
 }
 
@@ -43,7 +43,7 @@ interface NodeBindingSession {
   dispose(): void;
 }
 interface NodeOrt {
-  Tensor: new (type: string, data: HostArray, dims: readonly number[]) => unknown;
+  Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
   env: { logLevel?: string };
 }
 interface NodeBinding {
@@ -171,7 +171,7 @@ interface WebOrt {
       release(): Promise<void>;
     }>;
   };
-  Tensor: new (type: string, data: HostArray, dims: readonly number[]) => unknown;
+  Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
   env: { logLevel?: string; wasm: { numThreads?: number } };
 }
 

@@ -46,8 +46,10 @@ export interface LoadLoraOptions extends LoraSourceOptions {
   adapterName?: string;
   /** the component this model is (default 'unet'): decides which prefixed keys are its own */
   component?: LoraComponent;
-  /** keys of another component (text encoder keys when loading a UNet, …): an error (default) or skipped */
+  /** keys of the other component here (text encoder keys when loading a UNet, …): an error (default) or skipped; keys of models not handled here stay errors */
   otherComponents?: 'error' | 'ignore';
+  /** whether keys without a component prefix are this model's (default true; a pipeline gives them to the UNet only) */
+  claimUnprefixed?: boolean;
   /** extra leading module paths a key may carry before this model's own paths (e.g. 'model.language_model.') */
   modulePrefixes?: readonly string[];
   /** the adapter starts with this weight (default 1) */
@@ -258,8 +260,12 @@ async function attach(module: Module, file: SafetensorsFile, config: Record<stri
       problems.push(`'${key}': ${p.problem}`);
       continue;
     }
+    if (p.component === null && opts.claimUnprefixed === false) {
+      ignored.push(key);
+      continue;
+    }
     if (p.component !== null && p.component !== component) {
-      if ((opts.otherComponents ?? 'error') === 'ignore') ignored.push(key);
+      if (p.component !== 'other' && (opts.otherComponents ?? 'error') === 'ignore') ignored.push(key);
       else unmatched.push(`${key} (belongs to ${p.component === 'other' ? 'another model' : `the ${p.component}`})`);
       continue;
     }

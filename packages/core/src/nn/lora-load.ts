@@ -293,7 +293,10 @@ async function attach(module: Module, file: SafetensorsFile, config: Record<stri
   }
   if (unmatched.length) problems.unshift(`${unmatched.length} keys match no layer of the model: ${list(unmatched)}`);
   if (groups.size === 0 && !problems.length) problems.push(`no ${component} LoRA weights in the file`);
-  if (problems.length) throw new CheckpointError(`${file.file}: LoRA does not fit the ${component}: ${problems.join('; ')}`);
+  if (problems.length) {
+    const shown = problems.length > 16 ? [...problems.slice(0, 16), `… ${problems.length - 16} more problems`] : problems;
+    throw new CheckpointError(`${file.file}: LoRA does not fit the ${component}: ${shown.join('; ')}`);
+  }
 
   const done: LoraLayer[] = [];
   try {

@@ -21,3 +21,4 @@ export {
   type LoraComponent,
   type OpenedLora,
 } from './lora-load.js';
+export { addLora, loraStateDict, saveLora, type LoraInitOptions } from './lora-train.js';

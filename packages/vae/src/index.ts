@@ -17,3 +17,17 @@ export { reflectIndex, padReflect } from './upscale/pad.js';
 export { resizeBilinear } from './upscale/resize.js';
 export { ProgressTracker, type UpscaleProgress, type ProgressCallback } from './upscale/progress.js';
 export { randomizeWeights, type RandomWeightsOptions } from './random-weights.js';
+export { mse, psnr, sobelMagnitude, edgeError, gaussianKl, areaDownsample } from './eval/metrics.js';
+export {
+  evaluateVae,
+  formatVaeReport,
+  vaeReportCsv,
+  vaeReportJson,
+  psnrChartSvg,
+  summarizeVaeScores,
+  type VaeEvalMode,
+  type VaeEvalOptions,
+  type VaeEvalReport,
+  type VaeImageScore,
+  type PerceptualScorer,
+} from './eval/quality.js';

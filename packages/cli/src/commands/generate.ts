@@ -6,6 +6,7 @@ import type { CliIo, Command } from '../io.js';
 import { progressFor } from '../io.js';
 import { numberedPaths, writeFileAtomic } from '../output.js';
 import { readInputImage } from '../read-image.js';
+import { LORA_HELP, applyLoras, loraArgs } from '../lora-option.js';
 
 const D = GENERATION_DEFAULTS;
 const help = `sdxs generate "<prompt>" [options]
@@ -25,6 +26,7 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
                           bounds the decoder's memory (default: one pass, 256 on tfjs-wasm above 640 px)
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
+${LORA_HELP}
       --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
       --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
@@ -55,6 +57,7 @@ export const generate: Command = {
       image: { type: 'string' },
       tile: { type: 'string' },
       strength: { type: 'string' },
+      lora: { type: 'string', multiple: true },
       backend: { type: 'string' },
       dtype: { type: 'string' },
       model: { type: 'string' },
@@ -94,6 +97,7 @@ export const generate: Command = {
       strength: numArg(cmd, 'strength', v.strength, D.strength, 1e-6, 1),
       decodeTile,
     };
+    const loras = loraArgs(cmd, v.lora);
     const image = v.image ? await readInputImage(v.image) : undefined;
     const backend = await selectBackend(cmd, v.backend, io.env);
     const bars = new Map<string, ReturnType<typeof progressFor>>();
@@ -111,6 +115,7 @@ export const generate: Command = {
     const model = v.model ?? DEFAULT_MODEL;
     const pipe = await SdxsPipeline.fromPretrained(model, { revision: v.revision, cacheDir: v['cache-dir'], dtype, signal: io.signal, onProgress });
     try {
+      await applyLoras(pipe, loras);
       const result = await pipe.generate({ ...opts, image, signal: io.signal });
       for (const b of bars.values()) b.done();
       const paths = numberedPaths(v.out ?? 'sdxs.png', result.images.length);

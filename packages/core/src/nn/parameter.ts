@@ -72,6 +72,16 @@ export class Parameter {
     this.tensor?.dispose();
   }
 
+  /** Swap in a new value of the same shape and hand back the old one, not disposed (LoRA fuse/unfuse). */
+  replace(t: Tensor): Tensor {
+    const old = this.value;
+    if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
+      throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
+    }
+    this.tensor = t;
+    return old;
+  }
+
   dispose(): void {
     this.disposeValue();
     this.tensor = null;

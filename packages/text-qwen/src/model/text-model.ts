@@ -34,6 +34,9 @@ export interface TextModelOutput {
   hiddenStates: C.Tensor[] | null;
 }
 
+/** Leading module paths LoRA files put before the text tower's own (VLM, causal-LM and bare language-model layouts). */
+const QWEN_LORA_PREFIXES = ['model.language_model.', 'model.', 'language_model.model.', 'language_model.'];
+
 export class Qwen35TextModel extends C.Module {
   readonly embed_tokens: Qwen35Embedding;
   readonly layers: C.ModuleList<Qwen35DecoderLayer>;
@@ -72,6 +75,34 @@ export class Qwen35TextModel extends C.Module {
       onProgress: options.onProgress,
       skip: (k) => isNonTextKey(k) || k === 'lm_head.weight',
     });
+  }
+
+  /**
+   * Load a LoRA for the text tower (diffusers/PEFT `text_encoder.…` / `base_model.model.model.…` or kohya
+   * `lora_te_…` keys, module paths with or without `model.` / `model.language_model.`).
+   */
+  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component' | 'modulePrefixes'> = {}): Promise<C.nn.LoraLoadReport> {
+    return C.nn.loadLora(this, source, { ...opts, component: 'text_encoder', modulePrefixes: QWEN_LORA_PREFIXES });
+  }
+  /** Active adapters and their weights. */
+  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
+    C.nn.setLoraAdapters(this, names, weights);
+  }
+  /** Merge the active adapters into the weights; the bases are kept for `unfuseLora`. */
+  fuseLora(opts: { scale?: number } = {}): Promise<void> {
+    return C.nn.fuseLora(this, opts);
+  }
+  /** Put back the exact base weights. */
+  unfuseLora(): void {
+    C.nn.unfuseLora(this);
+  }
+  /** Remove adapters (all when no name is given). */
+  unloadLoraWeights(names?: string | readonly string[]): void {
+    C.nn.unloadLora(this, names);
+  }
+  /** Names of the loaded adapters. */
+  get loraAdapters(): string[] {
+    return C.nn.loraAdapterNames(this);
   }
 
   /** A cache for incremental decoding with this model. */

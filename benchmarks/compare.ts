@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { barChartSvg } from './chart.js';
+import { tiledRandomHalf } from './random-weights.js';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,7 +84,7 @@ async function setupCase(name: CaseName): Promise<{ run: () => import('../packag
     const { AsymmetricAutoencoderKL } = await import('../packages/vae/src/index.js');
     const { VAE_REAL_CONFIG } = await import('./vae.bench.js');
     const vae = new AsymmetricAutoencoderKL(VAE_REAL_CONFIG);
-    tiledRandomHalf(C, vae, 1234);
+    tiledRandomHalf(vae, 1234);
     const z = C.randomNormal([1, 32, 32, 32], { seed: 2 });
     return { run: () => vae.decode(z), dispose: () => (z.dispose(), vae.dispose()) };
   }
@@ -91,7 +92,7 @@ async function setupCase(name: CaseName): Promise<{ run: () => import('../packag
     const { UNet2DConditionModel } = await import('../packages/unet/src/index.js');
     const { REAL_CONFIG } = await import('./unet.bench.js');
     const unet = UNet2DConditionModel.fromConfig(REAL_CONFIG);
-    tiledRandomHalf(C, unet, 1234);
+    tiledRandomHalf(unet, 1234);
     const x = C.randomNormal([2, 32, 32, 32], { seed: 1 });
     const ctx = C.randomNormal([2, 249, 2048], { seed: 2 });
     const mask = C.tensor(Float32Array.from({ length: 2 * 249 }, (_, i) => (i % 249 < 200 ? 1 : 0)), [2, 249]);
@@ -100,41 +101,9 @@ async function setupCase(name: CaseName): Promise<{ run: () => import('../packag
   const { Qwen35TextModel, parseQwen35Config } = await import('../packages/text-qwen/src/index.js');
   const { QWEN35_2B } = await import('./qwen-config.js');
   const model = new Qwen35TextModel(parseQwen35Config(QWEN35_2B));
-  tiledRandomHalf(C, model, 1234);
+  tiledRandomHalf(model, 1234);
   const ids = [Array.from({ length: 248 }, (_, i) => (i * 7919) % 248000)];
   return { run: () => model.penultimateHiddenState(ids), dispose: () => model.dispose() };
-}
-
-/**
- * Seeded random float16 weights, fast enough for billions of parameters: windows of one random block,
- * scaled 1/sqrt(fan_in); norms get weight 1 (0 for zero-centred RMSNorm) and bias 0.
- */
-function tiledRandomHalf(C: typeof import('../packages/core/src/index.js'), module: import('../packages/core/src/index.js').Module, seed: number): void {
-  const g = new C.RandomGenerator(seed);
-  const block = g.fillNormal(new Float32Array(1 << 20));
-  const byStd = new Map<number, Uint16Array>();
-  for (const [name, p] of module.namedParameters()) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    const out = new Uint16Array(size);
-    if (/norm/i.test(name) && p.shape.length === 1) {
-      const zeroCentred = /(input_layernorm|post_attention_layernorm|q_norm|k_norm|^norm)\.weight$/.test(name) || name === 'norm.weight';
-      out.fill(name.endsWith('.weight') && !zeroCentred ? 0x3c00 : 0);
-    } else if (name.endsWith('A_log')) {
-      for (let i = 0; i < size; i++) out[i] = C.numberToF16(Math.log(1 + (i % 16)));
-    } else {
-      const fanIn = p.shape.length === 1 ? 2500 : p.shape.slice(1).reduce((a, b) => a * b, 1);
-      const std = 1 / Math.sqrt(fanIn);
-      let bits = byStd.get(std);
-      if (!bits) byStd.set(std, (bits = C.f32ToF16(block.map((v) => v * std))));
-      for (let off = 0; off < size; ) {
-        const start = g.nextU32() % bits.length;
-        const n = Math.min(size - off, bits.length - start);
-        out.set(bits.subarray(start, start + n), off);
-        off += n;
-      }
-    }
-    p.set(C.fromData(out, p.shape, 'float16'));
-  }
 }
 
 interface PytorchCase {
@@ -147,10 +116,10 @@ interface PytorchCase {
 /** PyTorch's results (benchmarks/pytorch/run.sh writes them). */
 function readPytorch(path: string): PytorchCase[] {
   if (!existsSync(path)) return [];
-  const j = JSON.parse(readFileSync(path, 'utf8')) as { results?: { case: string; dtype: string; median_ms?: number; medianMs?: number; peak_rss_mib?: number }[] };
+  const j = JSON.parse(readFileSync(path, 'utf8')) as { results?: { case: string; dtype: string; median_s?: number; peak_rss_calls_mb?: number }[] };
   return (j.results ?? [])
-    .filter((r) => typeof (r.median_ms ?? r.medianMs) === 'number')
-    .map((r) => ({ case: r.case, dtype: r.dtype, medianMs: (r.median_ms ?? r.medianMs)!, peakRssMiB: r.peak_rss_mib }));
+    .filter((r) => typeof r.median_s === 'number')
+    .map((r) => ({ case: r.case, dtype: r.dtype, medianMs: r.median_s! * 1000, peakRssMiB: r.peak_rss_calls_mb }));
 }
 
 async function main(): Promise<void> {

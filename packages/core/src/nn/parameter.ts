@@ -79,6 +79,8 @@ export class Parameter {
       throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
     }
     this.tensor = t;
+    // a replaced (fused) value feeds compiled graphs as an input: fusing again does not rebuild them
+    this.sets++;
     return old;
   }
 

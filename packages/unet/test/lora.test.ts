@@ -253,3 +253,47 @@ describe('UNet LoRA', () => {
     unet.dispose();
   });
 });
+
+describe('UNet LoRA on the compiled backend (ort-cpu)', () => {
+  test('unfused adapters run compiled and match cpu; a new weight reuses the graph; fuse/unfuse stay exact', async () => {
+    const why = await C.backendFailure('ort-cpu');
+    if (why) {
+      console.warn(`[sdxs tests] LoRA on ort-cpu skipped: ${why}`);
+      return;
+    }
+    const ts = targets(base, 13);
+    const file = path.join(tmp, 'ort.safetensors');
+    await writePeft(ts, file);
+    const cpuLora = await UNet2DConditionModel.fromPretrained(dir);
+    await cpuLora.loadLoraWeights(file, { adapterName: 'x' });
+    const wantFull = await run(cpuLora);
+    cpuLora.setAdapters('x', 0.5);
+    const wantHalf = await run(cpuLora);
+    cpuLora.dispose();
+
+    await C.setBackend('ort-cpu');
+    let compiles = 0;
+    const off = C.onCompile((e) => {
+      if (e.phase === 'end' && e.label === 'unet') compiles++;
+    });
+    try {
+      const unet = await UNet2DConditionModel.fromPretrained(dir);
+      await unet.loadLoraWeights(file, { adapterName: 'x' });
+      expect(maxAbsDiff(await run(unet), wantFull)).toBeLessThan(1e-4);
+      unet.setAdapters('x', 0.5);
+      expect(maxAbsDiff(await run(unet), wantHalf)).toBeLessThan(1e-4);
+      // the adapter weight is an input of the compiled graph, not baked into it
+      expect(compiles).toBe(1);
+      unet.setAdapters('x', 1);
+      await unet.fuseLora();
+      expect(maxAbsDiff(await run(unet), wantFull)).toBeLessThan(1e-4);
+      unet.unfuseLora();
+      unet.unloadLoraWeights();
+      expect(maxAbsDiff(await run(unet), baseOut)).toBeLessThan(1e-4);
+      unet.dispose();
+    } finally {
+      off();
+      await C.setBackend('cpu');
+    }
+  });
+});

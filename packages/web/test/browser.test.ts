@@ -159,7 +159,8 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     expect(await page.textContent('#upscale-download')).toContain('48×32');
     expect(await page.getAttribute('#upscale-download', 'download')).toBe('tiny-2x.png');
     expect(await page.locator('#upscale-output').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([48, 32]);
-    expect(await page.textContent('#backend-used')).toMatch(/backend: tfjs-webgpu/);
+    // 'auto' in the page: compiled ONNX Runtime Web on WebGPU first
+    expect(await page.textContent('#backend-used')).toMatch(/backend: ort-webgpu/);
     expect(await page.textContent('#log')).toBe('');
   });
 });

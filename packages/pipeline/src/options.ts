@@ -1,6 +1,7 @@
 import type { HubDownloadOptions, WeightDType } from '@sdxs/core';
 
-export type PipelineStage = 'load' | 'download' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
+/** `compile`: a graph backend (ort-*) compiling a model part (detail: `unet`, `vae.decode`, ...) for a new shape. */
+export type PipelineStage = 'load' | 'download' | 'compile' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
 
 export interface PipelineProgress {
   stage: PipelineStage;

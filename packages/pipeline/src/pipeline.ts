@@ -191,6 +191,16 @@ export class SdxsPipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
+    // graph backends (ort-*) compile each model part on first use at a shape: report it as its own stage
+    const off = C.onCompile((e) => this.progress({ stage: 'compile', done: e.phase === 'end' ? 1 : 0, total: 1, detail: e.label }, o.onProgress));
+    try {
+      return await this.generateInner(o);
+    } finally {
+      off();
+    }
+  }
+
+  private async generateInner(o: GenerateOptions): Promise<GenerateResult> {
     const signal = o.signal ?? this.options.signal;
     const width = o.width ?? GENERATION_DEFAULTS.width;
     const height = o.height ?? GENERATION_DEFAULTS.height;

@@ -102,7 +102,7 @@ export const generate: Command = {
     const backend = await selectBackend(cmd, v.backend, io.env);
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const onProgress = (p: PipelineProgress): void => {
-      const key = p.stage === 'download' || p.stage === 'load' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
+      const key = p.stage === 'download' || p.stage === 'load' || p.stage === 'compile' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
       let bar = bars.get(key);
       if (!bar) {
         for (const b of bars.values()) b.done();

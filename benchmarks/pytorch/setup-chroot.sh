@@ -40,7 +40,15 @@ say() { echo "[setup-chroot] $*" >&2; }
 in_chroot() { chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
 # 1. the base system with python3-torch (2.6.0 in trixie)
+if [ ! -e "$chroot_dir/.sdxs-debootstrap-done" ] && [ -x "$chroot_dir/usr/bin/python3" ] \
+  && chroot "$chroot_dir" /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1; then
+  touch "$chroot_dir/.sdxs-debootstrap-done"  # made before this script (by hand, as TESTING.md says)
+fi
 if [ ! -e "$chroot_dir/.sdxs-debootstrap-done" ]; then
+  if [ -e "$chroot_dir" ] && [ -n "$(ls -A "$chroot_dir" 2>/dev/null)" ]; then
+    echo "setup-chroot.sh: $chroot_dir exists but has no working python3 + torch (an interrupted debootstrap?): remove it first" >&2
+    exit 1
+  fi
   command -v debootstrap >/dev/null || apt-get install -y debootstrap
   say "debootstrap trixie into $chroot_dir (a few minutes)"
   debootstrap --variant=minbase --include=python3,python3-torch,python3-numpy trixie "$chroot_dir" "$mirror"

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { findFfmpeg } from '@sdxs/vae/node';
 import { upscaleHelp } from '../src/commands/upscale.js';
 import { runCli, tempDir, type RunResult } from './helpers.js';
+import { jpegBomb } from '../../vae/test/helpers/hostile-images.js';
 
 const shared = process.env.SDXS_FIXTURES ?? path.resolve(__dirname, '../../../../shared/fixtures');
 const model = path.join(shared, 'diffusers/vae-tiny');
@@ -44,6 +45,17 @@ describe('sdxs upscale', () => {
     expect([b.width, b.height]).toEqual([34, 18]);
     expect(await failsWith(run(['nope.png', ...base], dir))).toMatch(/does not exist/);
     expect(await failsWith(run(['a.png', '--tile', '12', ...base], dir))).toMatch(/multiple of 8/);
+  });
+
+  test('a decompression bomb is refused before decoding; SDXS_MAX_IMAGE_PIXELS raises the limit', async () => {
+    const dir = await tempDir('sdxs-cli-bomb-');
+    await fs.writeFile(path.join(dir, 'bomb.jpg'), await jpegBomb(16000, 16000));
+    const base = ['--model', model, '--backend', 'cpu', '-q'];
+    expect(await failsWith(run(['bomb.jpg', ...base], dir))).toMatch(/16000x16000.*SDXS_MAX_IMAGE_PIXELS/);
+    await sharp(chelsea).extract({ left: 0, top: 0, width: 30, height: 20 }).toFile(path.join(dir, 'a.png'));
+    const limited = await runCli(['upscale', 'a.png', ...base], { SDXS_MAX_IMAGE_PIXELS: '100' }, new AbortController().signal, dir);
+    expect(limited.code).not.toBe(0);
+    expect(limited.stderr).toMatch(/over the limit of 100/);
   });
 
   let ffmpeg = true;

@@ -1,5 +1,6 @@
 import * as C from '@sdxs/core';
 import { parseArgs } from 'node:util';
+import { maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { convertDataset, type ConvertResult } from './convert.js';
 import { mergeDatasetIndex } from './dataset-index.js';
 import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
@@ -16,7 +17,9 @@ export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> --out <datase
   --min-side <px>            skip images whose shorter side is smaller (default: half the smallest bucket)
   --require-caption          skip images without any caption
   --backend <name>           tensor backend for precompute (default auto)
-  --merge-only               only rebuild index.json/report.json from finished parts (after all machines)`;
+  --merge-only               only rebuild index.json/report.json from finished parts (after all machines)
+Images whose header claims more than 8192x8192 pixels are skipped as corrupt before decoding
+(raise the limit with SDXS_MAX_IMAGE_PIXELS=<pixels>).`;
 
 function intArg(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -96,6 +99,7 @@ export async function runDataConvert(argv: readonly string[]): Promise<ConvertRe
     itemsPerShard: intArg(values['items-per-shard'], 'items-per-shard'),
     minImageSide: intArg(values['min-side'], 'min-side'),
     requireCaption: values['require-caption'],
+    maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
     precompute: { vae, textEncoder },
     onProgress: (p) => process.stderr.write(`\r${p.done}/${p.total} (${p.skipped} skipped)`),
   });

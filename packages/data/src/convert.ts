@@ -1,4 +1,5 @@
 import * as C from '@sdxs/core';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '@sdxs/vae';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,8 @@ export interface ConvertOptions {
   minImageSide?: number;
   /** Skip images without any caption (default false: they train as the empty prompt). */
   requireCaption?: boolean;
+  /** Images whose header claims more pixels are skipped as corrupt before decoding (default DEFAULT_MAX_IMAGE_PIXELS of @sdxs/vae, 8192x8192). */
+  maxImagePixels?: number;
   /** Items per part file (default 64). */
   itemsPerShard?: number;
   onProgress?: (p: { done: number; total: number; skipped: number }) => void;
@@ -97,7 +100,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const info: DatasetInfo = { buckets: buckets.map(([w, h]) => [w, h]) };
   let processed = 0;
   let skippedCount = 0;
-  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()));
+  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   try {
     if (textEncoder && !existsSync(path.join(outDir, 'uncond.safetensors'))) {
       const u = await encodeText(textEncoder, '');

@@ -8,7 +8,8 @@ import { runDataConvert } from '../src/cli.js';
 import type { DatasetReport } from '../src/dataset-index.js';
 import { DatasetReader } from '../src/reader.js';
 import type { TextEncoderLike } from '../src/precompute.js';
-import { FIXTURES, makeCollection, SMALL_BUCKETS, tmp } from './helpers.js';
+import { FIXTURES, makeCollection, makeImage, SMALL_BUCKETS, tmp } from './helpers.js';
+import { jpegBomb } from '../../vae/test/helpers/hostile-images.js';
 
 let input = '';
 beforeAll(async () => {
@@ -104,6 +105,24 @@ describe('convertDataset', () => {
     b.dispose();
     await reader.close();
     vae.dispose();
+  });
+});
+
+describe('hostile images', () => {
+  test('decompression bombs are refused from the header and mostly-missing data is corrupt, not grey', async () => {
+    const dir = tmp('bombs');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'huge.jpg'), await jpegBomb(16000, 16000));
+    writeFileSync(path.join(dir, 'hollow.jpg'), await jpegBomb(300, 300));
+    await makeImage(path.join(dir, 'fine.png'), 200, 100, 1);
+    const before = process.memoryUsage().rss;
+    const r = await convertDataset({ in: dir, out: tmp('bombs-out'), buckets: SMALL_BUCKETS, workers: 1 });
+    expect(r.index.items.map((it) => it.source)).toEqual(['fine.png']);
+    const skipped = Object.fromEntries(r.report.skipped.map((s) => [s.source, s]));
+    expect(skipped['huge.jpg']).toMatchObject({ reason: 'corrupt' });
+    expect(skipped['huge.jpg']!.detail).toMatch(/16000x16000.*over the limit/);
+    expect(skipped['hollow.jpg']).toMatchObject({ reason: 'corrupt' });
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20);
   });
 });
 

@@ -17,3 +17,4 @@ export { reflectIndex, padReflect } from './upscale/pad.js';
 export { resizeBilinear } from './upscale/resize.js';
 export { ProgressTracker, type UpscaleProgress, type ProgressCallback } from './upscale/progress.js';
 export { randomizeWeights, type RandomWeightsOptions } from './random-weights.js';
+export { DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixelsFrom, pixelLimitProblem, checkImagePixels, imageSizeFromHeader, type HeaderSize } from './image-limits.js';

@@ -94,7 +94,7 @@ export const generate: Command = {
       strength: numArg(cmd, 'strength', v.strength, D.strength, 1e-6, 1),
       decodeTile,
     };
-    const image = v.image ? await readInputImage(v.image) : undefined;
+    const image = v.image ? await readInputImage(v.image, io.env) : undefined;
     const backend = await selectBackend(cmd, v.backend, io.env);
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const onProgress = (p: PipelineProgress): void => {

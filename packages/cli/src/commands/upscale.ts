@@ -1,7 +1,7 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import * as C from '@sdxs/core';
-import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE } from '@sdxs/vae';
+import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
 import { selectBackend } from '../backend-option.js';
@@ -40,7 +40,8 @@ decode): no invented detail, deterministic output.
 
 Sizes that are not multiples of 8 are padded by reflection and cropped back; the output is exactly
 2W x 2H. Alpha is resized separately (bilinear). The ICC profile and 16-bit PNG/TIFF depth are kept.
-Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
+Images whose header claims more than 8192x8192 pixels are refused before decoding; raise the limit
+with SDXS_MAX_IMAGE_PIXELS=<pixels>. Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
 error or Ctrl-C never leaves a half-written file.`;
 
 type Kind = 'image' | 'video' | 'folder';
@@ -120,7 +121,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
 
   await selectBackend('upscale', v.backend, io.env);
   const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
-  const opts = { tile, overlap, signal: io.signal };
+  const opts = { tile, overlap, signal: io.signal, maxInputPixels: maxImagePixelsFrom(io.env[MAX_IMAGE_PIXELS_ENV]) };
   try {
     if (kind === 'video') {
       const bar = progressFor(io, 'upscale', { quiet: v.quiet, unit: 'frames' });

@@ -17,10 +17,10 @@ export class ImageError extends C.InputError {
 export function imageErrorFrom(file: string, e: unknown): ImageError {
   if (e instanceof ImageError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  if (/missing|ENOENT|no such file/i.test(msg)) return new ImageError(file, 'not-found', 'file not found');
+  if (/ENOENT|no such file/i.test(msg)) return new ImageError(file, 'not-found', 'file not found');
   if (/unsupported image format|not a known file format|is not in a known format/i.test(msg)) {
     return new ImageError(file, 'unsupported', 'unsupported or unrecognised image format (supported: PNG, JPEG, WebP, AVIF, TIFF)');
   }
-  if (/pixel limit|exceeds|too large/i.test(msg)) return new ImageError(file, 'too-large', `image is too large (${msg})`);
+  if (/pixel limit|exceeds|too large/i.test(msg)) return new ImageError(file, 'too-large', `image is too large (${msg.split('\n')[0]})`);
   return new ImageError(file, 'corrupt', `cannot decode the image, it looks corrupt or truncated (${msg.split('\n')[0]})`);
 }

@@ -42,3 +42,4 @@ export { hubDownload, type HubDownloadOptions, type HubProgress } from './hub/do
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
+export { openLocalFile, LocalFileError } from './io/local-file.js';

@@ -4,6 +4,7 @@
  * SafetensorsError naming the source; an aborted signal gives an AbortError.
  */
 import { AbortError, SafetensorsError, throwIfAborted } from '../errors.js';
+import { openLocalFile } from './local-file.js';
 
 export interface ByteSource {
   /** What errors call the source: the path, the URL or the given name. */
@@ -47,23 +48,13 @@ function isErrno(e: unknown): e is NodeJS.ErrnoException {
 
 /** Opens a file for positional reads. Offsets are Numbers, exact up to 2^53 (files far beyond 4 GiB). */
 export async function fileSource(path: string): Promise<ByteSource> {
-  const fs = await import('node:fs/promises');
-  let fh: Awaited<ReturnType<typeof fs.open>>;
+  let fh: Awaited<ReturnType<typeof openLocalFile>>;
   let size: number;
   try {
-    fh = await fs.open(path, 'r');
+    fh = await openLocalFile(path);
+    size = (await fh.stat()).size;
   } catch (e) {
-    if (isErrno(e) && e.code === 'ENOENT') throw new SafetensorsError(path, 'file not found');
-    throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new SafetensorsError(path, 'is a directory, not a file');
-    size = st.size;
-  } catch (e) {
-    await fh.close().catch(() => {});
-    if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(path, `cannot stat: ${(e as Error).message}`);
+    throw new SafetensorsError(path, (e as Error).message);
   }
   let closed = false;
   return {

@@ -11,6 +11,7 @@ export type SdxsErrorCode =
   | 'DISPOSED'
   | 'ABORTED'
   | 'INPUT'
+  | 'MEMORY'
   | 'UNSUPPORTED';
 
 export class SdxsError extends Error {
@@ -118,6 +119,12 @@ export class HubError extends SdxsError {
 export class AbortError extends SdxsError {
   constructor(message = 'operation aborted') {
     super('ABORTED', message);
+  }
+}
+/** Work that would not fit in a backend's memory, refused before it starts; the message says what to change. */
+export class MemoryLimitError extends SdxsError {
+  constructor(message: string) {
+    super('MEMORY', message);
   }
 }
 export class InputError extends SdxsError {

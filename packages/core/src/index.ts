@@ -38,7 +38,7 @@ export * as blocks from './nn/blocks/index.js';
 export { saveSafetensors, serializeSafetensors, type SafetensorsTensorInput, type SafetensorsTensorMap } from './io/safetensors-write.js';
 export { SAFETENSORS_DTYPES, isSafetensorsDType, safetensorsItemSize, safetensorsArrayType } from './io/safetensors-dtype.js';
 export { MAX_SAFETENSORS_HEADER } from './io/safetensors-header.js';
-export { hubDownload, type HubDownloadOptions, type HubProgress } from './hub/download.js';
+export { hubDownload, checkRevision, DEFAULT_HUB_IDLE_TIMEOUT_MS, DEFAULT_HUB_TOTAL_TIMEOUT_MS, type HubDownloadOptions, type HubProgress } from './hub/download.js';
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';

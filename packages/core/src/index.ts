@@ -43,3 +43,4 @@ export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from 
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
 export { openLocalFile, LocalFileError } from './io/local-file.js';
+export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';

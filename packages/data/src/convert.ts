@@ -65,6 +65,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const inDir = path.resolve(opts.in);
   const outDir = path.resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
+  await C.removeStaleTempFiles(outDir);
   const shard = opts.shard ?? { index: 0, count: 1 };
   if (!(Number.isInteger(shard.index) && shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) {
     throw new C.InputError(`shard ${shard.index}/${shard.count} is invalid`);
@@ -138,6 +139,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
       const tensors: C.SafetensorsTensorMap = {};
       const items: DatasetItem[] = [];
       for (let k = 0; k < kept.length; k++) {
+        C.throwIfAborted(opts.signal);
         const { c, p, bucket } = kept[k]!;
         const r = resized[k]!;
         if (r instanceof Error) {

@@ -136,6 +136,29 @@ describe('runDataConvert', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')).items.length).toBe(9);
     await expect(runDataConvert(['--in', input, '--out', out, '--shard', '3'])).rejects.toThrow(/i\/n/);
   });
+
+  test('the abort signal reaches the conversion: Ctrl-C stops it, and a rerun resumes', async () => {
+    const out = tmp('abort');
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const stderr = { write: (s: string) => lines.push(s) };
+    const run = runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1', '--items-per-shard', '2'], {
+      signal: ac.signal,
+      stderr: { write: (s: string) => (s.includes('/') && !s.includes('converted') ? ac.abort('interrupted by Ctrl-C') : undefined, stderr.write(s)) },
+    });
+    await expect(run).rejects.toThrow(C.AbortError);
+    const parts = readdirSync(out).filter((f) => /^part-.*\.json$/.test(f));
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts.length).toBeLessThan(7);
+    // progress went out as plain lines (stderr is not a TTY), then a rerun finishes the rest
+    expect(lines[0]).toMatch(/^\d+\/\d+ \(\d+ skipped\)\n$/);
+    const out2: string[] = [];
+    const r = await runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1', '--items-per-shard', '2', '--json'], { stdout: { write: (s: string) => out2.push(s) } });
+    expect(r!.report.items).toBe(9);
+    const summary = JSON.parse(out2.join('')) as Record<string, unknown>;
+    expect(summary).toMatchObject({ out, items: 9 });
+    expect(summary).not.toHaveProperty('index');
+  });
 });
 
 describe('DatasetReader', () => {

@@ -5,6 +5,7 @@
 import { AbortError, HubError, throwIfAborted } from '../errors.js';
 import { findCachedFile, isKnownMissing, linkSnapshot, markNoExist, readRef, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
 import { defaultHubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
+import { isProcessAlive } from '../io/stale-temp.js';
 
 export interface HubProgress {
   /** Repo-relative path of the file. */
@@ -279,7 +280,7 @@ async function lockFile(lock: string, req: Request): Promise<() => Promise<void>
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
-    if (!isAlive(pid)) {
+    if (!isProcessAlive(pid)) {
       await fs.rm(lock, { force: true });
       continue;
     }
@@ -288,16 +289,6 @@ async function lockFile(lock: string, req: Request): Promise<() => Promise<void>
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function sizeOf(p: string): Promise<number | undefined> {
   const fs = await import('node:fs/promises');

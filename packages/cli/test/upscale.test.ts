@@ -43,7 +43,12 @@ describe('sdxs upscale', () => {
     expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['a.png', 'b.jpg']);
     const b = await sharp(path.join(dir, 'out', 'b.jpg')).metadata();
     expect([b.width, b.height]).toEqual([34, 18]);
-    expect(await failsWith(run(['nope.png', ...base], dir))).toMatch(/does not exist/);
+    const missing = await run(['nope.png', ...base], dir);
+    expect(missing.code).toBe(3); // input error, like a corrupt image; 2 is for usage
+    expect(missing.stderr).toBe("sdxs upscale: input error: 'nope.png' does not exist\n");
+    await fs.writeFile(path.join(dir, 'corrupt.png'), 'not a png');
+    expect((await run(['corrupt.png', ...base], dir)).code).toBe(3);
+    await fs.rm(path.join(dir, 'corrupt.png'));
     expect(await failsWith(run(['a.png', '--tile', '12', ...base], dir))).toMatch(/multiple of 8/);
   });
 

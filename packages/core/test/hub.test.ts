@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AbortError, HubError } from '../src/errors.js';
+import { AbortError, HubError, InputError } from '../src/errors.js';
 import { hubDownload, type HubProgress } from '../src/hub/download.js';
 import { defaultHubCacheDir } from '../src/hub/env.js';
 import { hubSnapshot, resolveModelSource } from '../src/hub/snapshot.js';
@@ -303,7 +303,8 @@ describe('resolveModelSource and hubSnapshot', () => {
   it('returns local folders unchanged and rejects missing ones', async () => {
     expect(await resolveModelSource(VAE_DIR)).toBe(VAE_DIR);
     expect(await resolveModelSource('/work/shared/fixtures/diffusers', { subfolder: 'vae-tiny' })).toBe(VAE_DIR);
-    await expectHubError(resolveModelSource('./no/such/folder'), /does not exist/);
+    await expect(resolveModelSource('./no/such/folder')).rejects.toThrow(InputError);
+    await expect(resolveModelSource('./no/such/folder')).rejects.toThrow(/does not exist/);
   });
 
   it('returns an http(s) folder URL joined with the subfolder, without any request or file access', async () => {

@@ -151,6 +151,14 @@ describe('hostile images', () => {
     expect(imageSizeFromHeader(new Uint8Array([1, 2, 3]))).toBeUndefined();
   });
 
+  test('a write error is labelled as one, not as a corrupt image', async () => {
+    await fs.writeFile(at('a-file'), 'x');
+    const err = await writeImage(at('a-file/out.png'), { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'write-failed' });
+    expect((err as Error).message).toMatch(/cannot write/);
+    expect((err as Error).message).not.toMatch(/corrupt|decode/);
+  });
+
   test('a JPEG missing its scan is labelled corrupt, not "file not found"', async () => {
     const jpg = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).jpeg().toBuffer();
     const sos = jpg.indexOf(Buffer.from([0xff, 0xda]));

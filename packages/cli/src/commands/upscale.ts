@@ -5,7 +5,7 @@ import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsF
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
 import { selectBackend } from '../backend-option.js';
-import { UsageError } from '../cli-error.js';
+import { EXIT, exitCodeFor, UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 
 /** The SDXS model whose `vae/` folder is used by default. */
@@ -93,7 +93,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('sdxs upscale: give exactly one input (an image, a video or a folder); see sdxs upscale --help');
   const input = path.resolve(io.cwd, positionals[0]!);
-  if (!existsSync(input)) throw new UsageError(`sdxs upscale: '${positionals[0]}' does not exist`);
+  if (!existsSync(input)) throw new C.InputError(`'${positionals[0]}' does not exist`);
   const kind = kindOf(input);
   if (!kind) throw new UsageError(`sdxs upscale: cannot tell whether '${positionals[0]}' is an image or a video from its extension (images: ${IMAGE_EXTENSIONS.join(' ')}; videos: ${VIDEO_EXTENSIONS.join(' ')})`);
   const tile = intArg('upscale', 'tile', v.tile, DEFAULT_TILE, 0, 65536);
@@ -130,6 +130,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const failures: string[] = [];
+    let worst: number = EXIT.ok;
     for (const [i, [src, dst]] of jobs.entries()) {
       C.throwIfAborted(io.signal);
       const label = jobs.length > 1 ? `${i + 1}/${jobs.length} ${path.basename(src)}` : path.basename(src);
@@ -142,11 +143,12 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
         // In a folder, one bad image does not stop the others; a single input fails the command.
         if (kind !== 'folder' || (e instanceof C.SdxsError && e.code === 'ABORTED')) throw e;
         failures.push(`${path.basename(src)}: ${(e as Error).message}`);
+        worst = Math.max(worst, exitCodeFor(e) === EXIT.input ? EXIT.input : EXIT.runtime);
       }
     }
     if (failures.length) {
       io.stderr.write(`sdxs upscale: ${failures.length} of ${jobs.length} images failed:\n  ${failures.join('\n  ')}\n`);
-      return 1;
+      return worst;
     }
     return 0;
   } finally {

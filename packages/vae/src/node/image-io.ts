@@ -145,7 +145,7 @@ export async function writeImage(file: string, image: Raster, opts: WriteImageOp
       await img.toFile(tmp);
     });
   } catch (e) {
-    throw e instanceof ImageError ? e : imageErrorFrom(file, e);
+    throw e instanceof ImageError ? e : imageErrorFrom(file, e, true);
   } finally {
     if (iccFile) await fs.rm(iccFile, { force: true }).catch(() => {});
   }

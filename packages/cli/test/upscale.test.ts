@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
 import { findFfmpeg } from '@sdxs/vae/node';
 import { upscaleHelp } from '../src/commands/upscale.js';
 import { runCli, tempDir, type RunResult } from './helpers.js';
@@ -61,6 +62,20 @@ describe('sdxs upscale', () => {
     const limited = await runCli(['upscale', 'a.png', ...base], { SDXS_MAX_IMAGE_PIXELS: '100' }, new AbortController().signal, dir);
     expect(limited.code).not.toBe(0);
     expect(limited.stderr).toMatch(/over the limit of 100/);
+  });
+
+  test('one line names the backend (none under --json or -q); --json prints a summary; help lists every backend', async () => {
+    const dir = await tempDir('sdxs-cli-backend-line-');
+    await sharp(chelsea).extract({ left: 0, top: 0, width: 16, height: 16 }).toFile(path.join(dir, 'a.png'));
+    const plain = await runCli(['upscale', 'a.png', '--model', model], { SDXS_BACKEND: 'cpu' }, new AbortController().signal, dir);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr.match(/: backend /g)).toEqual([': backend ']);
+    expect(plain.stderr).toMatch(/^sdxs upscale: backend cpu\n/);
+    const json = await runCli(['upscale', 'a.png', '-o', 'b.png', '--model', model, '--json'], { SDXS_BACKEND: 'cpu' }, new AbortController().signal, dir);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toMatchObject({ backend: 'cpu', outputs: [{ width: 32, height: 32 }], failures: [] });
+    for (const b of C.listBackends()) expect(upscaleHelp).toContain(b);
   });
 
   let ffmpeg = true;

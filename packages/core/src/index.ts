@@ -12,6 +12,8 @@ export {
   isBackendAvailable,
   backendFailure,
   backendInstance,
+  probeReport,
+  type BackendProbe,
   currentBackend,
   tidy,
   tidyAsync,

@@ -1,7 +1,7 @@
 import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
 import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { selectBackend } from '../backend-option.js';
-import { UsageError } from '../cli-error.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
+import { EXIT_HELP, UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 import { progressFor } from '../io.js';
 import { numberedPaths, writeFileAtomic } from '../output.js';
@@ -13,8 +13,9 @@ const help = `sdxs generate "<prompt>" [options]
 Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters.
 
   -n, --negative <text>   negative prompt (default: none, the empty prompt)
-  -W, --width <px>        width, a multiple of 16 (default ${D.width})
-  -H, --height <px>       height, a multiple of 16 (default ${D.height})
+  -W, --width <px>        width, a multiple of 16 (default ${D.width}; with --image: the image's width
+                          rounded to a multiple of 16)
+  -H, --height <px>       height, a multiple of 16 (default ${D.height}; with --image: from the image)
       --steps <n>         denoising steps (default ${D.steps})
       --cfg <scale>       classifier-free guidance scale; <= 1 turns it off (default ${D.guidanceScale})
       --seed <n>          seed of the first image; image i uses seed + i (default: random)
@@ -25,17 +26,18 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
                           bounds the decoder's memory (default: one pass, 256 on tfjs-wasm above 640 px)
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
-      --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
+      --backend <name>    ${backendHelp()}
       --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
       --revision <rev>    hub revision (default main)
       --cache-dir <dir>   hub cache folder
-  -o, --out <file.png>    output path (default sdxs.png; several images get -1, -2, ... suffixes)
+  -o, --output <file.png> output path (default sdxs.png; several images get -1, -2, ... suffixes); --out works too
       --json              print a JSON summary on stdout, no progress bars
-  -q, --quiet             no progress bars
+  -q, --quiet             no progress bars and no backend line
+  -v, --verbose           also say which backends auto passed over, and why
   -h, --help              this text
 
-Exit codes: 0 ok, 1 failure, 2 bad arguments, 130 interrupted (Ctrl-C; no partial files are left).`;
+${EXIT_HELP} Ctrl-C leaves no partial files.`;
 
 export const generate: Command = {
   name: 'generate',
@@ -60,7 +62,9 @@ export const generate: Command = {
       model: { type: 'string' },
       revision: { type: 'string' },
       'cache-dir': { type: 'string' },
-      out: { type: 'string', short: 'o' },
+      output: { type: 'string', short: 'o' },
+      out: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -95,7 +99,7 @@ export const generate: Command = {
       decodeTile,
     };
     const image = v.image ? await readInputImage(v.image, io.env) : undefined;
-    const backend = await selectBackend(cmd, v.backend, io.env);
+    const backend = await selectBackend(cmd, v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const onProgress = (p: PipelineProgress): void => {
       const key = p.stage === 'download' || p.stage === 'load' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
@@ -113,7 +117,7 @@ export const generate: Command = {
     try {
       const result = await pipe.generate({ ...opts, image, signal: io.signal });
       for (const b of bars.values()) b.done();
-      const paths = numberedPaths(v.out ?? 'sdxs.png', result.images.length);
+      const paths = numberedPaths(v.output ?? v.out ?? 'sdxs.png', result.images.length);
       for (const [i, img] of result.images.entries()) await writeFileAtomic(paths[i]!, await img.toPng());
       if (v.json) {
         io.stdout.write(

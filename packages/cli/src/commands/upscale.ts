@@ -4,7 +4,7 @@ import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
-import { selectBackend } from '../backend-option.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
 import { EXIT, exitCodeFor, UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 
@@ -21,8 +21,7 @@ decode): no invented detail, deterministic output.
                           of images (not recursive)
   -o, --output <path>     output file (default: <name>-2x.<ext> beside the input) or, for a folder,
                           output folder (default: <folder>-2x)
-      --backend <name>    tensor backend: auto (default / SDXS_BACKEND), cpu, tfjs-cpu, tfjs-wasm,
-                          tfjs-webgpu, tfjs-node, tfjs-node-gpu
+      --backend <name>    ${backendHelp()}
       --tile <n>          tile edge in input pixels, a multiple of 8 (default ${DEFAULT_TILE}); 0 = no
                           tiling. Memory grows with the tile, not the image; bigger tiles are slower to
                           start but closer to untiled output
@@ -35,7 +34,9 @@ decode): no invented detail, deterministic output.
       --batch <n>         video frames per model batch (default 2)
       --crf <n>           video quality, x264 CRF 0..51 (default 18; 0 = lossless)
   -f, --force             overwrite existing outputs
-  -q, --quiet             no progress bar
+  -q, --quiet             no progress bar and no backend line
+  -v, --verbose           also say which backends auto passed over, and why
+      --json              print a JSON summary on stdout ({"outputs": [...], "failures": [...]}), no progress
   -h, --help              this text
 
 Sizes that are not multiples of 8 are padded by reflection and cropped back; the output is exactly
@@ -85,6 +86,8 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     crf: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     quiet: { type: 'boolean', short: 'q' },
+    verbose: { type: 'boolean', short: 'v' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
@@ -119,25 +122,28 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     if (clash) throw new UsageError(`sdxs upscale: '${clash[1]}' exists; use --force to overwrite`);
   }
 
-  await selectBackend('upscale', v.backend, io.env);
+  const backend = await selectBackend('upscale', v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
   const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
   const opts = { tile, overlap, signal: io.signal, maxInputPixels: maxImagePixelsFrom(io.env[MAX_IMAGE_PIXELS_ENV]) };
   try {
     if (kind === 'video') {
-      const bar = progressFor(io, 'upscale', { quiet: v.quiet, unit: 'frames' });
+      const bar = progressFor(io, 'upscale', { quiet: v.quiet, json: v.json, unit: 'frames' });
       const r = await upscaleVideo(vae, input, output, { ...opts, batchSize, crf, env: io.env, onProgress: (p) => bar.update(p.done, p.total) });
       bar.done(`${r.written} frames → ${output}`);
+      if (v.json) io.stdout.write(`${JSON.stringify({ backend, outputs: [{ input, output, frames: r.written }], failures: [] })}\n`);
       return 0;
     }
     const failures: string[] = [];
+    const outputs: { input: string; output: string; width: number; height: number }[] = [];
     let worst: number = EXIT.ok;
     for (const [i, [src, dst]] of jobs.entries()) {
       C.throwIfAborted(io.signal);
       const label = jobs.length > 1 ? `${i + 1}/${jobs.length} ${path.basename(src)}` : path.basename(src);
-      const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, unit: 'tiles' });
+      const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, json: v.json, unit: 'tiles' });
       try {
         const size = await upscaleImageFile(vae, src, dst, { ...opts, quality, onProgress: (p) => bar.update(p.done, p.total) });
         bar.done(`${size.width}x${size.height} → ${dst}`);
+        outputs.push({ input: src, output: dst, ...size });
       } catch (e) {
         bar.done();
         // In a folder, one bad image does not stop the others; a single input fails the command.
@@ -146,6 +152,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
         worst = Math.max(worst, exitCodeFor(e) === EXIT.input ? EXIT.input : EXIT.runtime);
       }
     }
+    if (v.json) io.stdout.write(`${JSON.stringify({ backend, outputs, failures })}\n`);
     if (failures.length) {
       io.stderr.write(`sdxs upscale: ${failures.length} of ${jobs.length} images failed:\n  ${failures.join('\n  ')}\n`);
       return worst;

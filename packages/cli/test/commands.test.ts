@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { expect, test } from 'vitest';
 import { COMMANDS } from '../src/commands/index.js';
 import { abortOnSignals, type SignalSource } from '../src/io.js';
+import { ProgressBar } from '../src/progress.js';
 import { runCli, tempDir } from './helpers.js';
 
 test('every command documents itself with --help and is listed by sdxs --help', async () => {
@@ -51,3 +52,46 @@ test('sdxs data convert follows Ctrl-C: an aborted run exits 130 (interrupted)',
   expect(r.code).toBe(130);
   expect(r.stdout).toBe('');
 });
+
+test('make-tiny-model writes a model that generate runs offline in seconds (the README line)', async () => {
+  const dir = await tempDir('sdxs-cli-tiny-');
+  const made = await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir);
+  expect(made.code, made.stderr).toBe(0);
+  expect((await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir)).code).toBe(2); // not empty: --force
+  const t0 = performance.now();
+  const r = await runCli(['generate', 'a red fox', '--model', 'tiny', '-W', '256', '-H', '256', '--steps', '4', '-o', 'fox.png'], { HF_HUB_OFFLINE: '1', SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9' }, new AbortController().signal, dir);
+  expect(r.code, r.stderr).toBe(0);
+  expect(performance.now() - t0).toBeLessThan(60_000);
+  const meta = await sharp(path.join(dir, 'fox.png')).metadata();
+  expect([meta.width, meta.height]).toEqual([256, 256]);
+  // each stage is printed once, and plain lines (stderr is not a TTY) carry no bar glyphs or absurd rates
+  const finals = r.stderr.split('\n').filter((l) => /^\w[\w ]* \(\d\d:\d\d\)$/.test(l)).map((l) => l.replace(/ \(.*/, ''));
+  expect(new Set(finals).size).toBe(finals.length);
+  expect(r.stderr).not.toMatch(/[█░]/);
+  for (const m of r.stderr.matchAll(/([\d.]+) (?:it|items)\/s/g)) expect(Number(m[1])).toBeLessThan(1000);
+}, 120_000);
+
+test('progress: the first tick shows no rate, later ones a measured one', () => {
+  let now = 0;
+  const lines: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+  const bar = new ProgressBar('denoise', { stream, now: () => now, throttleMs: 0 });
+  now = 5; // a few ms after the bar was made, one step is reported
+  expect(bar.render(1, 40)).toBe('denoise   3% 1/40 -- it/s ETA --:--');
+  now = 2005;
+  expect(bar.render(3, 40)).toBe('denoise   8% 3/40 1.00 it/s ETA 00:37');
+});
+
+test('img2img defaults to the input size rounded to a multiple of 16, and says so', async () => {
+  const dir = await tempDir('sdxs-cli-i2i-');
+  expect((await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir)).code).toBe(0);
+  await sharp({ create: { width: 100, height: 60, channels: 3, background: '#3080c0' } }).png().toFile(path.join(dir, 'in.png'));
+  const env = { SDXS_BACKEND: 'cpu' };
+  const r = await runCli(['generate', 'x', '--model', 'tiny', '--image', 'in.png', '--steps', '2', '-o', 'out.png'], env, new AbortController().signal, dir);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/size 96x64 from the input image \(100x60/);
+  expect(await sharp(path.join(dir, 'out.png')).metadata()).toMatchObject({ width: 96, height: 64 });
+  const w = await runCli(['generate', 'x', '--model', 'tiny', '--image', 'in.png', '--steps', '2', '-W', '160', '-o', 'out2.png'], env, new AbortController().signal, dir);
+  expect(w.code, w.stderr).toBe(0);
+  expect(await sharp(path.join(dir, 'out2.png')).metadata()).toMatchObject({ width: 160, height: 96 });
+}, 120_000);

@@ -137,6 +137,18 @@ describe('runDataConvert', () => {
     await expect(runDataConvert(['--in', input, '--out', out, '--shard', '3'])).rejects.toThrow(/i\/n/);
   });
 
+  test('the summary says how many images were too small and which flags keep them; the index is not printed', async () => {
+    const out = tmp('summary');
+    const err: string[] = [];
+    const std: string[] = [];
+    await runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1'], { stderr: { write: (s: string) => err.push(s) }, stdout: { write: (s: string) => std.push(s) } });
+    expect(std).toEqual([]);
+    const summary = err.at(-1)!;
+    expect(summary).toMatch(/9 items/);
+    expect(summary).toMatch(/1 images were smaller than --min-side.*--buckets/);
+    expect(summary.length).toBeLessThan(600);
+  });
+
   test('the abort signal reaches the conversion: Ctrl-C stops it, and a rerun resumes', async () => {
     const out = tmp('abort');
     const ac = new AbortController();

@@ -16,7 +16,7 @@ export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> --out <datase
   --items-per-shard <n>      items per part file (default 64)
   --min-side <px>            skip images whose shorter side is smaller (default: half the smallest bucket)
   --require-caption          skip images without any caption
-  --backend <name>           tensor backend for precompute (default auto)
+  --backend <name>           tensor backend for precompute (default SDXS_BACKEND, else auto)
   --merge-only               only rebuild index.json/report.json from finished parts (after all machines)
   --json                     print a JSON summary on stdout (default: a summary line on stderr)
 Images whose header claims more than 8192x8192 pixels are skipped as corrupt before decoding
@@ -89,7 +89,7 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     if (!m) throw new C.InputError(`--shard expects i/n, got '${values.shard}'`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? 'auto');
+  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
   let vae: VaeEncoderLike | undefined;
   if (values.vae) {
     const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');

@@ -149,6 +149,18 @@ describe('runDataConvert', () => {
     expect(summary.length).toBeLessThan(600);
   });
 
+  test('SDXS_BACKEND is honoured for precompute, as by every sdxs command', async () => {
+    const saved = process.env.SDXS_BACKEND;
+    process.env.SDXS_BACKEND = 'no-such-backend';
+    try {
+      await expect(runDataConvert(['--in', input, '--out', tmp('env'), '--vae', path.join(FIXTURES, 'diffusers/vae-tiny')])).rejects.toThrow(/no-such-backend/);
+    } finally {
+      if (saved === undefined) delete process.env.SDXS_BACKEND;
+      else process.env.SDXS_BACKEND = saved;
+      await C.setBackend('cpu');
+    }
+  });
+
   test('the abort signal reaches the conversion: Ctrl-C stops it, and a rerun resumes', async () => {
     const out = tmp('abort');
     const ac = new AbortController();

@@ -74,5 +74,13 @@ const imports = names.map((n) => `await import(${JSON.stringify(n)});`).join('\n
 writeFileSync(path.join(app, 'imports.mjs'), `${imports}\nconsole.log('ok');\n`);
 expectEq(run(process.execPath, ['imports.mjs'], app).trim(), 'ok', 'node imports');
 expectEq(run(bun, ['imports.mjs'], app).trim(), 'ok', 'bun imports');
-console.log(`consumer test passed: ${names.join(', ')} (node ${process.version}, bun)`);
+// The CLI from its tarball, as a newcomer gets it (`npm i @sdxs/cli`, `npx @sdxs/cli ...`): the bin runs,
+// and the README's offline line works (a tiny model, then generate from it).
+const sdxs = path.join(app, 'node_modules/.bin/sdxs');
+expectEq(/^\d+\.\d+\.\d+$/.test(run(sdxs, ['--version'], app).trim()), true, 'sdxs --version from the packed @sdxs/cli');
+expectEq(/^\d+\.\d+\.\d+$/.test(run('npx', ['--no-install', '@sdxs/cli', '--version'], app).trim()), true, 'npx @sdxs/cli --version');
+run(sdxs, ['make-tiny-model', 'tiny'], app);
+const gen = JSON.parse(run(sdxs, ['generate', 'a red fox', '--model', 'tiny', '-W', '64', '-H', '64', '--steps', '2', '--backend', 'cpu', '-o', 'fox.png', '--json'], app));
+expectEq(gen.width, 64, 'sdxs generate --model tiny from the packed CLI');
+console.log(`consumer test passed: ${names.join(', ')} (node ${process.version}, bun; the sdxs bin)`);
 if (!process.env.SDXS_KEEP_CONSUMER) rmSync(work, { recursive: true, force: true });

@@ -1,13 +1,9 @@
 import { main } from './main.js';
-import { processIo } from './io.js';
+import { abortOnSignals, processIo } from './io.js';
 
 const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  // first Ctrl-C: cancel cleanly (no partial outputs); second: leave at once
-  if (++interrupts > 1) process.exit(130);
-  controller.abort('interrupted by Ctrl-C');
-});
+// first Ctrl-C or SIGTERM: cancel cleanly (no partial outputs); second: leave at once
+abortOnSignals(controller);
 main(process.argv.slice(2), processIo(controller.signal)).then(
   (code) => {
     process.exitCode = code;

@@ -1,7 +1,18 @@
 import { SdxsError } from '@sdxs/core';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage, 130 interrupted. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Exit codes, defined once and followed by every command:
+ * 0 ok; 1 runtime failure (backend, network, memory, a bug); 2 usage (bad or missing arguments);
+ * 3 input (a file, image, video, model folder, config or checkpoint that is missing or cannot be used);
+ * 130 interrupted (Ctrl-C, SIGTERM).
+ */
+export const EXIT = { ok: 0, runtime: 1, usage: 2, input: 3, interrupted: 130 } as const;
+
+/** One line per code, for help texts. */
+export const EXIT_HELP = 'Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 unusable input (file, image, model, config), 130 interrupted.';
+
+/** Error codes that mean the user's input (a file, a model, a config) cannot be used. */
+const INPUT_CODES = new Set(['INPUT', 'CONFIG', 'SAFETENSORS', 'CHECKPOINT']);
 
 /** A usage error: bad or missing argument. The message says what to change. */
 export class UsageError extends Error {
@@ -19,6 +30,23 @@ export function isArgParseError(e: unknown): boolean {
 export function exitCodeFor(e: unknown): number {
   if (e instanceof UsageError || isArgParseError(e)) return EXIT.usage;
   if (e instanceof SdxsError && e.code === 'ABORTED') return EXIT.interrupted;
-  if (e instanceof SdxsError && (e.code === 'INPUT' || e.code === 'CONFIG')) return EXIT.usage;
-  return EXIT.failure;
+  if (e instanceof SdxsError && INPUT_CODES.has(e.code)) return EXIT.input;
+  // a repo id or file that the hub does not have is the user's input, like a missing local folder
+  if (e instanceof SdxsError && e.code === 'HUB' && (e as SdxsError & { status?: number }).status === 404) return EXIT.input;
+  return EXIT.runtime;
+}
+
+/** The label of an error line for an exit code. */
+export function labelFor(code: number): string {
+  return code === EXIT.interrupted ? 'interrupted' : code === EXIT.usage ? 'usage error' : code === EXIT.input ? 'input error' : 'error';
+}
+
+/**
+ * `sdxs <cmd>: <label>: <message>` with the message's own `sdxs <cmd>: ` prefix (which some messages
+ * carry so that they read well on their own) removed, so the line is prefixed once.
+ */
+export function errorLine(command: string | undefined, code: number, message: string): string {
+  const prefix = `sdxs${command ? ` ${command}` : ''}`;
+  const msg = message.replace(/^sdxs(?: [\w-]+)*: /, '');
+  return `${prefix}: ${labelFor(code)}: ${msg}`;
 }

@@ -1,3 +1,4 @@
+import { EXIT } from './cli-error.js';
 import type { ProgressSink } from './progress.js';
 import { ProgressBar, silentProgress } from './progress.js';
 
@@ -26,4 +27,24 @@ export function processIo(signal: AbortSignal): CliIo {
 export function progressFor(io: CliIo, title: string, opts: { json?: boolean; quiet?: boolean; bytes?: boolean; unit?: string } = {}): ProgressSink {
   if (opts.json || opts.quiet) return silentProgress;
   return new ProgressBar(title, { stream: io.stderr, bytes: opts.bytes, unit: opts.unit });
+}
+
+/** What abortOnSignals needs of `process` (tests pass an EventEmitter). */
+export interface SignalSource {
+  on(event: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+}
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM abort `controller` so the command stops cleanly (outputs are written
+ * atomically, partial downloads and dataset parts are kept for a rerun); a second signal exits at once
+ * with the interrupted code.
+ */
+export function abortOnSignals(controller: AbortController, source: SignalSource = process, exit: (code: number) => void = (c) => process.exit(c)): void {
+  let signals = 0;
+  const on = (name: string) => (): void => {
+    if (++signals > 1) return exit(EXIT.interrupted);
+    controller.abort(name === 'SIGINT' ? 'interrupted by Ctrl-C' : 'terminated by SIGTERM');
+  };
+  source.on('SIGINT', on('SIGINT'));
+  source.on('SIGTERM', on('SIGTERM'));
 }

@@ -1,5 +1,5 @@
 import { SdxsError } from '@sdxs/core';
-import { exitCodeFor, isArgParseError, UsageError } from './cli-error.js';
+import { errorLine, EXIT_HELP, exitCodeFor, isArgParseError, UsageError } from './cli-error.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliIo } from './io.js';
 
@@ -15,10 +15,11 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Common environment: SDXS_BACKEND (cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu, auto),
-HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE=1, SDXS_CACHE.`;
+HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE=1, SDXS_CACHE.
+${EXIT_HELP}`;
 }
 
-/** Run the CLI in-process; returns the exit code (0 ok, 1 failure, 2 usage, 130 interrupted). */
+/** Run the CLI in-process; returns the exit code (EXIT: 0 ok, 1 runtime, 2 usage, 3 input, 130 interrupted). */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help' || name === 'help') {
@@ -36,7 +37,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     const code = exitCodeFor(e);
     const msg = e instanceof UsageError || e instanceof SdxsError || isArgParseError(e) ? (e as Error).message : ((e as Error).stack ?? String(e));
-    io.stderr.write(`sdxs${cmd ? ` ${cmd.name}` : ''}: ${code === 130 ? 'interrupted' : 'error'}: ${msg}\n`);
+    io.stderr.write(`${errorLine(cmd?.name, code, msg)}\n`);
     return code;
   }
 }

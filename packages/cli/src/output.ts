@@ -1,11 +1,16 @@
+import { removeStaleTempFiles } from '@sdxs/core';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Write a file atomically: a temporary sibling first, then rename, so no partial output is ever left. */
+/**
+ * Write a file atomically: a temporary sibling first, then rename, so no partial output is ever left
+ * (temporary files of killed runs in the folder are removed first).
+ */
 export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await removeStaleTempFiles(path.dirname(path.resolve(file)));
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(tmp, data);
     await rename(tmp, file);

@@ -53,17 +53,23 @@ export class ProgressBar implements ProgressSink {
     this.opts = { width: opts.width ?? 28, unit: opts.unit ?? 'it', bytes: opts.bytes ?? false, throttleMs: opts.throttleMs ?? 2000 };
   }
 
-  /** The line that would be drawn (exposed for tests). */
+  /** First update: the rate is measured from it, so work done before the bar (a resumed download, a cached step) does not inflate it. */
+  private first: { t: number; done: number } | undefined;
+
+  /** The line that would be drawn (exposed for tests). A non-TTY stream gets a plain line without bar glyphs. */
   render(done: number, total: number, label = ''): string {
-    const elapsed = (this.now() - this.start) / 1000;
+    const t = this.now();
+    this.first ??= { t, done };
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     const filled = Math.round(frac * this.opts.width);
-    const bar = '█'.repeat(filled) + '░'.repeat(this.opts.width - filled);
-    const rate = elapsed > 0 ? done / elapsed : 0;
-    const eta = rate > 0 ? (total - done) / rate : NaN;
+    const bar = this.stream.isTTY ? ` ${'█'.repeat(filled)}${'░'.repeat(this.opts.width - filled)}` : '';
+    const span = (t - this.first.t) / 1000;
+    // No rate until there is a measured interval: the first tick would otherwise show thousands per second.
+    const rate = span >= 0.25 && done > this.first.done ? (done - this.first.done) / span : undefined;
+    const eta = rate ? (total - done) / rate : NaN;
     const count = this.opts.bytes ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`;
-    const rateStr = this.opts.bytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(2)} ${this.opts.unit}/s`;
-    return `${this.title} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${count} ${rateStr} ETA ${formatDuration(eta)}${label ? ` ${label}` : ''}`;
+    const rateStr = rate === undefined ? `-- ${this.opts.bytes ? 'B' : this.opts.unit}/s` : this.opts.bytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(2)} ${this.opts.unit}/s`;
+    return `${this.title}${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${count} ${rateStr} ETA ${formatDuration(eta)}${label ? ` ${label}` : ''}`;
   }
 
   update(done: number, total: number, label?: string): void {

@@ -1,6 +1,11 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import sharp from 'sharp';
 import { expect, test } from 'vitest';
 import { COMMANDS } from '../src/commands/index.js';
-import { runCli } from './helpers.js';
+import { abortOnSignals, type SignalSource } from '../src/io.js';
+import { ProgressBar } from '../src/progress.js';
+import { runCli, tempDir } from './helpers.js';
 
 test('every command documents itself with --help and is listed by sdxs --help', async () => {
   const top = await runCli(['--help']);
@@ -24,3 +29,69 @@ test('unknown options of the train and data commands are usage errors', async ()
   expect((await runCli(['data', 'convert', '--bogus'])).code).toBe(2);
   expect((await runCli(['data', 'frob'])).code).toBe(2);
 });
+
+test('SIGTERM aborts like Ctrl-C; a second signal exits at once with 130', () => {
+  const source = new EventEmitter();
+  const controller = new AbortController();
+  const exits: number[] = [];
+  abortOnSignals(controller, source as unknown as SignalSource, (c) => exits.push(c));
+  source.emit('SIGTERM');
+  expect(controller.signal.aborted).toBe(true);
+  expect(controller.signal.reason).toMatch(/SIGTERM/);
+  expect(exits).toEqual([]);
+  source.emit('SIGINT');
+  expect(exits).toEqual([130]);
+});
+
+test('sdxs data convert follows Ctrl-C: an aborted run exits 130 (interrupted)', async () => {
+  const dir = await tempDir('sdxs-cli-data-');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toFile(path.join(dir, 'a.png'));
+  const ac = new AbortController();
+  ac.abort('interrupted by Ctrl-C');
+  const r = await runCli(['data', 'convert', '--in', dir, '--out', path.join(dir, 'out'), '--buckets', '64:64:64'], {}, ac.signal);
+  expect(r.code).toBe(130);
+  expect(r.stdout).toBe('');
+});
+
+test('make-tiny-model writes a model that generate runs offline in seconds (the README line)', async () => {
+  const dir = await tempDir('sdxs-cli-tiny-');
+  const made = await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir);
+  expect(made.code, made.stderr).toBe(0);
+  expect((await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir)).code).toBe(2); // not empty: --force
+  const t0 = performance.now();
+  const r = await runCli(['generate', 'a red fox', '--model', 'tiny', '-W', '256', '-H', '256', '--steps', '4', '-o', 'fox.png'], { HF_HUB_OFFLINE: '1', SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9' }, new AbortController().signal, dir);
+  expect(r.code, r.stderr).toBe(0);
+  expect(performance.now() - t0).toBeLessThan(60_000);
+  const meta = await sharp(path.join(dir, 'fox.png')).metadata();
+  expect([meta.width, meta.height]).toEqual([256, 256]);
+  // each stage is printed once, and plain lines (stderr is not a TTY) carry no bar glyphs or absurd rates
+  const finals = r.stderr.split('\n').filter((l) => /^\w[\w ]* \(\d\d:\d\d\)$/.test(l)).map((l) => l.replace(/ \(.*/, ''));
+  expect(new Set(finals).size).toBe(finals.length);
+  expect(r.stderr).not.toMatch(/[█░]/);
+  for (const m of r.stderr.matchAll(/([\d.]+) (?:it|items)\/s/g)) expect(Number(m[1])).toBeLessThan(1000);
+}, 120_000);
+
+test('progress: the first tick shows no rate, later ones a measured one', () => {
+  let now = 0;
+  const lines: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+  const bar = new ProgressBar('denoise', { stream, now: () => now, throttleMs: 0 });
+  now = 5; // a few ms after the bar was made, one step is reported
+  expect(bar.render(1, 40)).toBe('denoise   3% 1/40 -- it/s ETA --:--');
+  now = 2005;
+  expect(bar.render(3, 40)).toBe('denoise   8% 3/40 1.00 it/s ETA 00:37');
+});
+
+test('img2img defaults to the input size rounded to a multiple of 16, and says so', async () => {
+  const dir = await tempDir('sdxs-cli-i2i-');
+  expect((await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir)).code).toBe(0);
+  await sharp({ create: { width: 100, height: 60, channels: 3, background: '#3080c0' } }).png().toFile(path.join(dir, 'in.png'));
+  const env = { SDXS_BACKEND: 'cpu' };
+  const r = await runCli(['generate', 'x', '--model', 'tiny', '--image', 'in.png', '--steps', '2', '-o', 'out.png'], env, new AbortController().signal, dir);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/size 96x64 from the input image \(100x60/);
+  expect(await sharp(path.join(dir, 'out.png')).metadata()).toMatchObject({ width: 96, height: 64 });
+  const w = await runCli(['generate', 'x', '--model', 'tiny', '--image', 'in.png', '--steps', '2', '-W', '160', '-o', 'out2.png'], env, new AbortController().signal, dir);
+  expect(w.code, w.stderr).toBe(0);
+  expect(await sharp(path.join(dir, 'out2.png')).metadata()).toMatchObject({ width: 160, height: 96 });
+}, 120_000);

@@ -79,13 +79,19 @@ describe('sdxs generate', () => {
       const r = await runCli(argv, env);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.stderr).toMatch(msg);
+      // one prefix per line: never 'sdxs generate: error: sdxs generate: ...'
+      expect(r.stderr).not.toMatch(/sdxs( \w+)?: .*sdxs( \w+)?: /);
+      expect(r.stderr).toMatch(/^sdxs( \w+)?: usage error: /);
     }
     expect((await readdir(process.cwd())).some((f) => f === 'sdxs.png')).toBe(false);
   });
 
-  test('a missing model is a clear failure (exit 1) naming it', async () => {
+  test('a missing model is an input error (exit 3) naming it, whether a hub repo or a local folder', async () => {
     const r = await runCli(['generate', 'x', '--model', 'acme/nope', '-W', '32', '-H', '32', '-o', path.join(work, 'nope.png')], env);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
+    const local = await runCli(['generate', 'x', '--model', './no/such/folder', '-W', '32', '-H', '32', '-o', path.join(work, 'nope.png')], env);
+    expect(local.code).toBe(3);
+    expect(local.stderr).toMatch(/^sdxs generate: input error: model folder '.\/no\/such\/folder' does not exist/m);
     expect(r.stderr).toMatch(/acme\/nope/);
     expect(existsSync(path.join(work, 'nope.png'))).toBe(false);
   });
@@ -138,7 +144,7 @@ describe('sdxs bench', () => {
 });
 
 describe('sdxs generate --image (img2img)', () => {
-  test('reads the start image, and refuses an unreadable one with exit code 2', async () => {
+  test('reads the start image, and refuses an unreadable one with exit code 3 (input)', async () => {
     const input = path.join(work, 'start.jpg');
     await sharp(path.resolve(repoRoot(), '../shared/images/chelsea.png')).resize(40, 30).jpeg().toFile(input);
     const out = path.join(work, 'i2i.png');
@@ -148,8 +154,9 @@ describe('sdxs generate --image (img2img)', () => {
     const bad = path.join(work, 'broken.png');
     await (await import('node:fs/promises')).writeFile(bad, 'not an image');
     const r2 = await runCli(['generate', 'a cat', '--model', 'acme/sdxs-tiny', '-W', '32', '-H', '32', '--image', bad, '-o', path.join(work, 'never.png')], env);
-    expect(r2.code).toBe(2);
+    expect(r2.code).toBe(3);
     expect(r2.stderr).toMatch(/broken\.png/);
+    expect(r2.stderr).not.toMatch(/not found/);
     expect(existsSync(path.join(work, 'never.png'))).toBe(false);
   }, 120_000);
 });

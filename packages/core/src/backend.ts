@@ -79,6 +79,11 @@ export interface Backend<H = unknown> {
    * the CPU backends, so the automatic choice passes it over unless nothing else starts.
    */
   readonly software?: boolean;
+  /**
+   * Most bytes the backend can hold at once, where it has a hard ceiling (tfjs-wasm: its 4 GiB heap,
+   * beyond which the wasm module aborts). Loaders estimate resident bytes first and refuse what cannot fit.
+   */
+  readonly memoryLimitBytes?: number;
   upload(data: Float32Array | Int32Array, shape: Shape, dtype: ComputeDType): H;
   read(handle: H, shape: Shape, dtype: ComputeDType): Promise<Float32Array | Int32Array>;
   /** Synchronous read where the backend can do it without blocking a GPU queue. */

@@ -82,42 +82,103 @@ export async function backendInstance(name: string): Promise<Backend> {
   return init(reg);
 }
 
+/** Console lines printed by backends while `auto` probed them (library warnings, stack traces), by name. */
+const probeLogs = new Map<string, string[]>();
+
+/**
+ * Runs `fn` with console output collected instead of printed: probing for `auto` must be silent (tfjs
+ * logs a stack trace when a WebGPU adapter is missing). The lines are kept for probeReport().
+ */
+async function quietly<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const c = console as unknown as Record<string, (...args: unknown[]) => void>;
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => c[m]);
+  const lines = probeLogs.get(name) ?? [];
+  probeLogs.set(name, lines);
+  for (const m of methods) c[m] = (...args: unknown[]) => void lines.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
+  try {
+    return await fn();
+  } finally {
+    methods.forEach((m, i) => (c[m] = saved[i]!));
+  }
+}
+
+export interface BackendProbe {
+  name: string;
+  /** 'chosen', 'started' (but passed over: software), 'failed', or 'not tried' */
+  status: 'chosen' | 'started' | 'failed' | 'not tried';
+  /** why it failed or was passed over */
+  reason?: string;
+  /** what it printed while starting */
+  log: string[];
+}
+
+let lastProbe: BackendProbe[] = [];
+
+/** What the last `auto` choice tried, in order, with the reasons for skipped backends (for --verbose and bench). */
+export function probeReport(): BackendProbe[] {
+  return lastProbe.map((p) => ({ ...p, log: [...p.log] }));
+}
+
 async function autoBackend(): Promise<Backend> {
-  const errors: string[] = [];
+  const report = await probeAll();
+  lastProbe = report.probes;
+  if (report.chosen) {
+    ENGINE.active = report.chosen;
+    return report.chosen;
+  }
+  throw new BackendUnavailableError(`no backend could start:\n${report.probes.map((p) => `${p.name}: ${p.reason}`).join('\n')}`);
+}
+
+async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProbe[] }> {
+  const probes: BackendProbe[] = [];
+  let chosen: Backend | null = null;
   let software: Backend | null = null;
   const later: Registration[] = [];
   for (const name of listBackends()) {
     const reg = ENGINE.registry.get(name)!;
     if (reg.priority < 0) continue;
+    const log = probeLogs.get(name) ?? [];
+    if (chosen) {
+      probes.push({ name, status: 'not tried', log });
+      continue;
+    }
     if (reg.softwareHint?.()) {
+      // a software device (SwiftShader): not even started unless nothing else does
       later.push(reg);
       continue;
     }
     try {
-      const b = await init(reg);
+      const b = await quietly(name, () => init(reg));
       if (b.software) {
         software ??= b;
+        probes.push({ name, status: 'started', reason: 'software emulation: used only when nothing else starts', log: probeLogs.get(name) ?? [] });
         continue;
       }
-      ENGINE.active = b;
-      return b;
+      chosen = b;
+      probes.push({ name, status: 'chosen', log: probeLogs.get(name) ?? [] });
     } catch (e) {
-      errors.push(`${name}: ${(e as Error).message}`);
+      probes.push({ name, status: 'failed', reason: (e as Error).message, log: probeLogs.get(name) ?? [] });
     }
   }
-  if (software) {
-    ENGINE.active = software;
-    return software;
+  if (!chosen && software) {
+    chosen = software;
+    const p = probes.find((x) => x.name === software!.name);
+    if (p) p.status = 'chosen';
   }
   for (const reg of later) {
+    if (chosen) {
+      probes.push({ name: reg.name, status: 'not tried', reason: 'software device: tried only when nothing else starts', log: [] });
+      continue;
+    }
     try {
-      ENGINE.active = await init(reg);
-      return ENGINE.active;
+      chosen = await quietly(reg.name, () => init(reg));
+      probes.push({ name: reg.name, status: 'chosen', log: probeLogs.get(reg.name) ?? [] });
     } catch (e) {
-      errors.push(`${reg.name}: ${(e as Error).message}`);
+      probes.push({ name: reg.name, status: 'failed', reason: (e as Error).message, log: probeLogs.get(reg.name) ?? [] });
     }
   }
-  throw new BackendUnavailableError(`no backend could start:\n${errors.join('\n')}`);
+  return { chosen, probes };
 }
 
 /** Whether a backend starts here (initialises it on first ask). */

@@ -11,6 +11,7 @@ export type SdxsErrorCode =
   | 'DISPOSED'
   | 'ABORTED'
   | 'INPUT'
+  | 'MEMORY'
   | 'UNSUPPORTED';
 
 export class SdxsError extends Error {
@@ -52,12 +53,58 @@ export class BackendUnavailableError extends SdxsError {
     super('BACKEND_UNAVAILABLE', message, options);
   }
 }
-/** A malformed safetensors file. `file` and `tensor` name where the problem is. */
+/**
+ * A short, safe rendering of an untrusted value for an error message: at most `max` characters, any
+ * depth of nesting (JSON.stringify overflows the stack on deeply nested arrays), never throws.
+ */
+export function previewValue(value: unknown, max = 80): string {
+  let out = '';
+  const full = (): boolean => out.length > max;
+  const walk = (v: unknown, depth: number): void => {
+    if (full()) return;
+    if (depth > 6) {
+      out += '…';
+      return;
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      for (let i = 0; i < v.length && !full(); i++) {
+        if (i) out += ',';
+        walk(v[i], depth + 1);
+      }
+      out += ']';
+    } else if (typeof v === 'object' && v !== null) {
+      out += '{';
+      let first = true;
+      for (const k in v) {
+        if (full()) break;
+        if (!first) out += ',';
+        first = false;
+        out += `${JSON.stringify(k.length > max ? k.slice(0, max) : k)}:`;
+        walk((v as Record<string, unknown>)[k], depth + 1);
+      }
+      out += '}';
+    } else if (typeof v === 'string') out += JSON.stringify(v.length > max ? v.slice(0, max) : v);
+    else out += String(v);
+  };
+  walk(value, 0);
+  return out.length > max ? `${out.slice(0, max)}…` : out;
+}
+
+/** `s` cut to `max` characters (an ellipsis and the full length when cut): names from untrusted files. */
+export function clip(s: string, max = 200): string {
+  return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
+}
+
+/** Longest SafetensorsError message: headers are untrusted and can be 100 MB. */
+const MAX_SAFETENSORS_MESSAGE = 2000;
+
+/** A malformed safetensors file. `file` and `tensor` name where the problem is (the message stays under 2000 characters). */
 export class SafetensorsError extends SdxsError {
   readonly file: string;
   readonly tensor: string | undefined;
   constructor(file: string, message: string, tensor?: string) {
-    super('SAFETENSORS', `${file}${tensor ? ` [tensor '${tensor}']` : ''}: ${message}`);
+    super('SAFETENSORS', clip(`${clip(file, 500)}${tensor ? ` [tensor '${clip(tensor)}']` : ''}: ${message}`, MAX_SAFETENSORS_MESSAGE));
     this.file = file;
     this.tensor = tensor;
   }
@@ -72,6 +119,12 @@ export class HubError extends SdxsError {
 export class AbortError extends SdxsError {
   constructor(message = 'operation aborted') {
     super('ABORTED', message);
+  }
+}
+/** Work that would not fit in a backend's memory, refused before it starts; the message says what to change. */
+export class MemoryLimitError extends SdxsError {
+  constructor(message: string) {
+    super('MEMORY', message);
   }
 }
 export class InputError extends SdxsError {

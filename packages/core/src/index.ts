@@ -12,6 +12,8 @@ export {
   isBackendAvailable,
   backendFailure,
   backendInstance,
+  probeReport,
+  type BackendProbe,
   currentBackend,
   tidy,
   tidyAsync,
@@ -38,10 +40,12 @@ export * as blocks from './nn/blocks/index.js';
 export { saveSafetensors, serializeSafetensors, type SafetensorsTensorInput, type SafetensorsTensorMap } from './io/safetensors-write.js';
 export { SAFETENSORS_DTYPES, isSafetensorsDType, safetensorsItemSize, safetensorsArrayType } from './io/safetensors-dtype.js';
 export { MAX_SAFETENSORS_HEADER } from './io/safetensors-header.js';
-export { hubDownload, type HubDownloadOptions, type HubProgress } from './hub/download.js';
+export { hubDownload, checkRevision, DEFAULT_HUB_IDLE_TIMEOUT_MS, DEFAULT_HUB_TOTAL_TIMEOUT_MS, type HubDownloadOptions, type HubProgress } from './hub/download.js';
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';
+export { openLocalFile, LocalFileError } from './io/local-file.js';
+export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';

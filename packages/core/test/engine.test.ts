@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import * as C from '@sdxs/core';
 
 beforeAll(async () => {
@@ -121,6 +121,33 @@ describe('automatic backend choice', () => {
     C.registerBackend('test-fast', async () => ({ ...cpu, name: 'test-fast' }) as C.Backend, 800);
     expect((await C.setBackend('auto')).name).toBe('test-fast');
     expect(await C.backendFailure('test-broken')).toMatch(/no device/);
+    await C.setBackend('cpu');
+  });
+});
+
+describe('quiet automatic backend choice', () => {
+  test('probing prints nothing; what each backend printed and why it was skipped is kept for probeReport()', async () => {
+    const cpu = C.createCpuBackend();
+    C.registerBackend('test-noisy', async () => {
+      console.warn('Initialization of backend webgpu failed');
+      console.error(new TypeError("Cannot read properties of null (reading 'features')"));
+      throw new Error('no adapter');
+    }, 2000);
+    C.registerBackend('test-ok', async () => ({ ...cpu, name: 'test-ok' }) as C.Backend, 1900);
+    const printed: unknown[] = [];
+    const spies = (['log', 'warn', 'error', 'info'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void printed.push(a)));
+    try {
+      expect((await C.setBackend('auto')).name).toBe('test-ok');
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    expect(printed).toEqual([]);
+    const report = C.probeReport();
+    const noisy = report.find((p) => p.name === 'test-noisy')!;
+    expect(noisy).toMatchObject({ status: 'failed' });
+    expect(noisy.reason).toMatch(/no adapter/);
+    expect(noisy.log.join('\n')).toMatch(/features/);
+    expect(report.find((p) => p.name === 'test-ok')!.status).toBe('chosen');
     await C.setBackend('cpu');
   });
 });

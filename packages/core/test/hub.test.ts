@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AbortError, HubError } from '../src/errors.js';
+import { AbortError, HubError, InputError } from '../src/errors.js';
 import { hubDownload, type HubProgress } from '../src/hub/download.js';
 import { defaultHubCacheDir } from '../src/hub/env.js';
 import { hubSnapshot, resolveModelSource } from '../src/hub/snapshot.js';
@@ -26,8 +26,17 @@ let vaeWeights: Uint8Array;
 let vaeConfig: Uint8Array;
 let slowBody: Uint8Array;
 
+/** Hostile or unusual servers, by repo: each gets the request first. */
+const special = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+
 async function handler(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://x');
+  const sm = /^\/([^/]+\/[^/]+)\/resolve\//.exec(url.pathname);
+  const sp = sm ? special.get(decodeURIComponent(sm[1]!)) : undefined;
+  if (sp) {
+    sp(req, res);
+    return true;
+  }
   const cdnMatch = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
   if (cdnMatch && cdn.has(cdnMatch[1])) {
     sendFile(req, res, { body: cdn.get(cdnMatch[1])!, headers: { etag: '"cdn-etag"' } });
@@ -294,7 +303,8 @@ describe('resolveModelSource and hubSnapshot', () => {
   it('returns local folders unchanged and rejects missing ones', async () => {
     expect(await resolveModelSource(VAE_DIR)).toBe(VAE_DIR);
     expect(await resolveModelSource('/work/shared/fixtures/diffusers', { subfolder: 'vae-tiny' })).toBe(VAE_DIR);
-    await expectHubError(resolveModelSource('./no/such/folder'), /does not exist/);
+    await expect(resolveModelSource('./no/such/folder')).rejects.toThrow(InputError);
+    await expect(resolveModelSource('./no/such/folder')).rejects.toThrow(/does not exist/);
   });
 
   it('returns an http(s) folder URL joined with the subfolder, without any request or file access', async () => {
@@ -320,5 +330,132 @@ describe('resolveModelSource and hubSnapshot', () => {
     expect(server.requests).toEqual([]);
     await expectHubError(resolveModelSource('acme/vae-tiny', { ...o, subfolder: 'unet', checkpoints: ['zzz'] }), /neither 'unet\/zzz\.safetensors' nor/);
     expect(await hubSnapshot('acme/vae-tiny', ['vae/config.json', 'unet/config.json'], o)).toBe(root);
+  });
+});
+
+describe('hub cache hardening', () => {
+  /** A file whose content (and ETag, not a hash and not a file name) changes with `version`; Range honoured only with a matching If-Range. */
+  function changingRepo(repo: string, versions: Uint8Array[], state: { v: number }, etag = (v: number): string => `"v${v}:opaque"`): void {
+    special.set(repo, (req, res) => {
+      const body = versions[state.v]!;
+      const tag = etag(state.v);
+      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const ifRange = req.headers['if-range'];
+      const partial = range && (ifRange === undefined || ifRange === tag);
+      const start = partial ? Number(range[1]) : 0;
+      const headers: Record<string, string> = { etag: tag, 'x-repo-commit': COMMIT, 'content-length': String(body.length - start) };
+      if (partial) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+      res.writeHead(partial ? 206 : 200, headers);
+      res.end(req.method === 'HEAD' ? undefined : body.subarray(start));
+    });
+  }
+
+  it('a resumed download after the file changed on the server never splices two versions (If-Range)', async () => {
+    const v0 = new Uint8Array(4000).fill(1);
+    const v1 = new Uint8Array(4000).fill(2);
+    const state = { v: 1 };
+    changingRepo('acme/changing', [v0, v1], state);
+    const cacheDir = freshCache();
+    const blobs = join(cacheDir, 'models--acme--changing', 'blobs');
+    await mkdir(blobs, { recursive: true });
+    const url = `${server.url}/acme/changing/resolve/main/f.bin`;
+    // A killed run left the first half of version 0.
+    await writeFile(join(blobs, `url-${sha256(new TextEncoder().encode(url)).slice(0, 32)}.incomplete`), v0.subarray(0, 2000));
+    const partial = join(blobs, `url-${sha256(new TextEncoder().encode(url)).slice(0, 32)}.incomplete`);
+    const local = await hubDownload('acme/changing', 'f.bin', { cacheDir, endpoint: server.url });
+    expect(Buffer.from(await readFile(local)).equals(Buffer.from(v1))).toBe(true);
+    // A partial that recorded its ETag resumes with If-Range: same version -> 206, changed -> whole file.
+    const again = freshCache();
+    const blobs2 = join(again, 'models--acme--changing', 'blobs');
+    await mkdir(blobs2, { recursive: true });
+    const p2 = join(blobs2, partial.split('/').pop()!);
+    await writeFile(p2, v1.subarray(0, 2000));
+    await writeFile(`${p2}.etag`, '"v1:opaque"');
+    server.requests.length = 0;
+    expect(Buffer.from(await readFile(await hubDownload('acme/changing', 'f.bin', { cacheDir: again, endpoint: server.url }))).equals(Buffer.from(v1))).toBe(true);
+    expect(server.requests.find((r) => r.method === 'GET')?.range).toBe('bytes=2000-');
+    const third = freshCache();
+    const blobs3 = join(third, 'models--acme--changing', 'blobs');
+    await mkdir(blobs3, { recursive: true });
+    const p3 = join(blobs3, partial.split('/').pop()!);
+    await writeFile(p3, v0.subarray(0, 2000));
+    await writeFile(`${p3}.etag`, '"v0:opaque"');
+    expect(Buffer.from(await readFile(await hubDownload('acme/changing', 'f.bin', { cacheDir: third, endpoint: server.url }))).equals(Buffer.from(v1))).toBe(true);
+  });
+
+  it('a short body is never cached as complete when the ETag is not a sha256', async () => {
+    const full = new Uint8Array(3000).map((_, i) => i & 255);
+    // HEAD states no size; the GET claims (and sends) a short Content-Length.
+    special.set('acme/short', (req, res) => {
+      const headers: Record<string, string> = { etag: `"${sha1(full)}"`, 'x-repo-commit': COMMIT };
+      if (req.method === 'HEAD') return res.writeHead(200, headers).end();
+      res.writeHead(200, { ...headers, 'content-length': '1000' }).end(full.subarray(0, 1000));
+    });
+    const cacheDir = freshCache();
+    await expectHubError(hubDownload('acme/short', 'f.bin', { cacheDir, endpoint: server.url }), /sha1/);
+    expect((await readdir(join(cacheDir, 'models--acme--short', 'blobs'))).filter((f) => !f.endsWith('.lock'))).toEqual([]);
+    // An opaque ETag and no stated size cannot be verified at all: not cached either.
+    special.set('acme/opaque', (req, res) => {
+      const headers: Record<string, string> = { etag: '"opaque"', 'x-repo-commit': COMMIT };
+      if (req.method === 'HEAD') return res.writeHead(200, headers).end();
+      res.writeHead(200, headers).end(full.subarray(0, 1000));
+    });
+    await expectHubError(hubDownload('acme/opaque', 'f.bin', { cacheDir, endpoint: server.url }), /cannot verify/);
+  });
+
+  it('revisions and ETags that would become unsafe paths are refused or renamed', async () => {
+    const cacheDir = freshCache();
+    for (const revision of ['../../..', '..', 'a/../../b', '.hidden', 'main/', '/abs', 'x\\y']) {
+      await expectHubError(hubDownload('acme/vae-tiny', 'vae/config.json', { cacheDir, endpoint: server.url, revision }), /invalid revision/);
+    }
+    expect(await readdir(tmp).then((l) => l.filter((f) => !f.startsWith('cache-')))).toEqual([]);
+    for (const tag of ['.', '..']) {
+      const body = new TextEncoder().encode(`etag ${tag}`);
+      special.set('acme/dots', (req, res) => {
+        const headers = { etag: `"${tag}"`, 'x-repo-commit': COMMIT, 'content-length': String(body.length) };
+        res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body);
+      });
+      const local = await hubDownload('acme/dots', 'f.txt', { cacheDir: freshCache(), endpoint: server.url });
+      expect(Buffer.from(await readFile(local)).equals(Buffer.from(body))).toBe(true);
+    }
+  });
+
+  it('two processes downloading the same file both succeed with one blob', async () => {
+    const cacheDir = freshCache();
+    await mkdir(cacheDir, { recursive: true });
+    const alias = `${cacheDir}-alias`;
+    const { symlink } = await import('node:fs/promises');
+    await symlink(cacheDir, alias);
+    // Two cache paths to one folder: the in-process de-duplication does not apply, as with two processes.
+    const [a, b] = await Promise.all([
+      hubDownload('acme/slow', 'big.bin', { cacheDir, endpoint: server.url }),
+      hubDownload('acme/slow', 'big.bin', { cacheDir: alias, endpoint: server.url }),
+    ]);
+    for (const p of [a, b]) expect(Buffer.from(await readFile(p)).equals(Buffer.from(slowBody))).toBe(true);
+    expect(await readdir(join(cacheDir, 'models--acme--slow', 'blobs'))).toEqual([sha256(slowBody)]);
+  });
+
+  it('a stalled server and a trickling one fail with idle and total timeouts', async () => {
+    const body = new Uint8Array(100).fill(3);
+    special.set('acme/stall', (req, res) => {
+      const headers = { etag: `"${sha256(body)}"`, 'x-repo-commit': COMMIT, 'content-length': String(body.length) };
+      if (req.method === 'HEAD') return res.writeHead(200, headers).end();
+      res.writeHead(200, headers);
+      res.write(body.subarray(0, 10)); // then nothing
+    });
+    const t0 = performance.now();
+    await expectHubError(hubDownload('acme/stall', 'f.bin', { cacheDir: freshCache(), endpoint: server.url, idleTimeoutMs: 300 }), /idle timeout.*SDXS_HUB_IDLE_TIMEOUT/);
+    special.set('acme/trickle', (req, res) => {
+      const headers = { etag: `"${sha256(body)}"`, 'x-repo-commit': COMMIT, 'content-length': String(body.length) };
+      if (req.method === 'HEAD') return res.writeHead(200, headers).end();
+      res.writeHead(200, headers);
+      let i = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || i >= body.length) return clearInterval(timer);
+        res.write(body.subarray(i, ++i));
+      }, 50);
+    });
+    await expectHubError(hubDownload('acme/trickle', 'f.bin', { cacheDir: freshCache(), endpoint: server.url, idleTimeoutMs: 300, totalTimeoutMs: 800 }), /total timeout.*SDXS_HUB_TIMEOUT/);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });

@@ -134,3 +134,36 @@ describe('safetensors fuzz', () => {
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
+
+describe('hostile safetensors headers', () => {
+  const raw = (json: string): Uint8Array => {
+    const bytes = new TextEncoder().encode(json);
+    const out = new Uint8Array(8 + bytes.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length), true);
+    out.set(bytes, 8);
+    out.set(data, 8 + bytes.length);
+    return out;
+  };
+  const rejection = async (bytes: Uint8Array): Promise<SafetensorsError> => {
+    const e = await loadSafetensors(bytes, { name: 'hostile' }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(SafetensorsError);
+    return e as SafetensorsError;
+  };
+  const deep = (d: number): string => `${'['.repeat(d)}${']'.repeat(d)}`;
+
+  it.each([
+    ['a shape nested 100000 levels deep', `{"t":{"dtype":"F32","shape":${deep(100_000)},"data_offsets":[0,4]}}`],
+    ['deep data_offsets', `{"t":{"dtype":"F32","shape":[1],"data_offsets":${deep(100_000)}}}`],
+    ['a deep dtype', `{"t":{"dtype":${deep(100_000)},"shape":[1],"data_offsets":[0,4]}}`],
+    ['deep metadata', `{"__metadata__":{"k":${deep(100_000)}}}`],
+    ['a 1 MB tensor name', `{"${'n'.repeat(1_000_000)}":{"dtype":"X","shape":[1],"data_offsets":[0,4]}}`],
+    ['a 1 MB dtype', `{"t":{"dtype":"${'d'.repeat(1_000_000)}","shape":[1],"data_offsets":[0,4]}}`],
+    ['a 1 MB shape', `{"t":{"dtype":"F32","shape":[${new Array(300_000).fill('-1').join(',')}],"data_offsets":[0,4]}}`],
+  ])('%s gives a SafetensorsError with a bounded message', async (_, json) => {
+    const e = await rejection(raw(json));
+    expect(e.message.length).toBeLessThanOrEqual(2000);
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../src/errors.js';
+import { httpSource } from '../src/io/byte-source.js';
 import { loadSafetensors } from '../src/io/safetensors.js';
 import { loadSafetensorsIndex, openCheckpoint } from '../src/io/safetensors-index.js';
 import { saveSafetensors, serializeSafetensors } from '../src/io/safetensors-write.js';
@@ -107,5 +108,57 @@ describe('sharded checkpoints on disk', () => {
     await writeFile(bad, '{}');
     await expect(loadSafetensorsIndex(bad)).rejects.toThrow(/weight_map/);
     await expect(loadSafetensorsIndex(join(dir, 'none.json'))).rejects.toThrow(/index file not found/);
+  });
+});
+
+describe('hostile HTTP servers', () => {
+  /** A fetch whose body streams `total` bytes of 7s in 64 KiB chunks; `pulled` counts what was read from it. */
+  function flood(status: number, total: number, headers: (range: string) => Record<string, string>): { fetch: typeof fetch; pulled: () => number } {
+    let pulled = 0;
+    const f = (async (_url: string | URL | Request, init?: RequestInit) => {
+      const range = new Headers(init?.headers).get('range') ?? '';
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent >= total) return c.close();
+          const n = Math.min(65536, total - sent);
+          sent += n;
+          pulled += n;
+          c.enqueue(new Uint8Array(n).fill(7));
+        },
+      });
+      return new Response(body, { status, headers: headers(range) });
+    }) as typeof fetch;
+    return { fetch: f, pulled: () => pulled };
+  }
+  const GiB = 2 ** 30;
+
+  it('a 206 reply streaming far more than the 8 bytes asked is refused after one chunk', async () => {
+    const s = flood(206, 600 * 2 ** 20, () => ({ 'content-range': 'bytes 0-7/100' }));
+    const src = await httpSource('http://x/a', { fetch: s.fetch });
+    await expect(src.read(0, 8)).rejects.toThrow(/more than the 8 bytes|mismatched/);
+    expect(s.pulled()).toBeLessThan(2 ** 20);
+  });
+
+  it('a 206 reply whose Content-Range or Content-Length does not match the request is refused', async () => {
+    const wide = flood(206, 16, () => ({ 'content-range': 'bytes 0-15/100' }));
+    await expect((await httpSource('http://x/a', { fetch: wide.fetch })).read(0, 8)).rejects.toThrow(SafetensorsError);
+    const lying = flood(206, 16, () => ({ 'content-range': 'bytes 0-7/100', 'content-length': '16' }));
+    await expect((await httpSource('http://x/a', { fetch: lying.fetch })).read(0, 8)).rejects.toThrow(/Content-Length 16/);
+  });
+
+  it('a server ignoring Range is read only up to the end of the range, and a claimed 4 GB tensor allocates nothing up front', async () => {
+    const s = flood(200, 64 * 2 ** 20, () => ({}));
+    const src = await httpSource('http://x/a', { fetch: s.fetch });
+    const got = await src.read(100, 8);
+    expect([...got]).toEqual(new Array(8).fill(7));
+    expect(s.pulled()).toBeLessThanOrEqual(2 * 65536);
+    const before = process.memoryUsage().arrayBuffers;
+    const short = flood(200, 2 ** 20, () => ({}));
+    await expect((await httpSource('http://x/a', { fetch: short.fetch })).read(0, 4 * GiB)).rejects.toThrow(/truncated/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(256 * 2 ** 20);
+    const sized = flood(200, 2 ** 20, () => ({ 'content-length': String(2 ** 20) }));
+    await expect((await httpSource('http://x/a', { fetch: sized.fetch })).read(0, 4 * GiB)).rejects.toThrow(/truncated/);
+    expect(sized.pulled()).toBeLessThanOrEqual(65536);
   });
 });

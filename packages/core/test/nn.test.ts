@@ -107,3 +107,32 @@ describe("the 'half' weight policy", () => {
     m.dispose();
   });
 });
+
+describe('memory limits of a backend', () => {
+  test('loadWeights estimates resident bytes first and refuses what cannot fit, naming dtype float16', async () => {
+    const file = await C.loadSafetensors(path.join(fixtures, 'diffusers/vae-tiny/diffusion_pytorch_model.safetensors'));
+    const name = file.names().find((n) => n.endsWith('quant_conv.weight') && n.startsWith('quant_conv'))!;
+    const info = file.info(name);
+    class Q extends C.Module {
+      readonly quant_conv = new C.nn.Conv2d(info.shape[1]!, info.shape[0]!, 1);
+    }
+    const skip = (k: string): boolean => !k.startsWith('quant_conv.');
+    const f32Bytes = (info.shape[0]! * info.shape[1]! + info.shape[0]!) * 4;
+    const cpu = C.createCpuBackend();
+    // A heap that holds the weights in 16 bits but not in 32 (a quarter is kept for activations).
+    C.registerBackend('test-small-heap', async () => ({ ...cpu, name: 'test-small-heap', memoryLimitBytes: Math.ceil((f32Bytes * 0.75) / 0.75) - 1 }) as C.Backend, -100);
+    await C.setBackend('test-small-heap');
+    try {
+      const q = new Q();
+      const err = await C.loadWeights(q, file, { skip }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(C.MemoryLimitError);
+      expect((err as Error).message).toMatch(/test-small-heap.*dtype: 'float16'/);
+      expect(() => q.quant_conv.weight.value).toThrow(/no value/); // refused before anything was read
+      expect(await C.loadWeights(q, file, { skip, dtype: 'half' })).toBe(f32Bytes / 2);
+      q.dispose();
+    } finally {
+      await C.setBackend('cpu');
+      await file.close();
+    }
+  });
+});

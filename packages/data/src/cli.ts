@@ -1,5 +1,6 @@
 import * as C from '@sdxs/core';
 import { parseArgs } from 'node:util';
+import { maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { convertDataset, type ConvertResult } from './convert.js';
 import { mergeDatasetIndex } from './dataset-index.js';
 import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
@@ -15,8 +16,11 @@ export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> --out <datase
   --items-per-shard <n>      items per part file (default 64)
   --min-side <px>            skip images whose shorter side is smaller (default: half the smallest bucket)
   --require-caption          skip images without any caption
-  --backend <name>           tensor backend for precompute (default auto)
-  --merge-only               only rebuild index.json/report.json from finished parts (after all machines)`;
+  --backend <name>           tensor backend for precompute (default SDXS_BACKEND, else auto)
+  --merge-only               only rebuild index.json/report.json from finished parts (after all machines)
+  --json                     print a JSON summary on stdout (default: a summary line on stderr)
+Images whose header claims more than 8192x8192 pixels are skipped as corrupt before decoding
+(raise the limit with SDXS_MAX_IMAGE_PIXELS=<pixels>).`;
 
 function intArg(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -25,8 +29,20 @@ function intArg(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-/** `sdxs data convert` (argv without the command words). Prints a summary to stderr. */
-export async function runDataConvert(argv: readonly string[]): Promise<ConvertResult | null> {
+export interface RunDataConvertOptions {
+  /** Ctrl-C / SIGTERM: stops between items; finished parts are kept and a rerun resumes. */
+  signal?: AbortSignal;
+  stdout?: { write(s: string): unknown };
+  stderr?: { write(s: string): unknown; isTTY?: boolean };
+}
+
+/**
+ * `sdxs data convert` (argv without the command words). Prints a summary (not the index: that is
+ * `<out>/index.json`) to stderr, or as JSON on stdout with --json.
+ */
+export async function runDataConvert(argv: readonly string[], io: RunDataConvertOptions = {}): Promise<ConvertResult | null> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -44,18 +60,20 @@ export async function runDataConvert(argv: readonly string[]): Promise<ConvertRe
       'require-caption': { type: 'boolean' },
       backend: { type: 'string' },
       'merge-only': { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(`${DATA_CONVERT_USAGE}\n`);
+    stdout.write(`${DATA_CONVERT_USAGE}\n`);
     return null;
   }
   if (!values.out) throw new C.InputError(`--out is required\n${DATA_CONVERT_USAGE}`);
   if (values['merge-only']) {
     const { report } = mergeDatasetIndex(values.out);
-    process.stderr.write(`merged: ${report.items} items, ${report.skipped.length} skipped\n`);
+    if (values.json) stdout.write(`${JSON.stringify({ out: values.out, items: report.items, skipped: report.skipped.length, counts: report.counts })}\n`);
+    else stderr.write(`merged: ${report.items} items, ${report.skipped.length} skipped\n`);
     return null;
   }
   if (!values.in) throw new C.InputError(`--in is required\n${DATA_CONVERT_USAGE}`);
@@ -71,7 +89,7 @@ export async function runDataConvert(argv: readonly string[]): Promise<ConvertRe
     if (!m) throw new C.InputError(`--shard expects i/n, got '${values.shard}'`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? 'auto');
+  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
   let vae: VaeEncoderLike | undefined;
   if (values.vae) {
     const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
@@ -96,10 +114,18 @@ export async function runDataConvert(argv: readonly string[]): Promise<ConvertRe
     itemsPerShard: intArg(values['items-per-shard'], 'items-per-shard'),
     minImageSide: intArg(values['min-side'], 'min-side'),
     requireCaption: values['require-caption'],
+    maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
     precompute: { vae, textEncoder },
-    onProgress: (p) => process.stderr.write(`\r${p.done}/${p.total} (${p.skipped} skipped)`),
+    signal: io.signal,
+    // a TTY gets one updating line; a log file gets plain lines
+    onProgress: values.json ? undefined : (p) => stderr.write(`${stderr.isTTY ? '\r' : ''}${p.done}/${p.total} (${p.skipped} skipped)${stderr.isTTY ? '' : '\n'}`),
   });
   const s = ((performance.now() - started) / 1000).toFixed(1);
-  process.stderr.write(`\nconverted ${r.processed} sources in ${s}s; dataset: ${r.report.items} items, skipped ${JSON.stringify(r.report.counts)}\n`);
+  if (values.json) {
+    stdout.write(`${JSON.stringify({ out: values.out, processed: r.processed, seconds: Number(s), items: r.report.items, skipped: r.report.skipped.length, counts: r.report.counts })}\n`);
+  } else {
+    const small = r.report.counts.tiny ? `; ${r.report.counts.tiny} images were smaller than --min-side (default: half the smallest bucket side) and skipped: lower --buckets min:max:step or --min-side to keep them` : '';
+    stderr.write(`${stderr.isTTY ? '\n' : ''}converted ${r.processed} sources in ${s}s into ${values.out}: ${r.report.items} items, skipped ${JSON.stringify(r.report.counts)}${small} (index: ${values.out}/index.json, report: ${values.out}/report.json)\n`);
+  }
   return r;
 }

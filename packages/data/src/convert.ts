@@ -1,4 +1,5 @@
 import * as C from '@sdxs/core';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '@sdxs/vae';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,8 @@ export interface ConvertOptions {
   minImageSide?: number;
   /** Skip images without any caption (default false: they train as the empty prompt). */
   requireCaption?: boolean;
+  /** Images whose header claims more pixels are skipped as corrupt before decoding (default DEFAULT_MAX_IMAGE_PIXELS of @sdxs/vae, 8192x8192). */
+  maxImagePixels?: number;
   /** Items per part file (default 64). */
   itemsPerShard?: number;
   onProgress?: (p: { done: number; total: number; skipped: number }) => void;
@@ -62,6 +65,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const inDir = path.resolve(opts.in);
   const outDir = path.resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
+  await C.removeStaleTempFiles(outDir);
   const shard = opts.shard ?? { index: 0, count: 1 };
   if (!(Number.isInteger(shard.index) && shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) {
     throw new C.InputError(`shard ${shard.index}/${shard.count} is invalid`);
@@ -97,7 +101,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const info: DatasetInfo = { buckets: buckets.map(([w, h]) => [w, h]) };
   let processed = 0;
   let skippedCount = 0;
-  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()));
+  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   try {
     if (textEncoder && !existsSync(path.join(outDir, 'uncond.safetensors'))) {
       const u = await encodeText(textEncoder, '');
@@ -135,6 +139,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
       const tensors: C.SafetensorsTensorMap = {};
       const items: DatasetItem[] = [];
       for (let k = 0; k < kept.length; k++) {
+        C.throwIfAborted(opts.signal);
         const { c, p, bucket } = kept[k]!;
         const r = resized[k]!;
         if (r instanceof Error) {

@@ -26,27 +26,43 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { readFile } = require('node:fs/promises');
 const sharp = require(workerData.sharpPath);
+const maxPixels = workerData.maxPixels;
+// Fail on warnings first: one that says the data stops short is an error (a truncated or mostly-missing
+// file otherwise decodes as a grey picture); files with other, harmless warnings are decoded again tolerantly.
+const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
+async function strictly(decode) {
+  try {
+    return await decode('warning');
+  } catch (e) {
+    if (TRUNCATED.test(String((e && e.message) || e))) throw e;
+    return decode('error');
+  }
+}
 async function handle(msg) {
   const buf = await readFile(msg.path);
   if (msg.op === 'probe') {
     const hash = createHash('sha256').update(buf).digest('hex');
-    const meta = await sharp(buf).metadata();
+    const meta = await sharp(buf, { limitInputPixels: false }).metadata();
     if (!meta.width || !meta.height) throw new Error('no image size in the header');
+    // The size from the header is checked before any decoding (a few-KB file can claim gigapixels).
+    if (meta.width * meta.height > maxPixels) {
+      throw new Error('image header says ' + meta.width + 'x' + meta.height + ' = ' + meta.width * meta.height + ' pixels, over the limit of ' + maxPixels + ' (raise it with SDXS_MAX_IMAGE_PIXELS if the image is genuine)');
+    }
     // Decode fully once so truncated or corrupt data is caught here.
-    await sharp(buf, { failOn: 'truncated' }).raw().toBuffer();
+    await strictly((failOn) => sharp(buf, { failOn, limitInputPixels: maxPixels }).raw().toBuffer());
     const swap = (meta.orientation || 1) >= 5;
     return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?' };
   }
   const images = [];
   for (const [w, h] of msg.sizes) {
-    const { data, info } = await sharp(buf, { failOn: 'truncated' })
+    const { data, info } = await strictly((failOn) => sharp(buf, { failOn, limitInputPixels: maxPixels })
       .rotate()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .resize(w, h, { fit: 'cover', position: 'centre' })
       .removeAlpha()
       .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .toBuffer({ resolveWithObject: true }));
     if (info.channels !== 3 || info.width !== w || info.height !== h) throw new Error('resize gave ' + info.width + 'x' + info.height + 'x' + info.channels);
     images.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
   }
@@ -76,10 +92,11 @@ export class WorkerPool {
   private readonly load: number[] = [];
   private nextId = 1;
 
-  constructor(size: number) {
+  /** `maxPixels`: images whose header claims more pixels are refused before decoding. */
+  constructor(size: number, maxPixels: number) {
     const sp = sharpPath();
     for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp } });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp, maxPixels } });
       w.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;

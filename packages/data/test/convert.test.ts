@@ -8,7 +8,8 @@ import { runDataConvert } from '../src/cli.js';
 import type { DatasetReport } from '../src/dataset-index.js';
 import { DatasetReader } from '../src/reader.js';
 import type { TextEncoderLike } from '../src/precompute.js';
-import { FIXTURES, makeCollection, SMALL_BUCKETS, tmp } from './helpers.js';
+import { FIXTURES, makeCollection, makeImage, SMALL_BUCKETS, tmp } from './helpers.js';
+import { jpegBomb } from '../../vae/test/helpers/hostile-images.js';
 
 let input = '';
 beforeAll(async () => {
@@ -107,6 +108,24 @@ describe('convertDataset', () => {
   });
 });
 
+describe('hostile images', () => {
+  test('decompression bombs are refused from the header and mostly-missing data is corrupt, not grey', async () => {
+    const dir = tmp('bombs');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'huge.jpg'), await jpegBomb(16000, 16000));
+    writeFileSync(path.join(dir, 'hollow.jpg'), await jpegBomb(300, 300));
+    await makeImage(path.join(dir, 'fine.png'), 200, 100, 1);
+    const before = process.memoryUsage().rss;
+    const r = await convertDataset({ in: dir, out: tmp('bombs-out'), buckets: SMALL_BUCKETS, workers: 1 });
+    expect(r.index.items.map((it) => it.source)).toEqual(['fine.png']);
+    const skipped = Object.fromEntries(r.report.skipped.map((s) => [s.source, s]));
+    expect(skipped['huge.jpg']).toMatchObject({ reason: 'corrupt' });
+    expect(skipped['huge.jpg']!.detail).toMatch(/16000x16000.*over the limit/);
+    expect(skipped['hollow.jpg']).toMatchObject({ reason: 'corrupt' });
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20);
+  });
+});
+
 describe('runDataConvert', () => {
   test('parses --buckets, --shard and --workers, and --merge-only rebuilds the index', async () => {
     const out = tmp('cli');
@@ -116,6 +135,53 @@ describe('runDataConvert', () => {
     await runDataConvert(['--out', out, '--merge-only']);
     expect(JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')).items.length).toBe(9);
     await expect(runDataConvert(['--in', input, '--out', out, '--shard', '3'])).rejects.toThrow(/i\/n/);
+  });
+
+  test('the summary says how many images were too small and which flags keep them; the index is not printed', async () => {
+    const out = tmp('summary');
+    const err: string[] = [];
+    const std: string[] = [];
+    await runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1'], { stderr: { write: (s: string) => err.push(s) }, stdout: { write: (s: string) => std.push(s) } });
+    expect(std).toEqual([]);
+    const summary = err.at(-1)!;
+    expect(summary).toMatch(/9 items/);
+    expect(summary).toMatch(/1 images were smaller than --min-side.*--buckets/);
+    expect(summary.length).toBeLessThan(600);
+  });
+
+  test('SDXS_BACKEND is honoured for precompute, as by every sdxs command', async () => {
+    const saved = process.env.SDXS_BACKEND;
+    process.env.SDXS_BACKEND = 'no-such-backend';
+    try {
+      await expect(runDataConvert(['--in', input, '--out', tmp('env'), '--vae', path.join(FIXTURES, 'diffusers/vae-tiny')])).rejects.toThrow(/no-such-backend/);
+    } finally {
+      if (saved === undefined) delete process.env.SDXS_BACKEND;
+      else process.env.SDXS_BACKEND = saved;
+      await C.setBackend('cpu');
+    }
+  });
+
+  test('the abort signal reaches the conversion: Ctrl-C stops it, and a rerun resumes', async () => {
+    const out = tmp('abort');
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const stderr = { write: (s: string) => lines.push(s) };
+    const run = runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1', '--items-per-shard', '2'], {
+      signal: ac.signal,
+      stderr: { write: (s: string) => (s.includes('/') && !s.includes('converted') ? ac.abort('interrupted by Ctrl-C') : undefined, stderr.write(s)) },
+    });
+    await expect(run).rejects.toThrow(C.AbortError);
+    const parts = readdirSync(out).filter((f) => /^part-.*\.json$/.test(f));
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts.length).toBeLessThan(7);
+    // progress went out as plain lines (stderr is not a TTY), then a rerun finishes the rest
+    expect(lines[0]).toMatch(/^\d+\/\d+ \(\d+ skipped\)\n$/);
+    const out2: string[] = [];
+    const r = await runDataConvert(['--in', input, '--out', out, '--buckets', '64:128:32', '--workers', '1', '--items-per-shard', '2', '--json'], { stdout: { write: (s: string) => out2.push(s) } });
+    expect(r!.report.items).toBe(9);
+    const summary = JSON.parse(out2.join('')) as Record<string, unknown>;
+    expect(summary).toMatchObject({ out, items: 9 });
+    expect(summary).not.toHaveProperty('index');
   });
 });
 

@@ -4,3 +4,4 @@ export { GENERATION_DEFAULTS, type GenerateOptions, type SdxsPipelineOptions, ty
 export { GeneratedImage, planarToRgb8, rgb8ToTensor, toUnitRange, type RgbImage } from './images.js';
 export { encodePng, readPngText, type PngImage } from './png.js';
 export { SDXS_COMPONENTS, DEFAULT_MODEL, resolveComponent, resolveModelRoot, downloadModel, type SdxsComponent } from './model-files.js';
+export { makeTinyModel } from './tiny-model.js';

@@ -1,5 +1,5 @@
 /** `scheduler_config.json` of diffusers' FlowMatchEulerDiscreteScheduler, parsed and validated. */
-import { ConfigError, type ConfigObject } from '@sdxs/core';
+import { CONFIG_LIMITS, ConfigError, previewValue, type ConfigObject } from '@sdxs/core';
 
 export interface FlowMatchConfig {
   numTrainTimesteps: number;
@@ -71,7 +71,7 @@ export function parseFlowMatchConfig(cfg: ConfigObject | Partial<FlowMatchConfig
     const def = DEFAULT_FLOW_MATCH_CONFIG[camel];
     const want = camel === 'shiftTerminal' ? 'number' : typeof def;
     if (typeof v !== want || (want === 'number' && !Number.isFinite(v))) {
-      throw new ConfigError(`${file}: key '${snake}' should be ${want === 'boolean' ? 'true or false' : `a ${want}`} but is ${JSON.stringify(v)}`);
+      throw new ConfigError(`${file}: key '${snake}' should be ${want === 'boolean' ? 'true or false' : `a ${want}`} but is ${previewValue(v)}`);
     }
     target[camel] = v;
   }
@@ -80,11 +80,21 @@ export function parseFlowMatchConfig(cfg: ConfigObject | Partial<FlowMatchConfig
   }
   const schedules = [out.useKarrasSigmas, out.useExponentialSigmas, out.useBetaSigmas].filter(Boolean).length;
   if (schedules > 1) throw new ConfigError(`${file}: only one of use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas can be true`);
-  if (!Number.isSafeInteger(out.numTrainTimesteps) || out.numTrainTimesteps < 2) {
-    throw new ConfigError(`${file}: key 'num_train_timesteps' should be an integer >= 2 but is ${out.numTrainTimesteps}`);
+  if (!Number.isSafeInteger(out.numTrainTimesteps) || out.numTrainTimesteps < 2 || out.numTrainTimesteps > CONFIG_LIMITS.timesteps) {
+    throw new ConfigError(`${file}: key 'num_train_timesteps' should be an integer in [2, ${CONFIG_LIMITS.timesteps}] but is ${out.numTrainTimesteps}`);
   }
-  if (out.shiftTerminal !== null && out.shiftTerminal !== 0 && !(out.shiftTerminal < 1)) {
-    throw new ConfigError(`${file}: key 'shift_terminal' must be below 1, got ${out.shiftTerminal}`);
+  if (out.shiftTerminal !== null && out.shiftTerminal !== 0 && !(out.shiftTerminal > 0 && out.shiftTerminal < 1)) {
+    throw new ConfigError(`${file}: key 'shift_terminal' must be in (0, 1), got ${out.shiftTerminal}`);
+  }
+  // A shift <= 0 gives sigmas outside [0, 1] (or a division by zero) and NaN images.
+  if (!(out.shift > 0)) throw new ConfigError(`${file}: key 'shift' must be > 0, got ${out.shift}`);
+  if (out.useDynamicShifting) {
+    for (const k of ['baseImageSeqLen', 'maxImageSeqLen'] as const) {
+      if (!(out[k] > 0)) throw new ConfigError(`${file}: key '${KEYS[k]}' must be > 0, got ${out[k]}`);
+    }
+    if (!(out.maxImageSeqLen > out.baseImageSeqLen)) {
+      throw new ConfigError(`${file}: key 'max_image_seq_len' (${out.maxImageSeqLen}) must be greater than 'base_image_seq_len' (${out.baseImageSeqLen})`);
+    }
   }
   return out;
 }

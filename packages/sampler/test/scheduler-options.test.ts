@@ -41,6 +41,13 @@ describe('FlowMatchEulerDiscreteScheduler options', () => {
     expect(() => parseFlowMatchConfig({ use_karras_sigmas: true, use_beta_sigmas: true })).toThrow(/only one of/);
     expect(() => parseFlowMatchConfig({ shift: '5' })).toThrow(/'shift' should be a number/);
     expect(() => parseFlowMatchConfig({ _class_name: 'DDIMScheduler' })).toThrow(/unsupported: _class_name=DDIMScheduler/);
+    // absurd or negative values: ConfigError, not NaN sigmas or a billion-entry table
+    expect(() => parseFlowMatchConfig({ num_train_timesteps: 1e9 })).toThrow(/'num_train_timesteps'/);
+    expect(() => parseFlowMatchConfig({ shift: -1 })).toThrow(/'shift' must be > 0/);
+    expect(() => parseFlowMatchConfig({ shift: 0 })).toThrow(/'shift' must be > 0/);
+    expect(() => parseFlowMatchConfig({ shift_terminal: -0.5 })).toThrow(/'shift_terminal'/);
+    expect(() => parseFlowMatchConfig({ use_dynamic_shifting: true, base_image_seq_len: 4096, max_image_seq_len: 4096 })).toThrow(/'max_image_seq_len'/);
+    expect(() => parseFlowMatchConfig({ use_dynamic_shifting: true, base_image_seq_len: -1 })).toThrow(/'base_image_seq_len'/);
     const dyn = FlowMatchEulerDiscreteScheduler.fromConfig({ use_dynamic_shifting: true });
     expect(() => dyn.setTimesteps(10)).toThrow(/`mu` must be passed/);
     expect(() => dyn.setTimesteps(4, { mu: 1, sigmas: [1, 0.5] })).toThrow(/2 entries but 4 steps/);

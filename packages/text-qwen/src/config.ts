@@ -4,7 +4,7 @@
  * file (class defaults only where transformers has one); values the model cannot honour are refused with a
  * ConfigError naming the key.
  */
-import { ConfigError } from '@sdxs/core';
+import { CONFIG_LIMITS as L, ConfigError, previewValue } from '@sdxs/core';
 
 export type Qwen35LayerType = 'linear_attention' | 'full_attention';
 
@@ -53,14 +53,15 @@ class Reader {
     return v === null ? undefined : v;
   }
 
-  int(k: string, fallback?: number, min = 1): number {
+  /** An integer in [min, max]: every size is bounded (CONFIG_LIMITS) so that a hostile config cannot exhaust memory. */
+  int(k: string, fallback: number | undefined, max: number, min = 1): number {
     const v = this.raw(k);
     if (v === undefined) {
       if (fallback === undefined) this.fail(k, 'is missing');
       return fallback;
     }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(k, `must be an integer, got ${JSON.stringify(v)}`);
-    if (v < min) this.fail(k, `must be >= ${min}, got ${v}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(k, `must be an integer, got ${previewValue(v)}`);
+    if (v < min || v > max) this.fail(k, `must be in [${min}, ${max}], got ${v}`);
     return v;
   }
 
@@ -70,21 +71,21 @@ class Reader {
       if (fallback === undefined) this.fail(k, 'is missing');
       return fallback;
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(k, `must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(k, `must be a number, got ${previewValue(v)}`);
     return v;
   }
 
   bool(k: string, fallback: boolean): boolean {
     const v = this.raw(k);
     if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') this.fail(k, `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') this.fail(k, `must be true or false, got ${previewValue(v)}`);
     return v;
   }
 
   str(k: string, fallback: string): string {
     const v = this.raw(k);
     if (v === undefined) return fallback;
-    if (typeof v !== 'string') this.fail(k, `must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') this.fail(k, `must be a string, got ${previewValue(v)}`);
     return v;
   }
 }
@@ -104,29 +105,29 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
 
   const modelType = r.raw('model_type');
   if (modelType !== undefined && modelType !== 'qwen3_5_text' && modelType !== 'qwen3_5') {
-    r.fail('model_type', `is ${JSON.stringify(modelType)}; expected "qwen3_5_text"`);
+    r.fail('model_type', `is ${previewValue(modelType)}; expected "qwen3_5_text"`);
   }
 
-  const numHiddenLayers = r.int('num_hidden_layers', 32);
+  const numHiddenLayers = r.int('num_hidden_layers', 32, L.layers);
   let layerTypes: Qwen35LayerType[];
   const lt = r.raw('layer_types');
   if (lt === undefined) {
-    const interval = r.int('full_attention_interval', 4);
+    const interval = r.int('full_attention_interval', 4, L.layers);
     layerTypes = Array.from({ length: numHiddenLayers }, (_, i) => ((i + 1) % interval === 0 ? 'full_attention' : 'linear_attention'));
   } else {
     if (!Array.isArray(lt)) r.fail('layer_types', 'must be an array of strings');
     if (lt.length !== numHiddenLayers) r.fail('layer_types', `has ${lt.length} entries but num_hidden_layers is ${numHiddenLayers}`);
     layerTypes = lt.map((v, i) => {
-      if (v !== 'linear_attention' && v !== 'full_attention') r.fail(`layer_types[${i}]`, `is ${JSON.stringify(v)}; supported: "linear_attention", "full_attention"`);
+      if (v !== 'linear_attention' && v !== 'full_attention') r.fail(`layer_types[${i}]`, `is ${previewValue(v)}; supported: "linear_attention", "full_attention"`);
       return v;
     });
   }
 
   const act = r.str('hidden_act', 'silu');
-  if (act !== 'silu') r.fail('hidden_act', `is ${JSON.stringify(act)}; only "silu" is supported`);
+  if (act !== 'silu') r.fail('hidden_act', `is ${previewValue(act)}; only "silu" is supported`);
   if (r.bool('attention_bias', false)) r.fail('attention_bias', 'is true; biased q/k/v/o projections are not supported');
   const gate = r.raw('attn_output_gate');
-  if (gate !== undefined && gate !== true) r.fail('attn_output_gate', `is ${JSON.stringify(gate)}; Qwen3.5 attention always gates its output`);
+  if (gate !== undefined && gate !== true) r.fail('attn_output_gate', `is ${previewValue(gate)}; Qwen3.5 attention always gates its output`);
 
   // rope: rope_parameters (new form) or top-level rope_theta / partial_rotary_factor (older form).
   const rpRaw = r.raw('rope_parameters') ?? r.raw('rope_scaling');
@@ -136,7 +137,7 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     if (!isObject(rpRaw)) r.fail('rope_parameters', 'must be an object');
     const rp: Reader = new Reader(rpRaw, file, `${path}rope_parameters.`);
     const type = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
-    if (type !== 'default') rp.fail('rope_type', `is ${JSON.stringify(type)}; only "default" (unscaled) rope is supported`);
+    if (type !== 'default') rp.fail('rope_type', `is ${previewValue(type)}; only "default" (unscaled) rope is supported`);
     ropeTheta = rp.num('rope_theta', r.num('rope_theta', 10000));
     partial = rp.num('partial_rotary_factor', r.num('partial_rotary_factor', 0.25));
     const interleaved = rp.raw('mrope_interleaved');
@@ -148,16 +149,16 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
   if (!(ropeTheta > 0)) r.fail('rope_parameters.rope_theta', `must be > 0, got ${ropeTheta}`);
   if (!(partial > 0 && partial <= 1)) r.fail('partial_rotary_factor', `must be in (0, 1], got ${partial}`);
 
-  const numAttentionHeads = r.int('num_attention_heads', 16);
-  const numKeyValueHeads = r.int('num_key_value_heads', 4);
+  const numAttentionHeads = r.int('num_attention_heads', 16, L.heads);
+  const numKeyValueHeads = r.int('num_key_value_heads', 4, L.heads);
   if (numAttentionHeads % numKeyValueHeads !== 0) {
     r.fail('num_key_value_heads', `(${numKeyValueHeads}) must divide num_attention_heads (${numAttentionHeads})`);
   }
-  const headDim = r.int('head_dim', 256);
+  const headDim = r.int('head_dim', 256, L.headDim);
   const rotaryDim = Math.floor(headDim * partial);
   if (rotaryDim % 2 !== 0 || rotaryDim < 2) r.fail('partial_rotary_factor', `gives an odd or empty rotary dim ${rotaryDim} for head_dim ${headDim}`);
-  const linearNumKeyHeads = r.int('linear_num_key_heads', 16);
-  const linearNumValueHeads = r.int('linear_num_value_heads', 32);
+  const linearNumKeyHeads = r.int('linear_num_key_heads', 16, L.heads);
+  const linearNumValueHeads = r.int('linear_num_value_heads', 32, L.heads);
   if (linearNumValueHeads % linearNumKeyHeads !== 0) {
     r.fail('linear_num_value_heads', `(${linearNumValueHeads}) must be a multiple of linear_num_key_heads (${linearNumKeyHeads})`);
   }
@@ -176,12 +177,12 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
   }
 
   const eps = r.num('rms_norm_eps', 1e-6);
-  if (!(eps > 0)) r.fail('rms_norm_eps', `must be > 0, got ${eps}`);
+  if (!(eps > 0 && eps < 1)) r.fail('rms_norm_eps', `must be in (0, 1), got ${eps}`);
 
   return {
-    vocabSize: r.int('vocab_size', 248320),
-    hiddenSize: r.int('hidden_size', 4096),
-    intermediateSize: r.int('intermediate_size', 12288),
+    vocabSize: r.int('vocab_size', 248320, L.vocab),
+    hiddenSize: r.int('hidden_size', 4096, L.channels),
+    intermediateSize: r.int('intermediate_size', 12288, L.intermediate),
     numHiddenLayers,
     layerTypes,
     numAttentionHeads,
@@ -189,15 +190,15 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     headDim,
     linearNumKeyHeads,
     linearNumValueHeads,
-    linearKeyHeadDim: r.int('linear_key_head_dim', 128),
-    linearValueHeadDim: r.int('linear_value_head_dim', 128),
-    linearConvKernelDim: r.int('linear_conv_kernel_dim', 4),
+    linearKeyHeadDim: r.int('linear_key_head_dim', 128, L.headDim),
+    linearValueHeadDim: r.int('linear_value_head_dim', 128, L.headDim),
+    linearConvKernelDim: r.int('linear_conv_kernel_dim', 4, L.kernel),
     rmsNormEps: eps,
     ropeTheta,
     partialRotaryFactor: partial,
     rotaryDim,
     tieWordEmbeddings: tie,
-    maxPositionEmbeddings: r.int('max_position_embeddings', 32768),
+    maxPositionEmbeddings: r.int('max_position_embeddings', 32768, L.positions),
     eosTokenIds,
   };
 }

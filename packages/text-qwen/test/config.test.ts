@@ -76,6 +76,18 @@ describe('config defaults and refusals', () => {
     ['hidden_size', { hidden_size: 'big' }],
     ['model_type', { model_type: 'llama' }],
     ['tie_word_embeddings', { tie_word_embeddings: 'yes' }],
+    // absurd sizes: refused at once, not a heap exhaustion minutes later
+    ['num_hidden_layers', { num_hidden_layers: 1e9 }],
+    ['vocab_size', { vocab_size: 1e9 }],
+    ['hidden_size', { hidden_size: 1e7 }],
+    ['intermediate_size', { intermediate_size: 1e9 }],
+    ['head_dim', { head_dim: 1e6 }],
+    ['num_attention_heads', { num_attention_heads: 1e6 }],
+    ['linear_conv_kernel_dim', { linear_conv_kernel_dim: 1e6 }],
+    ['max_position_embeddings', { max_position_embeddings: 1e12 }],
+    ['rms_norm_eps', { rms_norm_eps: -1 }],
+    ['rms_norm_eps', { rms_norm_eps: 5 }],
+    ['hidden_size', { hidden_size: -4 }],
   ];
   it.each(refusals)('refuses a bad %s with a ConfigError naming it', (key, patch) => {
     expect(() => parseQwen35Config({ ...base(), ...patch })).toThrow(ConfigError);

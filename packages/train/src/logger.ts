@@ -34,14 +34,28 @@ export class TrainLogger {
     this.svg = path.join(dir, 'loss.svg');
     if (existsSync(this.jsonl)) {
       const kept: string[] = [];
-      for (const line of readFileSync(this.jsonl, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        const r = JSON.parse(line) as LogRecord;
-        if (r.step > resumeStep) continue;
+      const lines = readFileSync(this.jsonl, 'utf8').split('\n');
+      // The last line is only complete when the file ends in a newline: a run killed mid-write leaves a
+      // torn line, which is dropped (the step is logged again when it is redone). A bad line elsewhere
+      // means the file was edited or damaged: an error naming the line.
+      const last = lines.length - 1;
+      lines.forEach((line, i) => {
+        if (!line.trim()) return;
+        let r: LogRecord;
+        try {
+          r = JSON.parse(line) as LogRecord;
+          if (typeof r !== 'object' || r === null || typeof r.step !== 'number') throw new Error('no numeric step');
+        } catch (e) {
+          if (i === last) return;
+          throw new C.InputError(`${this.jsonl}:${i + 1}: not a log record (${C.clip((e as Error).message, 80)}); fix or remove the line to resume`);
+        }
+        if (r.step > resumeStep) return;
         kept.push(line);
         this.points.push({ step: r.step, loss: r.loss });
-      }
-      writeFileSync(this.jsonl, kept.length ? `${kept.join('\n')}\n` : '');
+      });
+      const tmp = `${this.jsonl}.tmp-${process.pid}`;
+      writeFileSync(tmp, kept.length ? `${kept.join('\n')}\n` : '');
+      renameSync(tmp, this.jsonl);
     }
   }
 
@@ -67,7 +81,7 @@ export class TrainLogger {
   }
 
   plot(): void {
-    const tmp = `${this.svg}.tmp`;
+    const tmp = `${this.svg}.tmp-${process.pid}`;
     writeFileSync(tmp, lossCurveSvg(this.points));
     renameSync(tmp, this.svg);
   }

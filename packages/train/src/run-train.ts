@@ -76,7 +76,8 @@ export async function runTrain(argv: readonly string[]): Promise<RunTrainResult 
   if (values.output) raw.output = path.resolve(values.output);
   if (values.backend) raw.backend = values.backend;
   const cfg = resolvePaths(validateTrainConfig(raw, values.config), path.dirname(path.resolve(values.config)));
-  await C.setBackend(cfg.backend ?? 'auto');
+  // --backend, then the config's "backend", then SDXS_BACKEND, as every sdxs command does
+  await C.setBackend(cfg.backend ?? process.env.SDXS_BACKEND ?? 'auto');
 
   const modelDir = await C.resolveModelSource(cfg.model);
   const unetDir = cfg.unet ?? path.join(modelDir, 'unet');

@@ -3,7 +3,7 @@
  * Values the SDXS family does not use raise `ConfigError("unsupported: <key>=<value>")` instead of
  * running different math.
  */
-import { ConfigError, type ConfigObject } from '@sdxs/core';
+import { checkConfigPositive, checkConfigRange, CONFIG_LIMITS as L, ConfigError, previewValue, type ConfigObject } from '@sdxs/core';
 
 export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
 export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
@@ -53,7 +53,7 @@ const KNOWN_KEYS = new Set([
   'class_embeddings_concat', 'mid_block_only_cross_attention', 'cross_attention_norm', 'addition_embed_type_num_heads',
 ]);
 
-const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown): string => (typeof v === 'string' ? previewValue(v).slice(1, -1) : previewValue(v));
 
 function unsupported(key: string, value: unknown, why = ''): never {
   throw new ConfigError(`unsupported: ${key}=${show(value)}${why ? ` (${why})` : ''}`);
@@ -70,11 +70,11 @@ class Reader {
   bad(key: string, what: string): never {
     throw new ConfigError(`${this.file}: key '${key}' should be ${what} but is ${show(this.cfg[key])}`);
   }
-  int(key: string, fallback: number): number {
+  int(key: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.raw(key);
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.bad(key, 'an integer');
-    return v;
+    return checkConfigRange(this.file, key, v, min, max);
   }
   num(key: string, fallback: number): number {
     const v = this.raw(key);
@@ -101,17 +101,18 @@ class Reader {
     return v as string[];
   }
   /** an int repeated per block, or one int per block */
-  perBlock(key: string, fallback: number, n: number): number[] {
+  perBlock(key: string, fallback: number, n: number, min: number, max: number): number[] {
     const v = this.raw(key);
     if (v === undefined) return new Array<number>(n).fill(fallback);
     if (typeof v === 'number') {
       if (!Number.isSafeInteger(v)) this.bad(key, 'an integer or one integer per block');
-      return new Array<number>(n).fill(v);
+      return new Array<number>(n).fill(checkConfigRange(this.file, key, v, min, max));
     }
     if (!Array.isArray(v)) this.bad(key, 'an integer or one integer per block');
     if (v.some((x) => Array.isArray(x))) unsupported(key, v, 'nested per-layer lists (asymmetric UNets) are not used by SDXS');
     if (!v.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) this.bad(key, 'an integer or one integer per block');
     if (v.length !== n) throw new ConfigError(`${this.file}: key '${key}' has ${v.length} entries; expected one per down block (${n})`);
+    (v as number[]).forEach((x, i) => checkConfigRange(this.file, `${key}[${i}]`, x, min, max));
     return v as number[];
   }
 }
@@ -173,16 +174,17 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
   });
   const n = downBlockTypes.length;
   if (n === 0) throw new ConfigError(`${file}: 'down_block_types' is empty`);
+  if (n > L.blocks) throw new ConfigError(`${file}: 'down_block_types' has ${n} blocks; at most ${L.blocks} are supported`);
   if (upBlockTypes.length !== n) throw new ConfigError(`${file}: ${n} down_block_types but ${upBlockTypes.length} up_block_types; they must match`);
   const midRaw = Object.prototype.hasOwnProperty.call(cfg, 'mid_block_type') ? cfg.mid_block_type : 'UNetMidBlock2DCrossAttn';
   if (midRaw !== null && midRaw !== 'UNetMidBlock2DCrossAttn') unsupported('mid_block_type', midRaw);
 
-  const blockOutChannels = r.perBlock('block_out_channels', 0, n);
+  const blockOutChannels = r.perBlock('block_out_channels', 0, n, 1, L.channels);
   if (!r.has('block_out_channels')) throw new ConfigError(`${file}: key 'block_out_channels' is missing`);
   const headsKey = 'attention_head_dim';
-  const numHeads = r.perBlock(headsKey, 8, n);
-  const crossAttentionDim = r.perBlock('cross_attention_dim', 1280, n);
-  const normNumGroups = r.int('norm_num_groups', 32);
+  const numHeads = r.perBlock(headsKey, 8, n, 1, L.heads);
+  const crossAttentionDim = r.perBlock('cross_attention_dim', 1280, n, 1, L.channels);
+  const normNumGroups = r.int('norm_num_groups', 32, 1, L.channels);
   for (let i = 0; i < n; i++) {
     const c = blockOutChannels[i]!;
     if (c % numHeads[i]! !== 0) throw new ConfigError(`${file}: block ${i} has ${c} channels, not divisible by ${numHeads[i]} heads ('${headsKey}' is the number of heads)`);
@@ -191,16 +193,17 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
 
   const timeEmbDimRaw = r.raw('time_embedding_dim');
   if (timeEmbDimRaw !== undefined && (typeof timeEmbDimRaw !== 'number' || !Number.isSafeInteger(timeEmbDimRaw))) r.bad('time_embedding_dim', 'an integer or null');
-  const kIn = r.int('conv_in_kernel', 3);
-  const kOut = r.int('conv_out_kernel', 3);
+  if (timeEmbDimRaw !== undefined) checkConfigRange(file, 'time_embedding_dim', timeEmbDimRaw as number, 1, L.intermediate);
+  const kIn = r.int('conv_in_kernel', 3, 1, L.kernel);
+  const kOut = r.int('conv_out_kernel', 3, 1, L.kernel);
   if (kIn % 2 === 0) unsupported('conv_in_kernel', kIn, 'even kernels');
   if (kOut % 2 === 0) unsupported('conv_out_kernel', kOut, 'even kernels');
   const downsamplePadding = r.int('downsample_padding', 1);
   if (downsamplePadding !== 0 && downsamplePadding !== 1) unsupported('downsample_padding', downsamplePadding);
 
   return {
-    inChannels: r.int('in_channels', 4),
-    outChannels: r.int('out_channels', 4),
+    inChannels: r.int('in_channels', 4, 1, L.channels),
+    outChannels: r.int('out_channels', 4, 1, L.channels),
     centerInputSample: r.bool('center_input_sample', false),
     flipSinToCos: r.bool('flip_sin_to_cos', true),
     freqShift: r.num('freq_shift', 0),
@@ -208,15 +211,15 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
     upBlockTypes: upBlockTypes as UpBlockType[],
     midBlockType: midRaw === null ? null : 'UNetMidBlock2DCrossAttn',
     blockOutChannels,
-    layersPerBlock: r.perBlock('layers_per_block', 2, n),
-    transformerLayersPerBlock: r.perBlock('transformer_layers_per_block', 1, n),
+    layersPerBlock: r.perBlock('layers_per_block', 2, n, 1, L.layersPerBlock),
+    transformerLayersPerBlock: r.perBlock('transformer_layers_per_block', 1, n, 0, L.layersPerBlock),
     numHeads,
     crossAttentionDim,
     downsamplePadding,
     midBlockScaleFactor: r.num('mid_block_scale_factor', 1),
     resnetOutScaleFactor: r.num('resnet_out_scale_factor', 1),
     normNumGroups,
-    normEps: r.num('norm_eps', 1e-5),
+    normEps: checkConfigPositive(file, 'norm_eps', r.num('norm_eps', 1e-5), 1),
     useLinearProjection: r.bool('use_linear_projection', false),
     timeEmbedDim: (timeEmbDimRaw as number | undefined) ?? blockOutChannels[0]! * 4,
     convInKernel: kIn,

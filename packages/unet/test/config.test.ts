@@ -96,4 +96,30 @@ describe('UNet config', () => {
     expect(() => parseUNetConfig({ ...tiny(), attention_head_dim: [3, 2, 4, 4] })).toThrow(/not divisible by 3 heads/);
     expect(() => parseUNetConfig({ ...tiny(), up_block_types: ['UpBlock2D'] })).toThrow(/must match/);
   });
+
+  test.each([
+    ['layers_per_block', 1e9],
+    ['layers_per_block', [1, 1e9, 1, 1]],
+    ['transformer_layers_per_block', 1e9],
+    ['block_out_channels', [32, 64, 1e9, 64]],
+    ['attention_head_dim', 1e9],
+    ['cross_attention_dim', 1e9],
+    ['norm_num_groups', -1],
+    ['norm_num_groups', 0],
+    ['norm_eps', -1],
+    ['norm_eps', 0],
+    ['in_channels', 0],
+    ['out_channels', 1e9],
+    ['time_embedding_dim', -8],
+    ['conv_in_kernel', 1001],
+  ])('%s=%j is a ConfigError naming the key', (key, value) => {
+    let err: unknown;
+    try {
+      parseUNetConfig({ ...tiny(), [key]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(C.ConfigError);
+    expect((err as Error).message).toContain(`'${key}`);
+  });
 });

@@ -29,16 +29,20 @@ export interface AsymmetricAutoencoderKLConfig {
 
 const ACTIVATIONS = new Set(['silu', 'swish']);
 
-function positive(cfg: C.ConfigObject, key: string, file: string): number {
+const L = C.CONFIG_LIMITS;
+
+function positive(cfg: C.ConfigObject, key: string, file: string, max: number): number {
   const v = C.configInteger(cfg, key, file);
   if (v <= 0) throw new C.ConfigError(`${file}: key '${key}' must be a positive integer, got ${v}`);
-  return v;
+  return C.checkConfigRange(file, key, v, 1, max);
 }
 
 function positiveArray(cfg: C.ConfigObject, key: string, file: string): number[] {
   const arr = C.configIntegerArray(cfg, key, file);
   if (arr.length === 0) throw new C.ConfigError(`${file}: key '${key}' must not be empty`);
-  if (arr.some((v) => v <= 0)) throw new C.ConfigError(`${file}: key '${key}' must hold positive integers, got [${arr.join(', ')}]`);
+  if (arr.length > L.blocks) throw new C.ConfigError(`${file}: key '${key}' has ${arr.length} blocks; at most ${L.blocks} are supported`);
+  if (arr.some((v) => v <= 0)) throw new C.ConfigError(`${file}: key '${key}' must hold positive integers, got [${arr.slice(0, 16).join(', ')}]`);
+  arr.forEach((v, i) => C.checkConfigRange(file, `${key}[${i}]`, v, 1, L.channels));
   return arr;
 }
 
@@ -56,7 +60,7 @@ function blockTypes<T extends string>(cfg: C.ConfigObject, key: string, file: st
 function optionalStats(cfg: C.ConfigObject, key: string, file: string, latent: number): number[] | undefined {
   if (C.configOptional(cfg, key) === undefined) return undefined;
   const arr = C.configNumberArray(cfg, key, file, undefined, latent);
-  if (key === 'latents_std' && arr.some((v) => v <= 0)) throw new C.ConfigError(`${file}: key '${key}' must hold positive numbers`);
+  if (key === 'latents_std' && arr.some((v) => !(v > 0))) throw new C.ConfigError(`${file}: key '${key}' must hold positive numbers`);
   return arr;
 }
 
@@ -68,29 +72,29 @@ export function parseVaeConfig(cfg: C.ConfigObject, file = 'config.json'): Asymm
   }
   const down = positiveArray(cfg, 'down_block_out_channels', file);
   const up = positiveArray(cfg, 'up_block_out_channels', file);
-  const groups = positive(cfg, 'norm_num_groups', file);
+  const groups = positive(cfg, 'norm_num_groups', file, L.channels);
   for (const [key, arr] of [['down_block_out_channels', down], ['up_block_out_channels', up]] as const) {
     const bad = arr.find((c) => c % groups !== 0);
     if (bad !== undefined) throw new C.ConfigError(`${file}: key '${key}' has ${bad} channels, not divisible by norm_num_groups ${groups}`);
   }
   const act = C.configString(cfg, 'act_fn', file);
   if (!ACTIVATIONS.has(act)) throw new C.ConfigError(`${file}: key 'act_fn' is '${act}'; only 'silu' is supported`);
-  const latent = positive(cfg, 'latent_channels', file);
+  const latent = positive(cfg, 'latent_channels', file, L.channels);
   const sample = C.configOptional(cfg, 'sample_size');
   return {
-    in_channels: positive(cfg, 'in_channels', file),
-    out_channels: positive(cfg, 'out_channels', file),
+    in_channels: positive(cfg, 'in_channels', file, L.channels),
+    out_channels: positive(cfg, 'out_channels', file, L.channels),
     down_block_types: blockTypes(cfg, 'down_block_types', file, 'DownEncoderBlock2D', down.length, 'down_block_out_channels'),
     down_block_out_channels: down,
-    layers_per_down_block: positive(cfg, 'layers_per_down_block', file),
+    layers_per_down_block: positive(cfg, 'layers_per_down_block', file, L.layersPerBlock),
     up_block_types: blockTypes(cfg, 'up_block_types', file, 'UpDecoderBlock2D', up.length, 'up_block_out_channels'),
     up_block_out_channels: up,
-    layers_per_up_block: positive(cfg, 'layers_per_up_block', file),
+    layers_per_up_block: positive(cfg, 'layers_per_up_block', file, L.layersPerBlock),
     act_fn: 'silu',
     latent_channels: latent,
     norm_num_groups: groups,
     sample_size: typeof sample === 'number' ? sample : undefined,
-    scaling_factor: C.configNumber(cfg, 'scaling_factor', file),
+    scaling_factor: C.checkConfigPositive(file, 'scaling_factor', C.configNumber(cfg, 'scaling_factor', file)),
     latents_mean: optionalStats(cfg, 'latents_mean', file, latent),
     latents_std: optionalStats(cfg, 'latents_std', file, latent),
   };

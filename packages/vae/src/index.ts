@@ -31,3 +31,4 @@ export {
   type VaeImageScore,
   type PerceptualScorer,
 } from './eval/quality.js';
+export { DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixelsFrom, pixelLimitProblem, checkImagePixels, imageSizeFromHeader, type HeaderSize } from './image-limits.js';

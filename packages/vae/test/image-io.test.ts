@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_MAX_IMAGE_PIXELS, imageSizeFromHeader, maxImagePixelsFrom } from '../src/index.js';
 import { ImageError, readImage, upscaleImageFile, writeImage } from '../src/node/index.js';
+import { jpegBomb } from './helpers/hostile-images.js';
 import { imagesDir } from './helpers/fixtures.js';
 import { tinyVae } from './helpers/model.js';
 
@@ -110,5 +112,58 @@ describe('readImage / writeImage', () => {
     const meta = await sharp(at('small-2x.png')).metadata();
     expect([meta.width, meta.height, meta.channels, meta.hasAlpha]).toEqual([74, 42, 4, true]);
     expect(meta.icc?.length).toBeGreaterThan(100);
+  });
+});
+
+describe('hostile images', () => {
+  test('a decompression bomb is refused from its header, before decoding', async () => {
+    const bomb = await jpegBomb(16000, 16000);
+    expect(bomb.length).toBeLessThan(10_000);
+    expect(imageSizeFromHeader(bomb)).toEqual({ width: 16000, height: 16000, format: 'jpeg' });
+    const before = process.memoryUsage().rss;
+    const err = await readImage(bomb).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+    expect(err).toMatchObject({ reason: 'too-large' });
+    expect(String((err as Error).message)).toMatch(/16000x16000.*SDXS_MAX_IMAGE_PIXELS/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 2 ** 20);
+  });
+
+  test('a file whose pixel data is mostly missing is an error, not a grey picture', async () => {
+    const bomb = await jpegBomb(2000, 2000);
+    await expect(readImage(bomb)).rejects.toMatchObject({ reason: 'corrupt' });
+  });
+
+  test('the limit is one documented value a user can raise', async () => {
+    expect(DEFAULT_MAX_IMAGE_PIXELS).toBe(8192 * 8192);
+    expect(maxImagePixelsFrom(undefined)).toBe(DEFAULT_MAX_IMAGE_PIXELS);
+    expect(maxImagePixelsFrom('100000000')).toBe(100_000_000);
+    expect(() => maxImagePixelsFrom('-5')).toThrow(/SDXS_MAX_IMAGE_PIXELS/);
+    const img = await readImage(await sharp({ create: { width: 40, height: 30, channels: 3, background: '#808080' } }).png().toBuffer(), { maxPixels: 1200 });
+    expect([img.width, img.height]).toEqual([40, 30]);
+  });
+
+  test('header sizes of PNG, WebP and GIF', async () => {
+    const base = sharp({ create: { width: 37, height: 21, channels: 3, background: '#808080' } });
+    expect(imageSizeFromHeader(await base.clone().png().toBuffer())).toEqual({ width: 37, height: 21, format: 'png' });
+    expect(imageSizeFromHeader(await base.clone().webp().toBuffer())).toMatchObject({ width: 37, height: 21 });
+    expect(imageSizeFromHeader(await base.clone().webp({ lossless: true }).toBuffer())).toMatchObject({ width: 37, height: 21 });
+    expect(imageSizeFromHeader(await base.clone().gif().toBuffer())).toMatchObject({ width: 37, height: 21 });
+    expect(imageSizeFromHeader(new Uint8Array([1, 2, 3]))).toBeUndefined();
+  });
+
+  test('a write error is labelled as one, not as a corrupt image', async () => {
+    await fs.writeFile(at('a-file'), 'x');
+    const err = await writeImage(at('a-file/out.png'), { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'write-failed' });
+    expect((err as Error).message).toMatch(/cannot write/);
+    expect((err as Error).message).not.toMatch(/corrupt|decode/);
+  });
+
+  test('a JPEG missing its scan is labelled corrupt, not "file not found"', async () => {
+    const jpg = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const sos = jpg.indexOf(Buffer.from([0xff, 0xda]));
+    const err = await readImage(Buffer.concat([jpg.subarray(0, sos), Buffer.from([0xff, 0xd9])])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+    expect((err as ImageError).reason).not.toBe('not-found');
   });
 });

@@ -46,6 +46,16 @@ describe('config', () => {
       [{ latent_channels: 'x' }, /'latent_channels' should be an integer/],
       [{ latents_mean: [0, 1] }, /'latents_mean' has 2 entries; expected 32/],
       [{ _class_name: 'AutoencoderKL' }, /'_class_name'/],
+      // absurd, negative and non-divisible values: a ConfigError at once, not minutes of allocation or NaN output
+      [{ layers_per_down_block: 1e9 }, /'layers_per_down_block' must be an integer in \[1, 64\]/],
+      [{ layers_per_up_block: 1e9 }, /'layers_per_up_block'/],
+      [{ norm_num_groups: -1 }, /'norm_num_groups' must be a positive integer/],
+      [{ latent_channels: 1e7 }, /'latent_channels'/],
+      [{ in_channels: 0 }, /'in_channels'/],
+      [{ down_block_out_channels: [128, 256, 1e8, 512] }, /'down_block_out_channels\[2\]'/],
+      [{ up_block_out_channels: new Array(40).fill(32), up_block_types: new Array(40).fill('UpDecoderBlock2D') }, /at most 12/],
+      [{ scaling_factor: -1 }, /'scaling_factor' must be a number > 0/],
+      [{ scaling_factor: 0 }, /'scaling_factor'/],
     ];
     const base = await rawConfig();
     for (const [patch, re] of bad) expect(() => parseVaeConfig({ ...base, ...patch })).toThrow(re);

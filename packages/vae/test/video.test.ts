@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { findFfmpeg, probeVideo, upscaleVideo, VideoError, type FfmpegTools } from '../src/node/index.js';
+import { findFfmpeg, parseFfmpegVersion, passthroughArgs, probeVideo, upscaleVideo, VideoError, type FfmpegTools } from '../src/node/index.js';
 import { tinyVae } from './helpers/model.js';
 
 let tools: FfmpegTools | undefined;
@@ -86,3 +86,36 @@ maybe('video', () => {
 });
 
 if (!tools) test.skip(`video tests: ${missing}`, () => {});
+
+describe('ffmpeg versions', () => {
+  test('the version is parsed and older ffmpeg (< 5.1, no -fps_mode) gets -vsync', () => {
+    expect(parseFfmpegVersion('ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021')).toEqual([4, 4]);
+    expect(parseFfmpegVersion('ffmpeg version n6.1.1 Copyright')).toEqual([6, 1]);
+    expect(parseFfmpegVersion('ffmpeg version N-112233-gabcdef Copyright')).toBeUndefined();
+    expect(passthroughArgs([4, 4])).toEqual(['-vsync', 'passthrough']);
+    expect(passthroughArgs([5, 0])).toEqual(['-vsync', 'passthrough']);
+    expect(passthroughArgs([5, 1])).toEqual(['-fps_mode', 'passthrough']);
+    expect(passthroughArgs(undefined)).toEqual(['-fps_mode', 'passthrough']);
+  });
+
+  test.skipIf(!tools || process.platform === 'win32')('a video upscales with an ffmpeg 4.4 that rejects -fps_mode; oversized frames are refused from the header', async () => {
+    const d = await fs.mkdtemp(path.join(os.tmpdir(), 'sdxs-vae-ff44-'));
+    // A stand-in for Ubuntu 22.04's ffmpeg 4.4: reports 4.4 and refuses -fps_mode, as 4.4 does.
+    const fake = path.join(d, 'ffmpeg');
+    await fs.writeFile(
+      fake,
+      `#!/bin/sh\ncase " $* " in *" -version "*) echo "ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021"; exit 0;; *" -fps_mode "*) echo "Unrecognized option 'fps_mode'." >&2; exit 1;; esac\nexec ${JSON.stringify(tools!.ffmpeg)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    execFileSync(tools!.ffmpeg, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=8', '-t', '0.25', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path.join(d, 'in.mp4')]);
+    const vae = await tinyVae();
+    const env = { ...process.env, FFMPEG_PATH: fake, FFPROBE_PATH: tools!.ffprobe };
+    const r = await upscaleVideo(vae, path.join(d, 'in.mp4'), path.join(d, 'out.mp4'), { env });
+    expect(r.written).toBeGreaterThan(0);
+    const probe = await probeVideo(tools!, path.join(d, 'out.mp4'));
+    expect([probe.width, probe.height]).toEqual([48, 32]);
+    await expect(upscaleVideo(vae, path.join(d, 'in.mp4'), path.join(d, 'big.mp4'), { env, maxInputPixels: 100 })).rejects.toThrow(/over the limit of 100/);
+    expect(existsSync(path.join(d, 'big.mp4'))).toBe(false);
+    await fs.rm(d, { recursive: true, force: true });
+  });
+});

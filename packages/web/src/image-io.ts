@@ -1,11 +1,22 @@
 /** Images in the page: a picked file → 8-bit raster, and rasters → PNG object URLs. */
 import { encodePng } from '@sdxs/pipeline';
-import type { Raster } from '@sdxs/vae';
+import { DEFAULT_MAX_IMAGE_PIXELS, imageSizeFromHeader, pixelLimitProblem, type Raster } from '@sdxs/vae';
 
-/** Decodes an image file (EXIF orientation applied by the browser); RGB when fully opaque, else RGBA. */
-export async function fileToRaster(file: Blob): Promise<Raster<Uint8ClampedArray>> {
+/**
+ * Decodes an image file (EXIF orientation applied by the browser); RGB when fully opaque, else RGBA.
+ * The size in the header is checked against DEFAULT_MAX_IMAGE_PIXELS before the browser decodes it.
+ */
+export async function fileToRaster(file: Blob, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<Raster<Uint8ClampedArray>> {
+  const head = imageSizeFromHeader(new Uint8Array(await file.slice(0, 256 * 1024).arrayBuffer()));
+  const tooLarge = head && pixelLimitProblem(head.width, head.height, maxPixels);
+  if (tooLarge) throw new Error(tooLarge);
   const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   const { width, height } = bitmap;
+  const decodedTooLarge = pixelLimitProblem(width, height, maxPixels);
+  if (decodedTooLarge) {
+    bitmap.close();
+    throw new Error(decodedTooLarge);
+  }
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new Error('no 2D canvas context');

@@ -17,8 +17,8 @@ export const data: Command = {
       io.stdout.write(`${DATA_CONVERT_USAGE}\n`);
       return 0;
     }
-    const r = await runDataConvert(rest);
-    if (r) io.stdout.write(`${JSON.stringify(r)}\n`);
+    // A summary line (or --json summary), never the whole index: that is <out>/index.json.
+    await runDataConvert(rest, { signal: io.signal, stdout: io.stdout, stderr: io.stderr });
     return 0;
   },
 };

@@ -69,7 +69,7 @@ export const evalCommand: Command = {
     const mode = (v.mode ?? 'reconstruct') as VaeEvalMode;
     if (mode !== 'reconstruct' && mode !== 'upscale') throw new UsageError(`sdxs eval vae: --mode must be reconstruct or upscale, got '${v.mode}'`);
     const dtype = dtypeArg('eval vae', v.dtype);
-    await selectBackend('eval vae', v.backend, io.env);
+    await selectBackend('eval vae', v.backend, io, { json: v.json, quiet: v.quiet });
     const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
     try {
       const bar = progressFor(io, 'eval vae', { json: v.json, quiet: v.quiet, unit: 'images' });

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
 import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { selectBackend } from '../backend-option.js';
-import { UsageError } from '../cli-error.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
+import { EXIT_HELP, UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 import { progressFor } from '../io.js';
 import { numberedPaths, writeFileAtomic } from '../output.js';
@@ -14,8 +16,9 @@ const help = `sdxs generate "<prompt>" [options]
 Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters.
 
   -n, --negative <text>   negative prompt (default: none, the empty prompt)
-  -W, --width <px>        width, a multiple of 16 (default ${D.width})
-  -H, --height <px>       height, a multiple of 16 (default ${D.height})
+  -W, --width <px>        width, a multiple of 16 (default ${D.width}; with --image: the image's width
+                          rounded to a multiple of 16)
+  -H, --height <px>       height, a multiple of 16 (default ${D.height}; with --image: from the image)
       --steps <n>         denoising steps (default ${D.steps})
       --cfg <scale>       classifier-free guidance scale; <= 1 turns it off (default ${D.guidanceScale})
       --seed <n>          seed of the first image; image i uses seed + i (default: random)
@@ -24,20 +27,22 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --upscale           2x the result with the VAE (2W x 2H output)
       --tile <px>         decode the latents in tiles of this many half-size pixels (multiple of 8; 0 = one pass);
                           bounds the decoder's memory (default: one pass, 256 on tfjs-wasm above 640 px)
-      --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF)
+      --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF); the output keeps its
+                          size (rounded to a multiple of 16) unless -W/-H are given
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
 ${LORA_HELP}
-      --backend <name>    auto, cpu, tfjs-cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu (default auto / SDXS_BACKEND)
+      --backend <name>    ${backendHelp()}
       --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
       --revision <rev>    hub revision (default main)
       --cache-dir <dir>   hub cache folder
-  -o, --out <file.png>    output path (default sdxs.png; several images get -1, -2, ... suffixes)
+  -o, --output <file.png> output path (default sdxs.png; several images get -1, -2, ... suffixes); --out works too
       --json              print a JSON summary on stdout, no progress bars
-  -q, --quiet             no progress bars
+  -q, --quiet             no progress bars and no backend line
+  -v, --verbose           also say which backends auto passed over, and why
   -h, --help              this text
 
-Exit codes: 0 ok, 1 failure, 2 bad arguments, 130 interrupted (Ctrl-C; no partial files are left).`;
+${EXIT_HELP} Ctrl-C leaves no partial files.`;
 
 export const generate: Command = {
   name: 'generate',
@@ -63,7 +68,9 @@ export const generate: Command = {
       model: { type: 'string' },
       revision: { type: 'string' },
       'cache-dir': { type: 'string' },
-      out: { type: 'string', short: 'o' },
+      output: { type: 'string', short: 'o' },
+      out: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -98,27 +105,48 @@ export const generate: Command = {
       decodeTile,
     };
     const loras = loraArgs(cmd, v.lora);
-    const image = v.image ? await readInputImage(v.image) : undefined;
-    const backend = await selectBackend(cmd, v.backend, io.env);
+    const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env) : undefined;
+    if (image && (v.width === undefined || v.height === undefined)) {
+      // img2img keeps the input's size and aspect (rounded to the multiple of 16 the model needs) rather
+      // than stretching it to the text-to-image default; one given side sets the scale.
+      const fit = (x: number): number => Math.min(8192, Math.max(16, Math.round(x / 16) * 16));
+      if (v.width === undefined && v.height === undefined) {
+        opts.width = fit(image.width);
+        opts.height = fit(image.height);
+      } else if (v.width === undefined) opts.width = fit((opts.height * image.width) / image.height);
+      else opts.height = fit((opts.width * image.height) / image.width);
+      if (!v.json && !v.quiet) {
+        io.stderr.write(`sdxs generate: size ${opts.width}x${opts.height} from the input image (${image.width}x${image.height}, rounded to a multiple of 16); -W/-H choose another\n`);
+      }
+    }
+    const backend = await selectBackend(cmd, v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
+    // One bar per stage, each printed once: a stage interrupted by a nested one (encode waits for 'load
+    // text_encoder') is suspended, not finished, and picks up again when it reports next.
     const bars = new Map<string, ReturnType<typeof progressFor>>();
+    const finished = new Set<string>();
     const onProgress = (p: PipelineProgress): void => {
       const key = p.stage === 'download' || p.stage === 'load' || p.stage === 'compile' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
+      if (finished.has(key)) return;
       let bar = bars.get(key);
       if (!bar) {
-        for (const b of bars.values()) b.done();
-        bars.clear();
         bar = progressFor(io, key.trim(), { json: v.json, quiet: v.quiet, bytes: p.stage === 'download', unit: p.stage === 'denoise' ? 'it' : 'items' });
         bars.set(key, bar);
       }
       bar.update(p.done, p.total);
+      if (p.done >= p.total) {
+        bar.done();
+        bars.delete(key);
+        finished.add(key);
+      }
     };
-    const model = v.model ?? DEFAULT_MODEL;
+    // a local folder is relative to the working directory; anything else is a hub repo id
+    const model = v.model === undefined ? DEFAULT_MODEL : existsSync(path.resolve(io.cwd, v.model)) ? path.resolve(io.cwd, v.model) : v.model;
     const pipe = await SdxsPipeline.fromPretrained(model, { revision: v.revision, cacheDir: v['cache-dir'], dtype, signal: io.signal, onProgress });
     try {
       await applyLoras(pipe, loras);
       const result = await pipe.generate({ ...opts, image, signal: io.signal });
       for (const b of bars.values()) b.done();
-      const paths = numberedPaths(v.out ?? 'sdxs.png', result.images.length);
+      const paths = numberedPaths(path.resolve(io.cwd, v.output ?? v.out ?? 'sdxs.png'), result.images.length);
       for (const [i, img] of result.images.entries()) await writeFileAtomic(paths[i]!, await img.toPng());
       if (v.json) {
         io.stdout.write(

@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL, SdxsPipeline } from '@sdxs/pipeline';
 import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { selectBackend } from '../backend-option.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 
@@ -13,10 +13,12 @@ prompt into a detailed three-sentence description. Tokens stream to stdout as th
       --temperature <t>     sampling temperature (default 0.7)
       --max-tokens <n>      new tokens at most (default 248)
       --seed <n>            sampling seed
-      --backend <name>      tensor backend (default auto / SDXS_BACKEND)
+      --backend <name>      ${backendHelp()}
       --dtype <t>           ${DTYPE_HELP}
       --model <dir|repo>    model folder or hub repo id (default ${DEFAULT_MODEL})
       --json                print {"prompt", "refined"} at the end instead of streaming
+  -q, --quiet               no backend line
+  -v, --verbose             also say which backends auto passed over, and why
   -h, --help                this text`;
 
 export const refine: Command = {
@@ -33,6 +35,8 @@ export const refine: Command = {
       dtype: { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
@@ -47,7 +51,7 @@ export const refine: Command = {
       maxNewTokens: intArg('refine', 'max-tokens', v['max-tokens'], 248, 1, 32768),
       seed: v.seed === undefined ? undefined : intArg('refine', 'seed', v.seed, 0, 0, 2 ** 31 - 1),
     };
-    await selectBackend('refine', v.backend, io.env);
+    await selectBackend('refine', v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
     const pipe = await SdxsPipeline.fromPretrained(v.model ?? DEFAULT_MODEL, { dtype, signal: io.signal });
     try {
       let shown = '';

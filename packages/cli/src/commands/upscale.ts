@@ -1,11 +1,11 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import * as C from '@sdxs/core';
-import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE } from '@sdxs/vae';
+import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
-import { selectBackend } from '../backend-option.js';
-import { UsageError } from '../cli-error.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
+import { EXIT, exitCodeFor, UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 
 /** The SDXS model whose `vae/` folder is used by default. */
@@ -21,8 +21,7 @@ decode): no invented detail, deterministic output.
                           of images (not recursive)
   -o, --output <path>     output file (default: <name>-2x.<ext> beside the input) or, for a folder,
                           output folder (default: <folder>-2x)
-      --backend <name>    tensor backend: auto (default / SDXS_BACKEND), cpu, tfjs-cpu, tfjs-wasm,
-                          tfjs-webgpu, tfjs-node, tfjs-node-gpu
+      --backend <name>    ${backendHelp()}
       --tile <n>          tile edge in input pixels, a multiple of 8 (default ${DEFAULT_TILE}); 0 = no
                           tiling. Memory grows with the tile, not the image; bigger tiles are slower to
                           start but closer to untiled output
@@ -35,12 +34,15 @@ decode): no invented detail, deterministic output.
       --batch <n>         video frames per model batch (default 2)
       --crf <n>           video quality, x264 CRF 0..51 (default 18; 0 = lossless)
   -f, --force             overwrite existing outputs
-  -q, --quiet             no progress bar
+  -q, --quiet             no progress bar and no backend line
+  -v, --verbose           also say which backends auto passed over, and why
+      --json              print a JSON summary on stdout ({"outputs": [...], "failures": [...]}), no progress
   -h, --help              this text
 
 Sizes that are not multiples of 8 are padded by reflection and cropped back; the output is exactly
 2W x 2H. Alpha is resized separately (bilinear). The ICC profile and 16-bit PNG/TIFF depth are kept.
-Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
+Images whose header claims more than 8192x8192 pixels are refused before decoding; raise the limit
+with SDXS_MAX_IMAGE_PIXELS=<pixels>. Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
 error or Ctrl-C never leaves a half-written file.`;
 
 type Kind = 'image' | 'video' | 'folder';
@@ -84,6 +86,8 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     crf: { type: 'string' },
     force: { type: 'boolean', short: 'f' },
     quiet: { type: 'boolean', short: 'q' },
+    verbose: { type: 'boolean', short: 'v' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) {
@@ -92,7 +96,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('sdxs upscale: give exactly one input (an image, a video or a folder); see sdxs upscale --help');
   const input = path.resolve(io.cwd, positionals[0]!);
-  if (!existsSync(input)) throw new UsageError(`sdxs upscale: '${positionals[0]}' does not exist`);
+  if (!existsSync(input)) throw new C.InputError(`'${positionals[0]}' does not exist`);
   const kind = kindOf(input);
   if (!kind) throw new UsageError(`sdxs upscale: cannot tell whether '${positionals[0]}' is an image or a video from its extension (images: ${IMAGE_EXTENSIONS.join(' ')}; videos: ${VIDEO_EXTENSIONS.join(' ')})`);
   const tile = intArg('upscale', 'tile', v.tile, DEFAULT_TILE, 0, 65536);
@@ -118,34 +122,40 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     if (clash) throw new UsageError(`sdxs upscale: '${clash[1]}' exists; use --force to overwrite`);
   }
 
-  await selectBackend('upscale', v.backend, io.env);
+  const backend = await selectBackend('upscale', v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
   const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
-  const opts = { tile, overlap, signal: io.signal };
+  const opts = { tile, overlap, signal: io.signal, maxInputPixels: maxImagePixelsFrom(io.env[MAX_IMAGE_PIXELS_ENV]) };
   try {
     if (kind === 'video') {
-      const bar = progressFor(io, 'upscale', { quiet: v.quiet, unit: 'frames' });
+      const bar = progressFor(io, 'upscale', { quiet: v.quiet, json: v.json, unit: 'frames' });
       const r = await upscaleVideo(vae, input, output, { ...opts, batchSize, crf, env: io.env, onProgress: (p) => bar.update(p.done, p.total) });
       bar.done(`${r.written} frames → ${output}`);
+      if (v.json) io.stdout.write(`${JSON.stringify({ backend, outputs: [{ input, output, frames: r.written }], failures: [] })}\n`);
       return 0;
     }
     const failures: string[] = [];
+    const outputs: { input: string; output: string; width: number; height: number }[] = [];
+    let worst: number = EXIT.ok;
     for (const [i, [src, dst]] of jobs.entries()) {
       C.throwIfAborted(io.signal);
       const label = jobs.length > 1 ? `${i + 1}/${jobs.length} ${path.basename(src)}` : path.basename(src);
-      const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, unit: 'tiles' });
+      const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, json: v.json, unit: 'tiles' });
       try {
         const size = await upscaleImageFile(vae, src, dst, { ...opts, quality, onProgress: (p) => bar.update(p.done, p.total) });
         bar.done(`${size.width}x${size.height} → ${dst}`);
+        outputs.push({ input: src, output: dst, ...size });
       } catch (e) {
         bar.done();
         // In a folder, one bad image does not stop the others; a single input fails the command.
         if (kind !== 'folder' || (e instanceof C.SdxsError && e.code === 'ABORTED')) throw e;
         failures.push(`${path.basename(src)}: ${(e as Error).message}`);
+        worst = Math.max(worst, exitCodeFor(e) === EXIT.input ? EXIT.input : EXIT.runtime);
       }
     }
+    if (v.json) io.stdout.write(`${JSON.stringify({ backend, outputs, failures })}\n`);
     if (failures.length) {
       io.stderr.write(`sdxs upscale: ${failures.length} of ${jobs.length} images failed:\n  ${failures.join('\n  ')}\n`);
-      return 1;
+      return worst;
     }
     return 0;
   } finally {

@@ -5,6 +5,7 @@
 import { AbortError, HubError, throwIfAborted } from '../errors.js';
 import { findCachedFile, isKnownMissing, linkSnapshot, markNoExist, readRef, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
 import { defaultHubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
+import { isProcessAlive } from '../io/stale-temp.js';
 
 export interface HubProgress {
   /** Repo-relative path of the file. */
@@ -34,12 +35,36 @@ export interface HubDownloadOptions {
   signal?: AbortSignal;
   /** fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * Fail when the server sends nothing for this long, in ms (default: SDXS_HUB_IDLE_TIMEOUT seconds, else
+   * 60 s). Applies to waiting for headers and between body chunks.
+   */
+  idleTimeoutMs?: number;
+  /** Fail when one file takes longer than this, in ms (default: SDXS_HUB_TIMEOUT seconds, else 6 hours). */
+  totalTimeoutMs?: number;
+}
+
+/** Default idle timeout of hub downloads (ms). */
+export const DEFAULT_HUB_IDLE_TIMEOUT_MS = 60_000;
+/** Default total timeout of one hub file (ms). */
+export const DEFAULT_HUB_TOTAL_TIMEOUT_MS = 6 * 3600_000;
+
+function envSeconds(name: string): number | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0)) throw new HubError(`${name} must be a positive number of seconds, got '${v.slice(0, 40)}'`);
+  return n * 1000;
 }
 
 interface RemoteMeta {
   commit: string | undefined;
   etag: string | undefined;
+  /** The ETag header exactly as sent, for If-Range. */
+  rawEtag: string | undefined;
   size: number | undefined;
+  /** The size the HEAD stated (x-linked-size or Content-Length), independent of the GET. */
+  statedSize: number | undefined;
 }
 
 interface Request {
@@ -52,6 +77,12 @@ interface Request {
   tokenGiven: boolean;
   fetch: typeof fetch;
   signal: AbortSignal | undefined;
+  /** Aborted by the user's signal or by a timeout; `timedOut` says which timeout fired. */
+  inner: AbortController;
+  timedOut: string | undefined;
+  idleMs: number;
+  /** Restarts the idle timer (called on every response and chunk). */
+  alive(): void;
 }
 
 const REPO_RE = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
@@ -62,6 +93,22 @@ export function hubRelPath(filename: string, subfolder?: string): string {
   const segs = [subfolder, filename].filter((s): s is string => !!s).flatMap((s) => s.split(/[\\/]+/)).filter((s) => s !== '' && s !== '.');
   if (segs.length === 0 || segs.includes('..')) throw new HubError(`invalid file path '${[subfolder, filename].filter(Boolean).join('/')}'`);
   return segs.join('/');
+}
+
+/**
+ * A revision (branch, tag or commit) becomes a folder name under snapshots/ and refs/: only
+ * `[A-Za-z0-9_.-]` segments joined by '/', none of them '.' or '..' or starting with a dot.
+ */
+export function checkRevision(revision: string): void {
+  const segs = revision.split('/');
+  if (revision.length === 0 || revision.length > 256 || !segs.every((s) => /^[A-Za-z0-9_-][\w.-]*$/.test(s))) {
+    throw new HubError(`invalid revision '${revision.slice(0, 80)}': expected a branch, tag or commit name (letters, digits, '_', '-', '.', '/'; no '..')`);
+  }
+}
+
+/** Whether an ETag can name a blob file: word characters, '-' and '.', not starting with a dot. */
+function etagFileName(etag: string | undefined): string | undefined {
+  return etag && /^[\w-][\w.-]{0,127}$/.test(etag) ? etag : undefined;
 }
 
 export function checkRepoId(repoId: string): void {
@@ -80,6 +127,7 @@ export async function hubDownload(repoId: string, filename: string, opts: HubDow
   checkRepoId(repoId);
   const relPath = hubRelPath(filename, opts.subfolder);
   const revision = opts.revision ?? 'main';
+  checkRevision(revision);
   const cacheDir = opts.cacheDir ?? (await defaultHubCacheDir());
   const cache = await repoCache(cacheDir, repoId);
   throwIfAborted(opts.signal);
@@ -117,6 +165,12 @@ export async function hubDownload(repoId: string, filename: string, opts: HubDow
 async function download(cache: RepoCache, repoId: string, relPath: string, revision: string, opts: HubDownloadOptions): Promise<string> {
   const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
   const token = opts.token ?? hubToken();
+  const idleMs = opts.idleTimeoutMs ?? envSeconds('SDXS_HUB_IDLE_TIMEOUT') ?? DEFAULT_HUB_IDLE_TIMEOUT_MS;
+  const totalMs = opts.totalTimeoutMs ?? envSeconds('SDXS_HUB_TIMEOUT') ?? DEFAULT_HUB_TOTAL_TIMEOUT_MS;
+  const inner = new AbortController();
+  const onAbort = (): void => inner.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let idle: ReturnType<typeof setTimeout> | undefined;
   const req: Request = {
     repoId,
     relPath,
@@ -126,32 +180,115 @@ async function download(cache: RepoCache, repoId: string, relPath: string, revis
     headers: token ? { authorization: `Bearer ${token}` } : {},
     tokenGiven: !!token,
     fetch: opts.fetch ?? globalThis.fetch,
-    signal: opts.signal,
+    signal: inner.signal,
+    inner,
+    timedOut: undefined,
+    idleMs,
+    alive() {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        req.timedOut = `no data from ${endpoint} for ${idleMs / 1000} s (idle timeout; raise it with SDXS_HUB_IDLE_TIMEOUT=<seconds> or idleTimeoutMs)`;
+        inner.abort();
+      }, idleMs);
+    },
   };
+  const total = setTimeout(() => {
+    req.timedOut = `the download took longer than ${totalMs / 1000} s (total timeout; raise it with SDXS_HUB_TIMEOUT=<seconds> or totalTimeoutMs)`;
+    inner.abort();
+  }, totalMs);
+  try {
+    return await downloadWith(req, cache, opts);
+  } catch (e) {
+    if (req.timedOut && !opts.signal?.aborted && !(e instanceof HubError)) {
+      throw new HubError(`download of '${relPath}' of '${repoId}' stopped: ${req.timedOut}; run again to resume`, undefined, { cause: e });
+    }
+    if (opts.signal?.aborted && !(e instanceof AbortError)) throw new AbortError(`download of '${relPath}' aborted`);
+    throw e;
+  } finally {
+    clearTimeout(idle);
+    clearTimeout(total);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function downloadWith(req: Request, cache: RepoCache, opts: HubDownloadOptions): Promise<string> {
+  const { repoId, relPath, revision } = req;
   const meta = await fetchMeta(req);
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   await fs.mkdir(cache.blobs, { recursive: true });
 
-  const etagName = meta.etag && /^[\w.-]{1,128}$/.test(meta.etag) ? meta.etag : undefined;
+  const etagName = etagFileName(meta.etag);
   let blob = etagName ? path.join(cache.blobs, etagName) : undefined;
   const blobSize = blob ? await sizeOf(blob) : undefined;
   if (blobSize === undefined || (meta.size !== undefined && blobSize !== meta.size)) {
     const partName = etagName ?? `url-${(await sha256Hex(new TextEncoder().encode(req.url))).slice(0, 32)}`;
     const partial = path.join(cache.blobs, `${partName}.incomplete`);
-    const digest = await fetchBody(req, partial, meta, opts.onProgress);
-    if (meta.etag && /^[0-9a-f]{64}$/.test(meta.etag) && digest !== meta.etag) {
-      await fs.rm(partial, { force: true });
-      throw new HubError(`'${relPath}' of '${repoId}': downloaded data has sha256 ${digest} but the hub states ${meta.etag}; try again`);
+    const release = await lockFile(`${partial}.lock`, req);
+    try {
+      // Another process may have finished it while we waited for the lock.
+      const done = blob ? await sizeOf(blob) : undefined;
+      if (!(done !== undefined && (meta.size === undefined || done === meta.size))) {
+        const { sha256, sha1, gitSha1, length } = await fetchBody(req, partial, meta, opts.onProgress);
+        const problem = verify(meta, { sha256, sha1, gitSha1, length });
+        if (problem) {
+          await fs.rm(partial, { force: true });
+          await fs.rm(`${partial}.etag`, { force: true });
+          throw new HubError(`'${relPath}' of '${repoId}': ${problem}; the partial file was discarded, try again`);
+        }
+        blob = path.join(cache.blobs, etagName ?? sha256);
+        await fs.rename(partial, blob);
+        await fs.rm(`${partial}.etag`, { force: true });
+      }
+    } finally {
+      await release();
     }
-    blob = path.join(cache.blobs, etagName ?? digest);
-    await fs.rename(partial, blob);
   }
   if (!blob) throw new HubError(`'${relPath}' of '${repoId}': internal error, no blob`);
   const snapshotDir = meta.commit ?? revision;
   if (meta.commit) await writeRef(cache, revision, meta.commit);
   return linkSnapshot(cache, snapshotDir, relPath, blob);
 }
+
+/**
+ * Why the downloaded bytes cannot be trusted, or undefined when they are verified: by the sha256 of an
+ * LFS ETag, the git blob sha1 of a regular file's ETag, or (for other ETags) the size the HEAD stated.
+ */
+function verify(meta: RemoteMeta, got: { sha256: string; sha1: string; gitSha1: string; length: number }): string | undefined {
+  const etag = meta.etag?.toLowerCase();
+  if (etag && /^[0-9a-f]{64}$/.test(etag)) return got.sha256 === etag ? undefined : `downloaded data has sha256 ${got.sha256} but the hub states ${etag}`;
+  if (etag && /^[0-9a-f]{40}$/.test(etag)) return got.gitSha1 === etag || got.sha1 === etag ? undefined : `downloaded data has sha1 ${got.gitSha1} but the hub states ${etag}`;
+  if (meta.statedSize !== undefined) return got.length === meta.statedSize ? undefined : `downloaded ${got.length} bytes but the server stated ${meta.statedSize}`;
+  return 'cannot verify the download: the server stated neither a sha256/sha1 ETag nor the size';
+}
+
+/**
+ * An exclusive lock file next to the partial download, so that two processes fetching the same file
+ * do not write into one partial file or rename it from under each other. A lock whose process is gone
+ * is taken over; waiting follows the download's signal and timeouts.
+ */
+async function lockFile(lock: string, req: Request): Promise<() => Promise<void>> {
+  const fs = await import('node:fs/promises');
+  for (;;) {
+    throwIfAborted(req.signal);
+    try {
+      const fh = await fs.open(lock, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => fs.rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+    if (!isProcessAlive(pid)) {
+      await fs.rm(lock, { force: true });
+      continue;
+    }
+    req.alive();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 
 async function sizeOf(p: string): Promise<number | undefined> {
   const fs = await import('node:fs/promises');
@@ -197,9 +334,13 @@ function httpError(req: Request, res: Response): HubError {
 
 async function send(req: Request, url: string, init: RequestInit): Promise<Response> {
   throwIfAborted(req.signal);
+  req.alive();
   try {
-    return await req.fetch(url, { ...init, signal: req.signal });
+    const res = await req.fetch(url, { ...init, signal: req.signal });
+    req.alive();
+    return res;
   } catch (e) {
+    if (req.timedOut) throw new HubError(`cannot download '${req.relPath}' of '${req.repoId}': ${req.timedOut}`, undefined, { cause: e });
     if (req.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) throw new AbortError(`download of '${req.relPath}' aborted`);
     const cause = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : '';
     throw new HubError(
@@ -213,7 +354,7 @@ async function send(req: Request, url: string, init: RequestInit): Promise<Respo
 
 /** HEAD request following redirects by hand, so the hub's own headers (commit, linked etag) are seen. */
 async function fetchMeta(req: Request): Promise<RemoteMeta> {
-  const meta: RemoteMeta = { commit: undefined, etag: undefined, size: undefined };
+  const meta: RemoteMeta = { commit: undefined, etag: undefined, rawEtag: undefined, size: undefined, statedSize: undefined };
   let url = req.url;
   for (let hop = 0; hop < 10; hop++) {
     const sameOrigin = new URL(url).origin === new URL(req.url).origin;
@@ -221,35 +362,70 @@ async function fetchMeta(req: Request): Promise<RemoteMeta> {
     await res.body?.cancel().catch(() => {});
     const h = res.headers;
     meta.commit ??= COMMIT_RE.test(h.get('x-repo-commit') ?? '') ? (h.get('x-repo-commit') as string) : undefined;
+    if (meta.etag === undefined && h.get('x-linked-etag')) meta.rawEtag = h.get('x-linked-etag') ?? undefined;
     meta.etag ??= unquote(h.get('x-linked-etag'));
     const linkedSize = h.get('x-linked-size');
     if (meta.size === undefined && linkedSize && /^\d+$/.test(linkedSize)) meta.size = Number(linkedSize);
     const location = h.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
-      if (meta.etag) return meta; // a linked (LFS) file: the rest comes from the storage URL on GET
+      if (meta.etag) {
+        meta.statedSize = meta.size;
+        return meta; // a linked (LFS) file: the rest comes from the storage URL on GET
+      }
       url = new URL(location, url).href;
       continue;
     }
     if (!res.ok) throw httpError(req, res);
+    if (meta.etag === undefined && h.get('etag')) meta.rawEtag = h.get('etag') ?? undefined;
     meta.etag ??= unquote(h.get('etag'));
     const len = h.get('content-length');
     if (meta.size === undefined && len && /^\d+$/.test(len) && !h.get('content-encoding')) meta.size = Number(len);
+    meta.statedSize = meta.size;
     return meta;
   }
   throw new HubError(`cannot download '${req.relPath}' of '${req.repoId}': too many redirects`);
 }
 
-/** GETs the file into `partial`, resuming from its current size; returns the sha256 of the whole file. */
-async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProgress?: (p: HubProgress) => void): Promise<string> {
+interface BodyDigest {
+  sha256: string;
+  sha1: string;
+  /** sha1 of `blob <size>\0<bytes>`: the git object id, the hub's ETag of a regular (non-LFS) file */
+  gitSha1: string;
+  length: number;
+}
+
+/** Feeds several hashes at once. */
+class Hashes {
+  constructor(private readonly hs: { update(b: Uint8Array): unknown }[]) {}
+  update(b: Uint8Array): void {
+    for (const h of this.hs) h.update(b);
+  }
+}
+
+/**
+ * GETs the file into `partial`, resuming from its current size only when the server can confirm it
+ * is the same version (If-Range with the ETag); returns the digests of the whole file.
+ */
+async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProgress?: (p: HubProgress) => void): Promise<BodyDigest> {
   const fs = await import('node:fs/promises');
   const { createHash } = await import('node:crypto');
   let start = (await sizeOf(partial)) ?? 0;
   if (meta.size !== undefined && start > meta.size) start = 0;
-  const hash = createHash('sha256');
+  // Resuming must not splice two versions. A sha256 ETag (LFS) is verified at the end, so its partial
+  // resumes as is; any other partial resumes only with If-Range set to the ETag recorded when it was
+  // started, so that a server whose file changed sends it whole.
+  const sidecar = `${partial}.etag`;
+  const lfs = !!meta.etag && /^[0-9a-f]{64}$/i.test(meta.etag);
+  const recorded = lfs ? undefined : await fs.readFile(sidecar, 'utf8').catch(() => undefined);
+  if (!lfs && !recorded) start = 0;
+  const resumeHeaders: Record<string, string> = recorded ? { range: `bytes=${start}-`, 'if-range': recorded } : { range: `bytes=${start}-` };
+  const sha256 = createHash('sha256');
+  const sha1 = createHash('sha1');
+  const hash = new Hashes([sha256, sha1]);
   const progress = (loaded: number): void => onProgress?.({ file: req.relPath, loaded, total: meta.size });
 
   if (meta.size === undefined || start < meta.size) {
-    let res = await send(req, req.url, { headers: start > 0 ? { ...req.headers, range: `bytes=${start}-` } : req.headers });
+    let res = await send(req, req.url, { headers: start > 0 ? { ...req.headers, ...resumeHeaders } : req.headers });
     if (res.status === 416 && start > 0) {
       await res.body?.cancel().catch(() => {});
       start = 0;
@@ -268,6 +444,11 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
       else if (res.status === 200 && len && /^\d+$/.test(len) && !res.headers.get('content-encoding')) meta.size = Number(len);
     }
     if (start > 0) await hashFile(partial, start, hash);
+    else {
+      const tag = res.headers.get('etag') ?? meta.rawEtag;
+      if (tag && !lfs) await fs.writeFile(sidecar, tag);
+      else await fs.rm(sidecar, { force: true });
+    }
     const fh = await fs.open(partial, start > 0 ? 'r+' : 'w');
     let loaded = start;
     try {
@@ -280,7 +461,9 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
             let chunk: Awaited<ReturnType<typeof reader.read>>;
             try {
               chunk = await reader.read();
+              req.alive();
             } catch (e) {
+              if (req.timedOut) throw new HubError(`download of '${req.relPath}' of '${req.repoId}' stopped: ${req.timedOut}; run again to resume`, undefined, { cause: e });
               if (req.signal?.aborted) throw new AbortError(`download of '${req.relPath}' aborted`);
               throw new HubError(`download of '${req.relPath}' of '${req.repoId}' interrupted (${(e as Error).message}); run again to resume`, undefined, { cause: e });
             }
@@ -306,7 +489,15 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
     await hashFile(partial, start, hash);
     progress(start);
   }
-  return hash.digest('hex');
+  const length = (await sizeOf(partial)) ?? 0;
+  // The git object id needs the length first: a second pass, only for regular (sha1-ETag) files, which are small.
+  let gitSha1 = '';
+  if (meta.etag && /^[0-9a-f]{40}$/i.test(meta.etag)) {
+    const git = createHash('sha1').update(`blob ${length}\0`);
+    await hashFile(partial, length, git);
+    gitSha1 = git.digest('hex');
+  }
+  return { sha256: sha256.digest('hex'), sha1: sha1.digest('hex'), gitSha1, length };
 }
 
 async function hashFile(file: string, length: number, hash: { update(b: Uint8Array): unknown }): Promise<void> {

@@ -1,5 +1,5 @@
 /** Several files of one repo at one commit, and turning "local folder or repo id" into a local folder. */
-import { HubError } from '../errors.js';
+import { HubError, InputError } from '../errors.js';
 import { hubDownload, hubRelPath, checkRepoId, type HubDownloadOptions } from './download.js';
 import { COMMIT_RE } from './cache.js';
 import { joinLocation } from '../io/location.js';
@@ -75,7 +75,7 @@ export async function resolveModelSource(source: string, opts: ResolveModelSourc
   if (/^https?:\/\//i.test(source)) return joinLocation(source, opts.subfolder);
   const path = await import('node:path');
   if (await isDirectory(source)) return opts.subfolder ? path.join(source, opts.subfolder) : source;
-  if (looksLikePath(source)) throw new HubError(`model folder '${source}' does not exist (and it is not a hub repo id 'owner/name')`);
+  if (looksLikePath(source)) throw new InputError(`model folder '${source}' does not exist (and it is not a hub repo id 'owner/name')`);
   checkRepoId(source);
 
   const dl = { ...opts };

@@ -4,6 +4,7 @@
  * SafetensorsError naming the source; an aborted signal gives an AbortError.
  */
 import { AbortError, SafetensorsError, throwIfAborted } from '../errors.js';
+import { openLocalFile } from './local-file.js';
 
 export interface ByteSource {
   /** What errors call the source: the path, the URL or the given name. */
@@ -47,23 +48,13 @@ function isErrno(e: unknown): e is NodeJS.ErrnoException {
 
 /** Opens a file for positional reads. Offsets are Numbers, exact up to 2^53 (files far beyond 4 GiB). */
 export async function fileSource(path: string): Promise<ByteSource> {
-  const fs = await import('node:fs/promises');
-  let fh: Awaited<ReturnType<typeof fs.open>>;
+  let fh: Awaited<ReturnType<typeof openLocalFile>>;
   let size: number;
   try {
-    fh = await fs.open(path, 'r');
+    fh = await openLocalFile(path);
+    size = (await fh.stat()).size;
   } catch (e) {
-    if (isErrno(e) && e.code === 'ENOENT') throw new SafetensorsError(path, 'file not found');
-    throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new SafetensorsError(path, 'is a directory, not a file');
-    size = st.size;
-  } catch (e) {
-    await fh.close().catch(() => {});
-    if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(path, `cannot stat: ${(e as Error).message}`);
+    throw new SafetensorsError(path, (e as Error).message);
   }
   let closed = false;
   return {
@@ -131,23 +122,37 @@ export async function httpSource(url: string, opts: HttpSourceOptions = {}): Pro
           throw new SafetensorsError(url, `HTTP ${res.status} ${res.statusText}`.trim());
         }
         if (res.status === 206) {
-          const total = rangeTotal(res.headers.get('content-range'));
+          const cr = res.headers.get('content-range') ?? '';
+          const total = rangeTotal(cr);
           if (total !== undefined) source.size = total;
-          const start = /bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '');
-          if (start && Number(start[1]) !== offset) {
-            throw new SafetensorsError(url, `server answered range from byte ${start[1]} instead of ${offset}`);
+          const span = /bytes\s+(\d+)-(\d+)/.exec(cr);
+          if (span && Number(span[1]) !== offset) {
+            throw new SafetensorsError(url, `server answered range from byte ${span[1]} instead of ${offset}`);
           }
-          const body = new Uint8Array(await res.arrayBuffer());
-          if (body.length < length) throw truncated(url, offset, length, total ?? offset + body.length);
-          return body.length === length ? body : body.slice(0, length);
+          const end = span ? Number(span[2]) + 1 : undefined;
+          if (end !== undefined && end > offset + length) {
+            throw new SafetensorsError(url, `server answered bytes ${offset}..${end} to a request for ${offset}..${offset + length}; refusing the mismatched reply`);
+          }
+          if (end !== undefined && end < offset + length) throw truncated(url, offset, length, total ?? end);
+          const len = contentLength(res);
+          if (len !== undefined && len !== length) {
+            throw new SafetensorsError(url, `server sent Content-Length ${len} for a ${length}-byte range; refusing the mismatched reply`);
+          }
+          return await readStream(res, 0, length, url, signal, true);
         }
-        // 200: the server ignored Range; skip to the offset and keep what we need.
-        const len = res.headers.get('content-length');
-        if (len !== null && /^\d+$/.test(len)) source.size = Number(len);
-        return await sliceStream(res, offset, length, url, signal);
+        // 200: the server ignored Range; skip to the offset and keep what we need (never more).
+        const len = contentLength(res);
+        if (len !== undefined) {
+          source.size = len;
+          if (offset + length > len) throw truncated(url, offset, length, len);
+        }
+        return await readStream(res, offset, length, url, signal, false);
       } catch (e) {
         if (e instanceof SafetensorsError || e instanceof AbortError) throw e;
         throw abortOrNetwork(e, url, signal);
+      } finally {
+        // Whatever the server still sends is not read.
+        await res.body?.cancel().catch(() => {});
       }
     },
     async close() {},
@@ -155,27 +160,48 @@ export async function httpSource(url: string, opts: HttpSourceOptions = {}): Pro
   return source;
 }
 
-async function sliceStream(res: Response, offset: number, length: number, url: string, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  if (!res.body) throw truncated(url, offset, length, 0);
+function contentLength(res: Response): number | undefined {
+  const len = res.headers.get('content-length');
+  return len !== null && /^\d+$/.test(len.trim()) ? Number(len) : undefined;
+}
+
+/**
+ * Bytes [skip, skip + length) of a response body. Memory grows with the bytes actually received, never
+ * with the bytes asked for (a header can claim a 4 GB tensor), and reading stops at skip + length: a
+ * server that streams more is cut off. `exact`: the body should be exactly `length` bytes, and more
+ * is a mismatched reply.
+ */
+async function readStream(res: Response, skip: number, length: number, url: string, signal: AbortSignal | undefined, exact: boolean): Promise<Uint8Array> {
+  if (!res.body) throw truncated(url, skip, length, 0);
   const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
   let pos = 0;
   let filled = 0;
   try {
     while (filled < length) {
       throwIfAborted(signal);
       const { done, value } = await reader.read();
-      if (done) throw truncated(url, offset, length, pos);
-      const from = Math.max(0, offset - pos);
-      const to = Math.min(value.length, offset + length - pos);
+      if (done) throw truncated(url, skip, length, exact ? filled : pos);
+      const from = Math.max(0, skip - pos);
+      const to = Math.min(value.length, skip + length - pos);
+      if (exact && value.length > length - filled) {
+        throw new SafetensorsError(url, `server sent more than the ${length} bytes asked for; refusing the mismatched reply`);
+      }
       if (to > from) {
-        out.set(value.subarray(from, to), filled);
+        chunks.push(value.subarray(from, to));
         filled += to - from;
       }
       pos += value.length;
     }
   } finally {
     await reader.cancel().catch(() => {});
+  }
+  if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.length === chunks[0]!.buffer.byteLength) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * Model configs (`config.json`, `scheduler_config.json`, …) from a local folder or a URL, and typed
  * accessors that fail with a ConfigError naming the key and the file.
  */
-import { AbortError, ConfigError } from '../errors.js';
+import { AbortError, ConfigError, previewValue } from '../errors.js';
 import { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './location.js';
 
 /** A parsed config: the JSON object exactly as written, unknown keys included. */
@@ -110,4 +110,48 @@ export function configObject(cfg: ConfigObject, key: string, file: string, fallb
 export function configOptional(cfg: ConfigObject, key: string): unknown {
   const v = Object.prototype.hasOwnProperty.call(cfg, key) ? cfg[key] : undefined;
   return v === null ? undefined : v;
+}
+
+/**
+ * Upper bounds on architecture sizes, far above any real checkpoint (SDXS-1B and Qwen3.5 use a
+ * fraction of each). A config beyond them is corrupt or hostile: building the model would exhaust
+ * memory after minutes instead of failing at once.
+ */
+export const CONFIG_LIMITS = Object.freeze({
+  /** channels, hidden sizes, embedding dims */
+  channels: 65_536,
+  /** MLP intermediate sizes */
+  intermediate: 262_144,
+  /** layers (resnets, transformer blocks) inside one block */
+  layersPerBlock: 64,
+  /** blocks of a UNet/VAE path (each halves or doubles resolution) */
+  blocks: 12,
+  /** decoder layers of a text model */
+  layers: 1024,
+  /** attention heads */
+  heads: 1024,
+  /** dims of one head */
+  headDim: 4096,
+  vocab: 4_194_304,
+  positions: 16_777_216,
+  kernel: 31,
+  timesteps: 1_000_000,
+});
+
+/**
+ * `value` when it lies in [min, max] (integers when `integer`), else a ConfigError naming the key and
+ * the range. Use after the type accessors for every size that allocates.
+ */
+export function checkConfigRange(file: string, key: string, value: number, min: number, max: number, integer = true): number {
+  const ok = Number.isFinite(value) && (!integer || Number.isSafeInteger(value)) && value >= min && value <= max;
+  if (!ok) throw new ConfigError(`${file}: key '${key}' must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${previewValue(value)}`);
+  return value;
+}
+
+/** A positive finite number below `max` (epsilons, scale factors). */
+export function checkConfigPositive(file: string, key: string, value: number, max = Number.MAX_VALUE): number {
+  if (!(Number.isFinite(value) && value > 0 && value < max)) {
+    throw new ConfigError(`${file}: key '${key}' must be a number > 0${max < Number.MAX_VALUE ? ` and < ${max}` : ''}, got ${previewValue(value)}`);
+  }
+  return value;
 }

@@ -1,5 +1,6 @@
 /** Paths and URLs treated alike: joining, and reading small text files (configs, index JSON). */
 import { AbortError } from '../errors.js';
+import { LocalFileError, openLocalFile } from './local-file.js';
 
 export type Location = string | URL;
 
@@ -61,16 +62,22 @@ export async function readTextLocation(loc: Location, opts: ReadTextOptions = {}
     }
     return await res.text();
   }
-  const fs = await import('node:fs/promises');
   let path = s;
   if (/^file:\/\//i.test(s)) path = (await import('node:url')).fileURLToPath(s);
+  let fh: Awaited<ReturnType<typeof openLocalFile>>;
   try {
-    return await fs.readFile(path, { encoding: 'utf8', signal: opts.signal });
+    fh = await openLocalFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (e instanceof LocalFileError && e.code === 'ENOENT') return undefined;
+    throw new Error((e as Error).message);
+  }
+  try {
+    return await fh.readFile({ encoding: 'utf8', signal: opts.signal });
+  } catch (e) {
     if (opts.signal?.aborted) throw new AbortError(`reading ${s} aborted`);
     throw new Error((e as Error).message);
+  } finally {
+    await fh.close().catch(() => {});
   }
 }
 

@@ -1,5 +1,5 @@
 /** Parsing and validation of a safetensors header: `u64 little-endian length` + UTF-8 JSON. */
-import { SafetensorsError } from '../errors.js';
+import { clip, previewValue, SafetensorsError } from '../errors.js';
 import { isSafetensorsDType, safetensorsItemSize, type SafetensorsDType } from './safetensors-dtype.js';
 
 /** Largest header accepted, in bytes (the reference implementation uses the same cap). */
@@ -66,7 +66,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string, dataLeng
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(file, `header is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(file, `header is not valid JSON (${clip((e as Error).message)})`);
   }
   if (!isPlainObject(json)) throw new SafetensorsError(file, 'header JSON is not an object');
 
@@ -77,7 +77,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string, dataLeng
       if (entry === null) continue;
       if (!isPlainObject(entry)) throw new SafetensorsError(file, '__metadata__ is not an object of strings');
       for (const [k, v] of Object.entries(entry)) {
-        if (typeof v !== 'string') throw new SafetensorsError(file, `__metadata__ value for '${k}' is not a string`);
+        if (typeof v !== 'string') throw new SafetensorsError(file, `__metadata__ value for '${clip(k)}' is not a string`);
         metadata[k] = v;
       }
       continue;
@@ -94,12 +94,12 @@ function parseEntry(entry: unknown, file: string, name: string, dataLength: numb
   if (dtype === undefined) throw new SafetensorsError(file, 'entry has no dtype', name);
   if (shape === undefined) throw new SafetensorsError(file, 'entry has no shape', name);
   if (offsets === undefined) throw new SafetensorsError(file, 'entry has no data_offsets', name);
-  if (!isSafetensorsDType(dtype)) throw new SafetensorsError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
+  if (!isSafetensorsDType(dtype)) throw new SafetensorsError(file, `unknown dtype ${previewValue(dtype)}`, name);
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    throw new SafetensorsError(file, `shape ${JSON.stringify(shape)} is not an array of non-negative integers`, name);
+    throw new SafetensorsError(file, `shape ${previewValue(shape)} is not an array of non-negative integers`, name);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    throw new SafetensorsError(file, `data_offsets ${JSON.stringify(offsets)} is not [begin, end] with non-negative integers`, name);
+    throw new SafetensorsError(file, `data_offsets ${previewValue(offsets)} is not [begin, end] with non-negative integers`, name);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new SafetensorsError(file, `data_offsets [${begin}, ${end}] end before they begin`, name);
@@ -109,11 +109,11 @@ function parseEntry(entry: unknown, file: string, name: string, dataLength: numb
   let count = 1;
   for (const d of shape as number[]) count *= d;
   const byteLength = count * safetensorsItemSize(dtype);
-  if (!Number.isSafeInteger(byteLength)) throw new SafetensorsError(file, `shape ${JSON.stringify(shape)} is too large`, name);
+  if (!Number.isSafeInteger(byteLength)) throw new SafetensorsError(file, `shape ${previewValue(shape)} is too large`, name);
   if (byteLength !== end - begin) {
     throw new SafetensorsError(
       file,
-      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${byteLength}`,
+      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${previewValue(shape)} needs ${byteLength}`,
       name,
     );
   }
@@ -128,7 +128,7 @@ function checkOverlaps(tensors: Map<string, SafetensorsTensorInfo>, file: string
     if (t.dataOffsets[0] < prev.dataOffsets[1]) {
       throw new SafetensorsError(
         file,
-        `data_offsets [${t.dataOffsets}] overlap those of '${prevName}' [${prev.dataOffsets}]`,
+        `data_offsets [${t.dataOffsets}] overlap those of '${clip(prevName)}' [${prev.dataOffsets}]`,
         name,
       );
     }

@@ -2,7 +2,7 @@
  * Sharded checkpoints (`<base>.safetensors.index.json` with a `weight_map` from tensor name to shard
  * file) behind the same interface as a single file, and `openCheckpoint` to pick either form.
  */
-import { SafetensorsError } from '../errors.js';
+import { clip, previewValue, SafetensorsError } from '../errors.js';
 import { joinLocation, locationExists, parentLocation, readTextLocation, type Location } from './location.js';
 import {
   loadSafetensors,
@@ -32,19 +32,19 @@ export async function loadSafetensorsIndex(index: Location, opts: LoadSafetensor
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(file, `index is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(file, `index is not valid JSON (${clip((e as Error).message)})`);
   }
   if (!isPlainObject(json) || !isPlainObject(json.weight_map)) throw new SafetensorsError(file, 'index has no "weight_map" object');
   const weightMap = new Map<string, string>();
   for (const [name, shard] of Object.entries(json.weight_map)) {
     if (typeof shard !== 'string' || shard === '' || /^([\\/]|[a-z]+:)/i.test(shard) || shard.split(/[\\/]/).includes('..')) {
-      throw new SafetensorsError(file, `weight_map entry ${JSON.stringify(shard)} is not a relative shard file name`, name);
+      throw new SafetensorsError(file, `weight_map entry ${previewValue(shard)} is not a relative shard file name`, name);
     }
     weightMap.set(name, shard);
   }
   const metadata: Record<string, string> = {};
   if (isPlainObject(json.metadata)) {
-    for (const [k, v] of Object.entries(json.metadata)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(json.metadata)) metadata[k] = typeof v === 'string' ? v : previewValue(v, 10_000);
   }
 
   const dir = parentLocation(index);

@@ -4,6 +4,7 @@
  * compact with `__metadata__` first and padded with spaces to a multiple of 8 bytes.
  */
 import { SafetensorsError } from '../errors.js';
+import { removeStaleTempFiles } from './stale-temp.js';
 import {
   LITTLE_ENDIAN,
   isSafetensorsDType,
@@ -109,11 +110,14 @@ export function serializeSafetensors(tensors: SafetensorsTensorMap, metadata?: R
 
 /**
  * Writes a file by streaming the header and each tensor to `<path>.tmp-…` and renaming it over `path`
- * once complete, so a crash never leaves a half-written file under the final name. Node only.
+ * once complete, so a crash never leaves a half-written file under the final name; temporary files of
+ * killed runs in the folder are removed first. Node only.
  */
 export async function saveSafetensors(path: string, tensors: SafetensorsTensorMap, metadata?: Record<string, string>): Promise<void> {
   const { header, order } = planSafetensors(tensors, metadata, path);
   const fs = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  await removeStaleTempFiles(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   let fh: Awaited<ReturnType<typeof fs.open>> | undefined;
   try {

@@ -1,7 +1,7 @@
 import type { DType } from '../dtype.js';
-import { ENGINE, fromData } from '../engine.js';
+import { currentBackend, ENGINE, fromData } from '../engine.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
-import { CheckpointError, throwIfAborted } from '../errors.js';
+import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
 import type { SafetensorsFile, SafetensorsTypedArray } from '../io/safetensors.js';
 import type { SafetensorsDType } from '../io/safetensors-dtype.js';
@@ -112,6 +112,7 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   let loaded = 0;
   const policy = opts.dtype ?? defaultWeightDType();
   const todo = entries.filter(([k]) => params.has(k));
+  checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {
     throwIfAborted(opts.signal);
     const p = params.get(k)!;
@@ -121,4 +122,35 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
     opts.onProgress?.({ loaded: ++loaded, total: todo.length, name: k });
   }
   return bytes;
+}
+
+const GB = (n: number): string => `${(n / 1e9).toFixed(1)} GB`;
+
+/**
+ * Refuses, before anything is read, weights whose resident size would pass the backend's memory limit
+ * (tfjs-wasm's 4 GiB heap aborts the wasm module with a bare RuntimeError), naming the dtype that fits.
+ */
+function checkFits(tensors: readonly (readonly [readonly number[], SafetensorsDType])[], policy: WeightDType, where: string): void {
+  const b = currentBackend();
+  const limit = b.memoryLimitBytes;
+  if (limit === undefined) return;
+  let need = 0;
+  let needHalf = 0;
+  for (const [shape, dtype] of tensors) {
+    const n = shape.reduce((a, d) => a * d, 1);
+    need += n * (storageFor(dtype, policy) === 'float32' ? 4 : 2);
+    needHalf += n * 2;
+  }
+  const held = b.backendBytes?.() ?? 0;
+  // Keep a quarter of the heap for activations.
+  const room = limit * 0.75 - held;
+  if (need <= room) return;
+  const fix =
+    needHalf <= room && policy !== 'half' && policy !== 'float16' && policy !== 'bfloat16'
+      ? `load with dtype: 'float16' (or 'half'; --dtype half in the CLI) to keep the weights in 16 bits (${GB(needHalf)})`
+      : 'use a backend without this limit (cpu, tfjs-node, a GPU backend)';
+  throw new MemoryLimitError(
+    `${where}: the weights need about ${GB(need)} as ${policy}, but backend '${b.name}' holds at most ${GB(limit)} ` +
+      `(${GB(held)} already in use, a quarter kept for activations); ${fix}`,
+  );
 }

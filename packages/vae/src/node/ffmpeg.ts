@@ -46,6 +46,30 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegTools {
   return { ffmpeg, ffprobe };
 }
 
+/** An ffmpeg version: [major, minor], or undefined for a build that does not say (git snapshots). */
+export type FfmpegVersion = [number, number] | undefined;
+
+/** Parses the first line of `ffmpeg -version` ('ffmpeg version 4.4.2-0ubuntu0.22.04.1', 'ffmpeg version n6.1', 'N-112233-g…'). */
+export function parseFfmpegVersion(firstLine: string): FfmpegVersion {
+  const m = /version\s+n?(\d+)\.(\d+)/.exec(firstLine);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * The decoder flag that passes frames through unchanged: `-fps_mode passthrough` since ffmpeg 5.1,
+ * `-vsync passthrough` before (Ubuntu 22.04 ships 4.4). Unknown (git) builds are taken as recent.
+ */
+export function passthroughArgs(version: FfmpegVersion): string[] {
+  const old = version !== undefined && (version[0] < 5 || (version[0] === 5 && version[1] < 1));
+  return old ? ['-vsync', 'passthrough'] : ['-fps_mode', 'passthrough'];
+}
+
+/** The version of an ffmpeg binary; a VideoError naming the install step when it does not run. */
+export async function ffmpegVersion(tools: FfmpegTools, signal?: AbortSignal): Promise<FfmpegVersion> {
+  const out = await runTool(tools.ffmpeg, ['-hide_banner', '-version'], 'checking the ffmpeg version', signal);
+  return parseFfmpegVersion(out.split('\n')[0] ?? '');
+}
+
 /** Runs a tool to completion, returning stdout; a VideoError with stderr's tail on failure. */
 export function runTool(bin: string, args: string[], what: string, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { DEFAULT_MAX_IMAGE_PIXELS, pixelLimitProblem } from '../image-limits.js';
 import type { Raster } from '../upscale/raster.js';
 import { writeAtomically } from './atomic.js';
 import { ImageError, imageErrorFrom } from './image-error.js';
@@ -23,7 +24,10 @@ export interface DecodedImage extends Raster<Uint8Array | Uint16Array> {
 }
 
 export interface ReadImageOptions {
-  /** Refuse images with more pixels than this (default 268 M, libvips' own default). */
+  /**
+   * Refuse images whose header claims more pixels than this, before decoding (default
+   * DEFAULT_MAX_IMAGE_PIXELS, 8192x8192; the CLI reads SDXS_MAX_IMAGE_PIXELS).
+   */
   maxPixels?: number;
 }
 
@@ -62,22 +66,27 @@ export async function readImage(input: string | Uint8Array, opts: ReadImageOptio
     throw imageErrorFrom(name, e);
   }
   if (bytes.length === 0) throw new ImageError(name, 'empty', 'file is empty (0 bytes)');
-  const limit = opts.maxPixels ?? 268_402_689;
+  const limit = opts.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   try {
-    const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: limit }).metadata();
+    // Header only: the size is checked before a single pixel is decoded.
+    const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata();
     const format = FORMATS[meta.format ?? ''];
     if (!format) throw new ImageError(name, 'unsupported', `unsupported image format '${meta.format}' (supported: PNG, JPEG, WebP, AVIF, TIFF)`);
     if (!meta.width || !meta.height) throw new ImageError(name, 'invalid', `image has zero size (${meta.width}x${meta.height})`);
+    const tooLarge = pixelLimitProblem(meta.width, meta.height, limit);
+    if (tooLarge) throw new ImageError(name, 'too-large', tooLarge);
     const sixteen = meta.depth === 'ushort' && (format === 'png' || format === 'tiff');
     const alpha = meta.hasAlpha === true;
     const iccRaw = meta.icc ? new Uint8Array(meta.icc) : undefined;
     const keepIcc = iccRaw && iccSpace(iccRaw) === 'RGB ' ? iccRaw : undefined;
-    let img = sharp(bytes, { failOn: 'error', limitInputPixels: limit }).autoOrient();
-    // Samples come out as sRGB (through the embedded profile when there is one), the space the model
-    // was trained in; writeImage with `icc` converts back and embeds the original profile.
-    img = img.toColourspace(sixteen ? 'rgb16' : 'srgb');
-    if (!alpha) img = img.removeAlpha();
-    const { data, info } = await img.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
+    const { data, info } = await decodeStrictly((failOn) => {
+      let img = sharp(bytes, { failOn, limitInputPixels: limit }).autoOrient();
+      // Samples come out as sRGB (through the embedded profile when there is one), the space the model
+      // was trained in; writeImage with `icc` converts back and embeds the original profile.
+      img = img.toColourspace(sixteen ? 'rgb16' : 'srgb');
+      if (!alpha) img = img.removeAlpha();
+      return img.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
+    });
     const channels = info.channels;
     if (channels !== 3 && channels !== 4) throw new ImageError(name, 'unsupported', `decoded to ${channels} channels; expected RGB or RGBA`);
     const samples = sixteen
@@ -86,6 +95,23 @@ export async function readImage(input: string | Uint8Array, opts: ReadImageOptio
     return { width: info.width, height: info.height, channels, data: samples, format, bitDepth: sixteen ? 16 : 8, icc: keepIcc };
   } catch (e) {
     throw imageErrorFrom(name, e);
+  }
+}
+
+/** Messages of libjpeg/libpng/libwebp/libtiff for image data that stops short or is missing. */
+const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
+
+/**
+ * Decodes failing on warnings first; a warning that says the data stops short is an error (a
+ * truncated or mostly-missing file otherwise decodes as a grey picture). Files with other, harmless
+ * warnings (stray bytes between JPEG markers, ...) are decoded again tolerantly.
+ */
+export async function decodeStrictly<T>(decode: (failOn: 'warning' | 'error') => Promise<T>): Promise<T> {
+  try {
+    return await decode('warning');
+  } catch (e) {
+    if (TRUNCATED.test((e as Error).message)) throw e;
+    return decode('error');
   }
 }
 
@@ -119,7 +145,7 @@ export async function writeImage(file: string, image: Raster, opts: WriteImageOp
       await img.toFile(tmp);
     });
   } catch (e) {
-    throw e instanceof ImageError ? e : imageErrorFrom(file, e);
+    throw e instanceof ImageError ? e : imageErrorFrom(file, e, true);
   } finally {
     if (iccFile) await fs.rm(iccFile, { force: true }).catch(() => {});
   }

@@ -12,7 +12,8 @@ import { sequenceProgress, type ProgressCallback } from '../upscale/progress.js'
 import type { Raster } from '../upscale/raster.js';
 import { upscaleBatch, type UpscaleOptions } from '../upscale/upscale.js';
 import { writeAtomically } from './atomic.js';
-import { findFfmpeg, probeVideo, VideoError, type VideoInfo } from './ffmpeg.js';
+import { DEFAULT_MAX_IMAGE_PIXELS, pixelLimitProblem } from '../image-limits.js';
+import { ffmpegVersion, findFfmpeg, passthroughArgs, probeVideo, VideoError, type VideoInfo } from './ffmpeg.js';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.gif'] as const;
 
@@ -75,15 +76,19 @@ export async function upscaleVideo(vae: AsymmetricAutoencoderKL, input: string, 
   const tools = findFfmpeg(options.env);
   const signal = options.signal;
   const info = await probeVideo(tools, input, signal);
+  const passthrough = passthroughArgs(await ffmpegVersion(tools, signal));
   const f = vae.upscaleFactor;
   const { width: w, height: h } = info;
+  // The frame size from the container header, checked before any frame is decoded.
+  const tooLarge = pixelLimitProblem(w, h, options.maxInputPixels ?? DEFAULT_MAX_IMAGE_PIXELS);
+  if (tooLarge) throw new VideoError(`'${input}': video frames: ${tooLarge}`);
   const frameBytes = w * h * 3;
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 2));
   const t0 = Date.now();
   let written = 0;
 
   await writeAtomically(output, async (tmp) => {
-    const dec = spawn(tools.ffmpeg, ['-v', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', 'pipe:1']);
+    const dec = spawn(tools.ffmpeg, ['-v', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', ...passthrough, 'pipe:1']);
     const audio = info.hasAudio && path.extname(output).toLowerCase() !== '.gif' ? ['-map', '1:a?'] : [];
     const enc = spawn(tools.ffmpeg, [
       '-v', 'error', '-y',

@@ -3,6 +3,7 @@
  * frames give identical outputs.
  */
 import * as C from '@sdxs/core';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../image-limits.js';
 import type { AsymmetricAutoencoderKL } from '../autoencoder.js';
 import { cropTopLeft, padReflect, roundUp } from './pad.js';
 import { ProgressTracker, type ProgressCallback } from './progress.js';
@@ -19,8 +20,8 @@ import { countTiles, decodeTiled, encodeTiled, passesFor, type NormStatsPolicy }
  */
 export const DEFAULT_TILE = 256;
 export const DEFAULT_OVERLAP = 64;
-/** Inputs above this many pixels are refused (the host output buffers grow with the image: ~60 bytes per input pixel). */
-export const DEFAULT_MAX_INPUT_PIXELS = 8192 * 8192;
+/** Inputs above this many pixels are refused (the host output buffers grow with the image: ~60 bytes per input pixel); the same limit as image reading. */
+export const DEFAULT_MAX_INPUT_PIXELS = DEFAULT_MAX_IMAGE_PIXELS;
 
 export interface UpscaleOptions {
   /** Tile edge in input pixels (multiple of 8); 0 disables tiling. Default 256. */

@@ -16,7 +16,8 @@ export function registerTfjsBackends(): void {
   registerBackend('tfjs-wasm', async () => {
     const tf = await loadTfjsCore();
     await initTfjsWasm(tf);
-    return createTfjsBackend(tf, { name: 'tfjs-wasm', tfBackend: 'wasm', syncRead: true, copyOnRead: false }) as Backend;
+    // wasm32 addresses 4 GiB; past it the module aborts with a bare RuntimeError.
+    return { ...createTfjsBackend(tf, { name: 'tfjs-wasm', tfBackend: 'wasm', syncRead: true, copyOnRead: false }), memoryLimitBytes: 4 * 2 ** 30 } as Backend;
   }, 20);
   registerBackend('tfjs-webgpu', async () => {
     const tf = await loadTfjsCore();

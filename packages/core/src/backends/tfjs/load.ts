@@ -76,10 +76,39 @@ async function ensureNavigatorGpu(): Promise<void> {
   } catch (e) {
     throw new BackendUnavailableError(`backend 'tfjs-webgpu' in Node/Bun needs the 'webgpu' package (Dawn): npm i webgpu (${(e as Error).message})`);
   }
+  // Dawn, Vulkan and Mesa print to the process's stderr from native code while they look for an
+  // adapter (XDG_RUNTIME_DIR, Vulkan feature warnings), even when all goes well. Ask in a child process
+  // first: no adapter means no Dawn here and no noise; the child's output becomes the reason.
+  const probe = await probeDawnAdapter();
+  if (probe) throw new BackendUnavailableError(`${NO_ADAPTER_HINT} (${probe})`);
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create([]);
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   else g.navigator = { gpu };
+}
+
+/**
+ * Whether Dawn finds a WebGPU adapter, asked in a child process with its output captured: undefined
+ * when it does (or when the probe itself cannot run), else the reason in one line.
+ */
+async function probeDawnAdapter(): Promise<string | undefined> {
+  let webgpuPath: string;
+  let spawnSync: typeof import('node:child_process').spawnSync;
+  try {
+    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+    ({ spawnSync } = (await importOptional('node:child_process')) as typeof import('node:child_process'));
+    const base = typeof __filename === 'string' ? __filename : import.meta.url;
+    webgpuPath = createRequire(base).resolve('webgpu');
+  } catch {
+    return undefined;
+  }
+  const script =
+    `const d=require(${JSON.stringify(webgpuPath)});Object.assign(globalThis,d.globals);` +
+    `d.create([]).requestAdapter({powerPreference:'high-performance'}).then(a=>{process.stdout.write(a?'ADAPTER':'NONE');process.exit(0)},e=>{process.stdout.write('ERR '+e.message);process.exit(0)})`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env: process.env });
+  if (r.stdout?.includes('ADAPTER')) return undefined;
+  const detail = `${r.stdout ?? ''} ${r.stderr ?? ''}`.replace(/\s+/g, ' ').trim();
+  return `Dawn found no adapter${detail ? `: ${detail.slice(0, 300)}` : ''}`;
 }
 
 const NO_ADAPTER_HINT =

@@ -10,10 +10,11 @@
  * Results: bench-results/compare.{json,md} and one SVG chart per case.
  *
  *   node --conditions=sdxs-source --import tsx benchmarks/compare.ts [--cases vae-decode,unet-step,qwen-encode]
- *        [--backends ort-cpu,tfjs-wasm] [--runs 3] [--pytorch bench-results/pytorch.json] [--threads 2]
+ *        [--backends ort-cpu,tfjs-wasm] [--runs 3] [--pytorch bench-results/pytorch.json] [--threads 2] [--run-pytorch]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { barChartSvg } from './chart.js';
@@ -40,7 +41,11 @@ interface WorkerResult {
   medianMs: number | null;
   runs: number;
   setupMs: number;
+  /** process CPU time (all threads) of a steady call: less sensitive to a busy machine than wall time */
+  cpuMs?: number;
   peakRssMiB: number | null;
+  /** 1-minute load average at the end */
+  loadavg?: number;
   error?: string;
 }
 
@@ -62,11 +67,15 @@ async function worker(name: CaseName, backend: string, runs: number): Promise<Wo
   const t0 = performance.now();
   const { run, dispose } = await setupCase(name);
   const setupMs = performance.now() - t0;
+  const cpu: number[] = [];
   const time = async (): Promise<number> => {
     const s = performance.now();
+    const c = process.cpuUsage();
     const y = run();
     await y.data();
     y.dispose();
+    const u = process.cpuUsage(c);
+    cpu.push((u.user + u.system) / 1000);
     return performance.now() - s;
   };
   const firstMs = await time();
@@ -75,7 +84,8 @@ async function worker(name: CaseName, backend: string, runs: number): Promise<Wo
   const more = C.isGraphBackend() ? runs : Math.max(0, runs - 1);
   for (let i = 0; i < more; i++) timed.push(await time());
   dispose();
-  return { case: name, backend, firstMs, medianMs: timed.length ? median(timed) : null, runs: timed.length + 1, setupMs, peakRssMiB: peakRssMiB() };
+  const steadyCpu = timed.length ? median(cpu.slice(1)) : cpu[0]!;
+  return { case: name, backend, firstMs, medianMs: timed.length ? median(timed) : null, cpuMs: steadyCpu, runs: timed.length + 1, setupMs, peakRssMiB: peakRssMiB(), loadavg: os.loadavg()[0]! };
 }
 
 async function setupCase(name: CaseName): Promise<{ run: () => import('../packages/core/src/index.js').Tensor; dispose: () => void }> {
@@ -110,16 +120,17 @@ interface PytorchCase {
   case: string;
   dtype: string;
   medianMs: number;
+  cpuMs?: number;
   peakRssMiB?: number;
 }
 
 /** PyTorch's results (benchmarks/pytorch/run.sh writes them). */
 function readPytorch(path: string): PytorchCase[] {
   if (!existsSync(path)) return [];
-  const j = JSON.parse(readFileSync(path, 'utf8')) as { results?: { case: string; dtype: string; median_s?: number; peak_rss_calls_mb?: number }[] };
+  const j = JSON.parse(readFileSync(path, 'utf8')) as { results?: { case: string; dtype: string; median_s?: number; median_cpu_s?: number; peak_rss_calls_mb?: number }[] };
   return (j.results ?? [])
     .filter((r) => typeof r.median_s === 'number')
-    .map((r) => ({ case: r.case, dtype: r.dtype, medianMs: r.median_s! * 1000, peakRssMiB: r.peak_rss_calls_mb }));
+    .map((r) => ({ case: r.case, dtype: r.dtype, medianMs: r.median_s! * 1000, cpuMs: r.median_cpu_s === undefined ? undefined : r.median_cpu_s * 1000, peakRssMiB: r.peak_rss_calls_mb }));
 }
 
 async function main(): Promise<void> {
@@ -139,8 +150,19 @@ async function main(): Promise<void> {
   const runs = Number(arg('runs', '3'));
   const threads = arg('threads', '2');
   const out = arg('out', 'bench-results');
-  const pytorch = readPytorch(arg('pytorch', join(out, 'pytorch.json')));
   mkdirSync(out, { recursive: true });
+  if (process.argv.includes('--run-pytorch')) {
+    // PyTorch in the same run, just before ours (benchmarks/pytorch: a Debian 13 chroot; needs root)
+    const script = join(fileURLToPath(new URL('.', import.meta.url)), 'pytorch/run.sh');
+    const ptCases = cases.map((c) => CASES[c].pytorch).join(',');
+    console.error(`[compare] PyTorch: ${script} --cases ${ptCases} --dtypes fp32,bf16 --runs ${runs} --threads ${threads}`);
+    const r = spawnSync(script, ['--cases', ptCases, '--dtypes', 'fp32,bf16', '--runs', String(runs), '--threads', threads], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, SDXS_BENCH_OUT: join(out, 'pytorch.json') },
+    });
+    if (r.status !== 0) console.error(`[compare] PyTorch run failed (exit ${r.status}); its previous results, if any, are used`);
+  }
+  const pytorch = readPytorch(arg('pytorch', join(out, 'pytorch.json')));
   const results: WorkerResult[] = [];
   for (const c of cases) {
     for (const b of backends) {
@@ -161,7 +183,7 @@ async function main(): Promise<void> {
       results.push(res);
     }
   }
-  const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|'];
+  const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | CPU s (all threads) | ×PyTorch fp32 CPU | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   const json: unknown[] = [];
   for (const c of cases) {
     const ptFp32 = pytorch.find((p) => p.case === CASES[c].pytorch && p.dtype === 'fp32');
@@ -170,15 +192,16 @@ async function main(): Promise<void> {
     for (const r of results.filter((x) => x.case === c)) {
       const steady = r.medianMs ?? r.firstMs;
       const ratio = (p?: PytorchCase): string => (p && Number.isFinite(steady) ? `${(steady / p.medianMs).toFixed(2)}x` : '–');
+      const cpuRatio = ptFp32?.cpuMs && r.cpuMs ? `${(r.cpuMs / ptFp32.cpuMs).toFixed(2)}x` : '–';
       rows.push(
         r.error
-          ? `| ${CASES[c].title} | ${r.backend} | failed: ${r.error} | | | | |`
-          : `| ${CASES[c].title} | ${r.backend} | ${(r.firstMs / 1000).toFixed(1)} | ${(steady / 1000).toFixed(2)} | ${ratio(ptFp32)} | ${ratio(ptBf16)} | ${r.peakRssMiB ? (r.peakRssMiB / 1024).toFixed(1) : '–'} |`,
+          ? `| ${CASES[c].title} | ${r.backend} | failed: ${r.error} | | | | | | |`
+          : `| ${CASES[c].title} | ${r.backend} | ${(r.firstMs / 1000).toFixed(1)} | ${(steady / 1000).toFixed(2)} | ${ratio(ptFp32)} | ${ratio(ptBf16)} | ${r.cpuMs ? (r.cpuMs / 1000).toFixed(1) : '–'} | ${cpuRatio} | ${r.peakRssMiB ? (r.peakRssMiB / 1024).toFixed(1) : '–'} |`,
       );
       if (!r.error) bars.push({ label: r.backend, value: steady / 1000 });
       json.push({ ...r, steadyMs: steady, pytorchFp32Ms: ptFp32?.medianMs ?? null, pytorchBf16Ms: ptBf16?.medianMs ?? null });
     }
-    for (const p of [ptFp32, ptBf16]) if (p) rows.push(`| ${CASES[c].title} | PyTorch ${p.dtype} (2 threads) | | ${(p.medianMs / 1000).toFixed(2)} | ${p.dtype === 'fp32' ? '1.00x' : '–'} | ${p.dtype === 'bf16' ? '1.00x' : '–'} | ${p.peakRssMiB ? (p.peakRssMiB / 1024).toFixed(1) : '–'} |`);
+    for (const p of [ptFp32, ptBf16]) if (p) rows.push(`| ${CASES[c].title} | PyTorch ${p.dtype} (2 threads) | | ${(p.medianMs / 1000).toFixed(2)} | ${p.dtype === 'fp32' ? '1.00x' : '–'} | ${p.dtype === 'bf16' ? '1.00x' : '–'} | ${p.cpuMs ? (p.cpuMs / 1000).toFixed(1) : '–'} | ${p.dtype === 'fp32' ? '1.00x' : '–'} | ${p.peakRssMiB ? (p.peakRssMiB / 1024).toFixed(1) : '–'} |`);
     const refs = [ptFp32, ptBf16].filter((p): p is PytorchCase => !!p).map((p) => ({ label: `PyTorch ${p.dtype}`, value: p.medianMs / 1000 }));
     writeFileSync(join(out, `compare-${c}.svg`), barChartSvg(CASES[c].title, 'seconds (lower is better)', bars, refs));
   }

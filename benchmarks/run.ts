@@ -1,6 +1,7 @@
 /**
  * Cross-backend benchmarks: `npm run bench [-- --quick] [--backends cpu,tfjs-wasm] [--suites core] [--reps 3]`.
- * Writes bench-results/<suite>.json and prints a Markdown table.
+ * Writes bench-results/<suite>.json and prints a Markdown table. `--suites compare` runs benchmarks/compare.ts
+ * (compiled vs eager vs PyTorch at the real sizes, with SVG charts; `--run-pytorch` runs PyTorch in the same run).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +33,14 @@ mkdirSync(outDir, { recursive: true });
 const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
 
 for (const s of suites) {
+  if (s === 'compare') {
+    // compiled vs eager vs PyTorch at the real sizes, each case in its own process (benchmarks/compare.ts)
+    const { spawnSync } = await import('node:child_process');
+    const passOn = ['backends', 'runs', 'cases', 'threads'].flatMap((k) => (arg(k) ? [`--${k}`, arg(k)!] : []));
+    const r = spawnSync(process.execPath, [...process.execArgv, path.join(root, 'benchmarks/compare.ts'), ...passOn, ...(process.argv.includes('--run-pytorch') ? ['--run-pytorch'] : [])], { stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+    continue;
+  }
   const load = BENCH_SUITES[s];
   if (!load) throw new Error(`unknown suite '${s}'; known: ${Object.keys(BENCH_SUITES).join(', ')}`);
   const { suite } = await load();

@@ -3,6 +3,8 @@
  * mixed with compiled regions, and what happens without ONNX Runtime. Parity of every op is in
  * conformance.test.ts; parity of the models in each model package's parity tests.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { lowerSegment } from '../src/onnx/lower.js';
@@ -207,3 +209,18 @@ forEachBackend(
   },
   { backends: ['ort-cpu'] },
 );
+
+describe('ort-cpu under Bun', () => {
+  const root = new URL('../../../', import.meta.url).pathname;
+  const bun = `${root}node_modules/.bin/bun`;
+  const built = existsSync(`${root}packages/core/dist/index.js`) && existsSync(bun);
+  test.skipIf(!built)('Bun loads onnxruntime-node and gets the same numbers as Node', async () => {
+    const out = execFileSync(bun, [`${root}packages/core/test/ort-bun-script.ts`], { encoding: 'utf8', cwd: root });
+    const got = JSON.parse(out.trim().split('\n').pop()!) as { backend: string; y: number[] };
+    expect(got.backend).toBe('ort-cpu');
+    const silu = (v: number): number => v / (1 + Math.exp(-v));
+    const want = [4, 5, 10, 11].map((v) => silu(v) + 1);
+    got.y.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+  });
+  if (!built) console.warn('[sdxs tests] ort-cpu under Bun skipped: build first (npm run build) and install bun (a devDependency)');
+});

@@ -30,7 +30,7 @@ export function numArg(command: string, name: string, v: string | undefined, def
   return n;
 }
 
-const WEIGHT_DTYPES = ['float32', 'float16', 'bfloat16', 'half'] as const;
+const WEIGHT_DTYPES = ['float32', 'float16', 'bfloat16', 'half', 'source'] as const;
 export type WeightDTypeArg = (typeof WEIGHT_DTYPES)[number];
 export const DTYPE_HELP = 'weight storage: float32, float16, bfloat16, or half (16-bit checkpoints as they are, float32 ones as float16); default float32, half on tfjs-wasm';
 

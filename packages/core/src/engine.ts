@@ -10,6 +10,8 @@ interface Registration {
   name: string;
   factory: BackendFactory;
   priority: number;
+  /** true when the backend would run on a software device here: `auto` tries it last, without starting it first */
+  softwareHint?: () => boolean;
   instance?: Backend;
   failure?: unknown;
 }
@@ -44,8 +46,8 @@ export const ENGINE = new Engine();
 installTensorHooks({ onCreate: (t) => ENGINE.track(t), onDispose: (t) => ENGINE.untrack(t) });
 
 /** Register a backend; higher priority wins the automatic choice. Registration is lazy: nothing loads yet. */
-export function registerBackend(name: string, factory: BackendFactory, priority = 0): void {
-  ENGINE.registry.set(name, { name, factory, priority });
+export function registerBackend(name: string, factory: BackendFactory, priority = 0, opts: { softwareHint?: () => boolean } = {}): void {
+  ENGINE.registry.set(name, { name, factory, priority, softwareHint: opts.softwareHint });
 }
 
 export function listBackends(): string[] {
@@ -132,12 +134,17 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
   const probes: BackendProbe[] = [];
   let chosen: Backend | null = null;
   let software: Backend | null = null;
+  const later: Registration[] = [];
   for (const name of listBackends()) {
     const reg = ENGINE.registry.get(name)!;
     if (reg.priority < 0) continue;
     const log = probeLogs.get(name) ?? [];
     if (chosen) {
       probes.push({ name, status: 'not tried', log });
+      continue;
+    }
+    if (reg.softwareHint?.()) {
+      later.push(reg);
       continue;
     }
     try {
@@ -157,6 +164,20 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
     chosen = software;
     const p = probes.find((x) => x.name === software!.name);
     if (p) p.status = 'chosen';
+  }
+  // backends on a software device: tried only when nothing else starts, without being started before
+  for (const reg of later) {
+    const log = probeLogs.get(reg.name) ?? [];
+    if (chosen) {
+      probes.push({ name: reg.name, status: 'not tried', reason: 'software device: tried only when nothing else starts', log });
+      continue;
+    }
+    try {
+      chosen = await quietly(reg.name, () => init(reg));
+      probes.push({ name: reg.name, status: 'chosen', log: probeLogs.get(reg.name) ?? [] });
+    } catch (e) {
+      probes.push({ name: reg.name, status: 'failed', reason: (e as Error).message, log: probeLogs.get(reg.name) ?? [] });
+    }
   }
   return { chosen, probes };
 }

@@ -46,3 +46,6 @@ export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env
 export { tfjsLimits } from './backends/tfjs/nn.js';
 export { openLocalFile, LocalFileError } from './io/local-file.js';
 export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
+export { compiled, realize, isGraphBackend } from './graph/boundary.js';
+export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
+export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

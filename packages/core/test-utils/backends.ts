@@ -3,7 +3,7 @@ import { beforeAll, describe, test } from 'vitest';
 import { backendFailure, setBackend } from '../src/index.js';
 
 /** The backends every parity test runs on (each only where it starts). */
-export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] as const;
+export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-webgpu'] as const;
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

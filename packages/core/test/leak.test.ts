@@ -51,7 +51,7 @@ function forward(x: Tensor, w: Weights, heads: number): Tensor {
 }
 
 forEachBackend((name) => {
-  const small = name === 'tfjs-webgpu';
+  const small = name.endsWith('webgpu');
   const [ch, size, blocks] = small ? [32, 8, 2] : [64, 16, 3];
 
   test(`a ${blocks}-block conv/groupnorm/attention forward at [1,${ch},${size},${size}] leaves no tensor behind`, async () => {

@@ -1,4 +1,5 @@
 export { SdxsPipeline, type GenerateResult } from './pipeline.js';
+export type { PipelineLoraOptions } from './lora.js';
 export { GENERATION_DEFAULTS, type GenerateOptions, type SdxsPipelineOptions, type PipelineProgress, type PipelineStage, type RefineOptions } from './options.js';
 export { GeneratedImage, planarToRgb8, rgb8ToTensor, toUnitRange, type RgbImage } from './images.js';
 export { encodePng, readPngText, type PngImage } from './png.js';

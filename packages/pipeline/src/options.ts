@@ -1,6 +1,7 @@
 import type { HubDownloadOptions, WeightDType } from '@sdxs/core';
 
-export type PipelineStage = 'load' | 'download' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
+/** `compile`: a graph backend (ort-*) compiling a model part (detail: `unet`, `vae.decode`, ...) for a new shape. */
+export type PipelineStage = 'load' | 'download' | 'compile' | 'refine' | 'encode' | 'denoise' | 'decode' | 'upscale';
 
 export interface PipelineProgress {
   stage: PipelineStage;
@@ -15,7 +16,8 @@ export interface SdxsPipelineOptions extends Pick<HubDownloadOptions, 'revision'
   /** tensor backend to select before loading ('auto' picks the best available); default: keep the current one */
   backend?: string;
   /**
-   * weight storage (see WeightDType): default float32, except 'half' on tfjs-wasm, whose 4 GiB memory cannot
+   * weight storage (see WeightDType): default float32, 'source' (16-bit checkpoints stay 16-bit) on the ort-*
+   * backends, and 'half' on tfjs-wasm, whose 4 GiB memory cannot
    * hold the 1.7 B UNet or the 2 B text tower in float32
    */
   dtype?: WeightDType;

@@ -5,6 +5,7 @@ import { UNet2DConditionModel } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL, decodeTiled, resizeBilinear, upscale as vaeUpscale, type Raster, type UpscaleOptions } from '@sdxs/vae';
 import { GeneratedImage, planarToRgb8, toUnitRange } from './images.js';
 import { DEFAULT_MODEL, resolveComponent, resolveModelRoot, type SdxsComponent } from './model-files.js';
+import { PipelineLoras, type LoraTarget, type PipelineLoraOptions } from './lora.js';
 import { GENERATION_DEFAULTS, type GenerateOptions, type PipelineProgress, type SdxsPipelineOptions } from './options.js';
 
 export interface GenerateResult {
@@ -25,6 +26,7 @@ export class SdxsPipeline {
   private encoder: SdxsTextEncoder | null = null;
   private refiner: PromptRefiner | null = null;
   private tokenizer: QwenTokenizer | null = null;
+  private readonly loras = new PipelineLoras();
 
   private constructor(
     readonly source: string,
@@ -55,7 +57,7 @@ export class SdxsPipeline {
   }
 
   private loadOpts(component: string): { dtype?: C.WeightDType; signal?: AbortSignal; onProgress: (p: { loaded: number; total: number }) => void } {
-    return { dtype: this.options.dtype ?? (C.getBackend() === 'tfjs-wasm' ? 'half' : 'float32'), signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
+    return { dtype: this.options.dtype ?? (C.getBackend() === 'tfjs-wasm' ? 'half' : C.isGraphBackend() ? 'source' : 'float32'), signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
   }
 
   async getVae(): Promise<AsymmetricAutoencoderKL> {
@@ -63,7 +65,11 @@ export class SdxsPipeline {
     return this.vae;
   }
   async getUnet(): Promise<UNet2DConditionModel> {
-    this.unet ??= await UNet2DConditionModel.fromPretrained(await this.dir('unet'), this.loadOpts('unet'));
+    if (!this.unet) {
+      const unet = await UNet2DConditionModel.fromPretrained(await this.dir('unet'), this.loadOpts('unet'));
+      await this.loras.restore(unet, 'unet');
+      this.unet = unet;
+    }
     return this.unet;
   }
   async getScheduler(): Promise<FlowMatchEulerDiscreteScheduler> {
@@ -78,7 +84,11 @@ export class SdxsPipeline {
     if (this.encoder) return this.encoder;
     const tokenizer = await this.getTokenizer();
     // share the refiner's weights when it is loaded: one copy of the 2 B text tower
-    const model = this.refiner ? this.refiner.model.model : await Qwen35TextModel.fromPretrained(await this.dir('text_encoder'), this.loadOpts('text_encoder'));
+    let model = this.refiner?.model.model;
+    if (!model) {
+      model = await Qwen35TextModel.fromPretrained(await this.dir('text_encoder'), this.loadOpts('text_encoder'));
+      await this.loras.restore(model, 'text_encoder');
+    }
     this.encoder = new SdxsTextEncoder(model, tokenizer);
     return this.encoder;
   }
@@ -87,9 +97,47 @@ export class SdxsPipeline {
       // make sure both parts are local, then load from the (local) model root
       await this.dir('text_encoder');
       await this.dir('tokenizer');
-      this.refiner = await PromptRefiner.fromPretrained(this.root, this.loadOpts('text_encoder'));
+      const refiner = await PromptRefiner.fromPretrained(this.root, this.loadOpts('text_encoder'));
+      await this.loras.restore(refiner.model.model, 'text_encoder');
+      this.refiner = refiner;
     }
     return this.refiner;
+  }
+
+  /**
+   * Load a LoRA (diffusers/PEFT or kohya; file, folder, URL or hub repo, `weightName` inside a folder/repo).
+   * The UNet part loads now (loading the UNet); a text-encoder part is applied whenever the text encoder
+   * loads. Adapters, weights and fusing survive `release()`. Returns the adapter's name.
+   */
+  async loadLoraWeights(source: string, opts: PipelineLoraOptions = {}): Promise<string> {
+    const hub = { cacheDir: this.options.cacheDir, token: this.options.token, endpoint: this.options.endpoint, offline: this.options.offline, signal: this.options.signal };
+    return this.loras.add(source, opts, hub, async (part) => (part === 'unet' ? this.getUnet() : (this.textModels()[0] ?? null)));
+  }
+  /** Active adapters and their weights, in every component that has them. */
+  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
+    this.loras.setAdapters(names, weights, this.loraModels());
+  }
+  /** Merge the active adapters into the weights of every component (W + scale · Σ w B A). */
+  fuseLora(opts: { scale?: number } = {}): Promise<void> {
+    return this.loras.fuse(opts.scale ?? 1, this.loraModels());
+  }
+  /** Restore the exact base weights. */
+  unfuseLora(): void {
+    this.loras.unfuse(this.loraModels());
+  }
+  /** Remove adapters (all when no name is given). */
+  unloadLoraWeights(names?: string | readonly string[]): void {
+    this.loras.unload(names, this.loraModels());
+  }
+  /** Names of the loaded adapters. */
+  get loraAdapters(): string[] {
+    return this.loras.names;
+  }
+  private textModels(): Qwen35TextModel[] {
+    return [...new Set([this.refiner?.model.model, this.encoder?.model].filter((m): m is Qwen35TextModel => !!m))];
+  }
+  private loraModels(): [LoraTarget | null, 'unet' | 'text_encoder'][] {
+    return [[this.unet, 'unet'], ...this.textModels().map((m) => [m, 'text_encoder'] as [LoraTarget, 'text_encoder'])];
   }
 
   /** Free a component's weights (it reloads on next use). Without an argument, everything. */
@@ -143,6 +191,16 @@ export class SdxsPipeline {
   }
 
   async generate(o: GenerateOptions): Promise<GenerateResult> {
+    // graph backends (ort-*) compile each model part on first use at a shape: report it as its own stage
+    const off = C.onCompile((e) => this.progress({ stage: 'compile', done: e.phase === 'end' ? 1 : 0, total: 1, detail: e.label }, o.onProgress));
+    try {
+      return await this.generateInner(o);
+    } finally {
+      off();
+    }
+  }
+
+  private async generateInner(o: GenerateOptions): Promise<GenerateResult> {
     const signal = o.signal ?? this.options.signal;
     const width = o.width ?? GENERATION_DEFAULTS.width;
     const height = o.height ?? GENERATION_DEFAULTS.height;

@@ -100,3 +100,35 @@ describe('tiled VAE decode', () => {
     expect(tiled.images[0]!.planar).not.toEqual(a);
   }, 60_000);
 });
+
+describe('SdxsPipeline on the compiled backend (ort-cpu)', () => {
+  test('same pixels as cpu; each model part compiles once per shape and is reported as a compile stage', async () => {
+    const why = await C.backendFailure('ort-cpu');
+    if (why) {
+      console.warn(`[sdxs tests] pipeline on ort-cpu skipped: ${why}`);
+      return;
+    }
+    const req = { prompt: 'a red fox', negativePrompt: 'blurry', width: 32, height: 32, steps: 3, guidanceScale: 3, seed: 9 };
+    const want = (await pipe.generate(req)).images[0]!.planar;
+    await C.setBackend('ort-cpu');
+    const compiled = await SdxsPipeline.fromPretrained(path.join(dir, 'model'), { releaseTextEncoder: false });
+    try {
+      const seen: PipelineProgress[] = [];
+      const got = await compiled.generate({ ...req, onProgress: (p) => seen.push(p) });
+      let err = 0;
+      got.images[0]!.planar.forEach((v, i) => (err = Math.max(err, Math.abs(v - want[i]!))));
+      console.log(`[pipeline] 32x32, 3 steps, CFG 3 on ort-cpu vs cpu: max abs pixel error ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-3);
+      const compiles = seen.filter((p) => p.stage === 'compile' && p.done === 1).map((p) => p.detail);
+      expect(compiles.filter((d) => d === 'unet')).toHaveLength(1);
+      expect(compiles).toContain('vae.decode');
+      // a second generation at the same size compiles nothing
+      seen.length = 0;
+      await compiled.generate({ ...req, seed: 10, onProgress: (p) => seen.push(p) });
+      expect(seen.filter((p) => p.stage === 'compile')).toEqual([]);
+    } finally {
+      compiled.dispose();
+      await C.setBackend('cpu');
+    }
+  });
+});

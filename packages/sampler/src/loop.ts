@@ -138,6 +138,8 @@ export async function sampleFlowMatch(o: SampleFlowMatchOptions): Promise<C.Tens
       v.dispose();
       latents.dispose();
       latents = next;
+      // graph backends (ort-*) run the step now, so that progress and cancellation follow the work
+      await C.realize(latents);
       if (o.onStep) await o.onStep({ step: i + 1, total: timesteps.length, timestep: t, latents });
     }
     const out = latents;

@@ -38,6 +38,8 @@ export interface TrainerOptions {
   seed?: number;
   /** Which parameters train (default: every parameter whose `trainable` flag is set). */
   trainable?: (name: string) => boolean;
+  /** The parameters to train instead of the model's own, e.g. LoRA adapters from `C.nn.addLora` (the base stays frozen). */
+  params?: NamedParameters;
 }
 
 export interface StepStats {
@@ -84,7 +86,7 @@ export class Trainer {
 
   static async create(opts: TrainerOptions): Promise<Trainer> {
     const pick = opts.trainable ?? (() => true);
-    const params = opts.model.namedParameters().filter(([n, p]) => p.trainable && pick(n));
+    const params = opts.params ?? opts.model.namedParameters().filter(([n, p]) => p.trainable && pick(n));
     if (params.length === 0) throw new C.InputError('no trainable parameters');
     // Weights train in float32: 16-bit storage is widened once (no backend here computes in 16 bit).
     for (const [, p] of params) if (p.value.dtype !== 'float32') p.set(C.cast(p.value, 'float32'));

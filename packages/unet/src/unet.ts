@@ -105,6 +105,35 @@ export class UNet2DConditionModel extends C.Module {
     return this.parameterBytes();
   }
 
+  /**
+   * Load a LoRA (diffusers/PEFT or kohya keys) from a `.safetensors` file, a folder, a URL or a hub repo id
+   * (`weightName` picks the file). Keys for the text encoder in the same file are an error here unless
+   * `otherComponents: 'ignore'` (the pipeline splits such files). Returns the adapter's name.
+   */
+  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component'> = {}): Promise<C.nn.LoraLoadReport> {
+    return C.nn.loadLora(this, source, { ...opts, component: 'unet' });
+  }
+  /** Active adapters and their weights (others stay loaded but do nothing). */
+  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
+    C.nn.setLoraAdapters(this, names, weights);
+  }
+  /** Merge the active adapters into the weights (W + scale · Σ w·alpha/r · B A); the bases are kept for `unfuseLora`. */
+  fuseLora(opts: { scale?: number } = {}): Promise<void> {
+    return C.nn.fuseLora(this, opts);
+  }
+  /** Put back the exact base weights. */
+  unfuseLora(): void {
+    C.nn.unfuseLora(this);
+  }
+  /** Remove adapters (all when no name is given). */
+  unloadLoraWeights(names?: string | readonly string[]): void {
+    C.nn.unloadLora(this, names);
+  }
+  /** Names of the loaded adapters. */
+  get loraAdapters(): string[] {
+    return C.nn.loraAdapterNames(this);
+  }
+
   /** Stream weights from an open safetensors file (or shards) into this model; returns resident bytes. */
   async loadWeights(file: C.SafetensorsFile | readonly C.SafetensorsFile[], opts: Pick<C.LoadWeightsOptions, 'dtype' | 'signal' | 'onProgress'> = {}): Promise<number> {
     return C.loadWeights(this, file, { dtype: opts.dtype, signal: opts.signal, onProgress: opts.onProgress, strict: true });
@@ -133,7 +162,8 @@ export class UNet2DConditionModel extends C.Module {
     if (typeof timestep !== 'number' && !(timestep.rank <= 1 && (timestep.size === 1 || timestep.size === b))) {
       throw new C.ShapeError(`timestep must be a number or a tensor [${b}] (or [1]), got ${C.fmtShape(timestep.shape)}`);
     }
-    return C.tidy(() => {
+    // one compiled region on graph backends (ort-*): the whole forward is one graph, cached per shape
+    return C.compiled('unet', [sample, timestep, encoderHiddenStates, encoderAttentionMask], () => C.tidy(() => {
       let x = cfg.centerInputSample ? C.sub(C.mul(sample, 2), 1) : sample;
       let t = typeof timestep === 'number' ? C.full([b], timestep) : C.reshape(timestep.dtype === 'float32' ? timestep : C.cast(timestep, 'float32'), [timestep.size]);
       if (t.size !== b) t = C.add(C.zeros([b]), t); // one timestep for the whole batch
@@ -170,6 +200,6 @@ export class UNet2DConditionModel extends C.Module {
         x = run((a) => [block.forward(a[0]!, a.slice(1, 1 + used), unpack(a.slice(1 + used)), size)], [x, ...mine, ...shared])[0]!;
       }
       return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
-    });
+    }));
   }
 }

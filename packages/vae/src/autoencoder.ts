@@ -50,7 +50,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
   /** Posterior of an NCHW image in [-1, 1]. The caller disposes it. */
   encode(image: C.Tensor): DiagonalGaussian {
     this.checkInput(image, this.config.in_channels, 'image', 'in_channels');
-    const moments = C.tidy(() => this.quant_conv.forward(this.encoder.forward(image)));
+    const moments = C.compiled('vae.encode', [image], () => C.tidy(() => this.quant_conv.forward(this.encoder.forward(image))));
     try {
       return new DiagonalGaussian(moments);
     } finally {
@@ -61,7 +61,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
   /** NCHW image (roughly [-1, 1]) of an NCHW latent. */
   decode(latent: C.Tensor): C.Tensor {
     this.checkInput(latent, this.config.latent_channels, 'latent', 'latent_channels');
-    return C.tidy(() => this.decoder.forward(this.post_quant_conv.forward(latent)));
+    return C.compiled('vae.decode', [latent], () => C.tidy(() => this.decoder.forward(this.post_quant_conv.forward(latent))));
   }
 
   /** UNet space from raw latents: (z − latents_mean) / latents_std, per channel. */

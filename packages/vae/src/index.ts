@@ -18,3 +18,17 @@ export { resizeBilinear } from './upscale/resize.js';
 export { ProgressTracker, type UpscaleProgress, type ProgressCallback } from './upscale/progress.js';
 export { randomizeWeights, type RandomWeightsOptions } from './random-weights.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixelsFrom, pixelLimitProblem, checkImagePixels, imageSizeFromHeader, type HeaderSize } from './image-limits.js';
+export { mse, psnr, sobelMagnitude, edgeError, gaussianKl, areaDownsample } from './eval/metrics.js';
+export {
+  evaluateVae,
+  formatVaeReport,
+  vaeReportCsv,
+  vaeReportJson,
+  psnrChartSvg,
+  summarizeVaeScores,
+  type VaeEvalMode,
+  type VaeEvalOptions,
+  type VaeEvalReport,
+  type VaeImageScore,
+  type PerceptualScorer,
+} from './eval/quality.js';

@@ -8,7 +8,7 @@ export interface FromPretrainedOptions {
   revision?: string;
   /** Hub cache root (default: SDXS_CACHE / HF_HUB_CACHE / ~/.cache/huggingface/hub). */
   cacheDir?: string;
-  /** Storage dtype of the weights: float32 (default) or 16-bit storage cast per use. */
+  /** Storage dtype of the weights: float32 (default; the checkpoint's own precision on ort-*) or 16-bit storage cast per use. */
   dtype?: C.WeightDType;
   /** Hub access token (default: HF_TOKEN). */
   token?: string;
@@ -59,7 +59,7 @@ export async function loadPretrained<M extends C.Module & { config: Readonly<Asy
   let file: C.SafetensorsFile | undefined;
   try {
     file = await C.openCheckpoint(dir, WEIGHTS, { signal: opts.signal });
-    await C.loadWeights(model, file, { dtype: opts.dtype ?? 'float32', strict: true, onProgress: opts.onProgress, signal: opts.signal });
+    await C.loadWeights(model, file, { dtype: opts.dtype, strict: true, onProgress: opts.onProgress, signal: opts.signal });
     return model;
   } catch (e) {
     model.dispose();

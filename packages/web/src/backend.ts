@@ -1,10 +1,14 @@
-/** Picking the tensor backend in the page: WebGPU, then tfjs-wasm, then the pure-JS cpu backend. */
+/**
+ * Picking the tensor backend in the page: compiled ONNX Runtime Web on WebGPU first (ort-webgpu), then
+ * ONNX Runtime's wasm provider (ort-cpu), then TensorFlow.js WebGPU and wasm, then the pure-JS cpu backend.
+ */
 import * as C from '@sdxs/core';
+import * as ortWeb from 'onnxruntime-web/webgpu';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 
-export const BACKEND_ORDER = ['tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 export type BackendChoice = 'auto' | BackendName;
 
@@ -16,6 +20,8 @@ let wasmReady = false;
 
 /** tfjs-wasm looks for its .wasm files next to the script unless told: point it at the bundled copies. */
 async function prepare(name: BackendName): Promise<void> {
+  // core runs its ort-* backends on the onnxruntime-web module bundled with the page
+  if (name.startsWith('ort-')) C.useOnnxRuntimeWeb(ortWeb);
   if (name !== 'tfjs-wasm' || wasmReady) return;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });

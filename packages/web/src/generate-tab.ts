@@ -9,6 +9,7 @@ import { runGenerate } from './tasks.js';
 const STAGE_NAMES: Record<PipelineProgress['stage'], string> = {
   load: 'loading weights',
   download: 'downloading',
+  compile: 'compiling',
   refine: 'refining the prompt',
   encode: 'encoding the prompt',
   denoise: 'denoising',

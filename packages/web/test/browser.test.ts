@@ -123,6 +123,32 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     expect(err).toBeLessThan(GENERATE_TOL);
   });
 
+  test('compiled ONNX Runtime Web on WebGPU (16-bit weights): upscale and text to image equal Node', async () => {
+    expect(await page.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('ort-webgpu'))).toBe('ort-webgpu');
+    const [w, h] = [24, 16];
+    const data = testImage(w, h);
+    const up = await callHook('upscale', { modelUrl: `${server.url}/model`, dtype: 'float16', width: w, height: h, channels: 3, data: Array.from(data) });
+    expect(up.backend).toBe('ort-webgpu');
+    expect([up.width, up.height, up.channels]).toEqual([2 * w, 2 * h, 3]);
+    const vae = await AsymmetricAutoencoderKL.fromPretrained(path.join(tmp, 'model'), { subfolder: 'vae', dtype: 'float16' });
+    const want = await upscale(vae, { width: w, height: h, channels: 3, data });
+    vae.dispose();
+    const upErr = maxAbsDiff(Float32Array.from(up.data), want.data as Float32Array);
+    console.log(`[web] upscale ${w}x${h} on ort-webgpu (float16 weights): ${up.ms.toFixed(0)} ms, max abs error vs Node ${upErr.toExponential(2)}`);
+    expect(upErr).toBeLessThan(UPSCALE_TOL);
+
+    const req: HookGenerateRequest = { modelUrl: `${server.url}/model`, dtype: 'float16', prompt: 'a red fox in the snow', negativePrompt: 'blurry', width: 32, height: 32, steps: 2, guidanceScale: 3, seed: 7 };
+    const got = await callHook('generate', req);
+    expect(got.backend).toBe('ort-webgpu');
+    const pipe = await SdxsPipeline.fromPretrained(path.join(tmp, 'model'), { dtype: 'float16' });
+    const { images } = await pipe.generate({ ...req, negativePrompt: req.negativePrompt });
+    pipe.dispose();
+    const err = maxAbsDiff(Float32Array.from(got.data), images[0]!.planar);
+    console.log(`[web] generate 32x32, 2 steps on ort-webgpu (float16 weights): ${got.ms.toFixed(0)} ms, max abs error vs Node ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(GENERATE_TOL);
+    expect(await page.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('tfjs-webgpu'))).toBe('tfjs-webgpu');
+  });
+
   test('UI: picking a file with setInputFiles upscales it and offers a 2x PNG download', async () => {
     const [w, h] = [24, 16];
     const rgb = Uint8Array.from(testImage(w, h), (v) => Math.round(v * 255));
@@ -133,7 +159,8 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     expect(await page.textContent('#upscale-download')).toContain('48×32');
     expect(await page.getAttribute('#upscale-download', 'download')).toBe('tiny-2x.png');
     expect(await page.locator('#upscale-output').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([48, 32]);
-    expect(await page.textContent('#backend-used')).toMatch(/backend: tfjs-webgpu/);
+    // 'auto' in the page: compiled ONNX Runtime Web on WebGPU first
+    expect(await page.textContent('#backend-used')).toMatch(/backend: ort-webgpu/);
     expect(await page.textContent('#log')).toBe('');
   });
 });

@@ -8,6 +8,7 @@ import type { CliIo, Command } from '../io.js';
 import { progressFor } from '../io.js';
 import { numberedPaths, writeFileAtomic } from '../output.js';
 import { readInputImage } from '../read-image.js';
+import { LORA_HELP, applyLoras, loraArgs } from '../lora-option.js';
 
 const D = GENERATION_DEFAULTS;
 const help = `sdxs generate "<prompt>" [options]
@@ -29,6 +30,7 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF); the output keeps its
                           size (rounded to a multiple of 16) unless -W/-H are given
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
+${LORA_HELP}
       --backend <name>    ${backendHelp()}
       --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
@@ -60,6 +62,7 @@ export const generate: Command = {
       image: { type: 'string' },
       tile: { type: 'string' },
       strength: { type: 'string' },
+      lora: { type: 'string', multiple: true },
       backend: { type: 'string' },
       dtype: { type: 'string' },
       model: { type: 'string' },
@@ -101,6 +104,7 @@ export const generate: Command = {
       strength: numArg(cmd, 'strength', v.strength, D.strength, 1e-6, 1),
       decodeTile,
     };
+    const loras = loraArgs(cmd, v.lora);
     const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env) : undefined;
     if (image && (v.width === undefined || v.height === undefined)) {
       // img2img keeps the input's size and aspect (rounded to the multiple of 16 the model needs) rather
@@ -116,12 +120,12 @@ export const generate: Command = {
       }
     }
     const backend = await selectBackend(cmd, v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
-    // One bar per stage, each printed once: a stage interrupted by a nested one (encode waits for 'load
-    // text_encoder') is suspended, not finished, and picks up again when it reports next.
+    // One bar per stage, each printed once: a stage ends when it reports done == total and is not drawn
+    // again; a stage that waits for a nested one (encode for 'load text_encoder') carries on after it.
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const finished = new Set<string>();
     const onProgress = (p: PipelineProgress): void => {
-      const key = p.stage === 'download' || p.stage === 'load' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
+      const key = p.stage === 'download' || p.stage === 'load' || p.stage === 'compile' ? `${p.stage} ${p.detail ?? ''}` : p.stage;
       if (finished.has(key)) return;
       let bar = bars.get(key);
       if (!bar) {
@@ -139,6 +143,7 @@ export const generate: Command = {
     const model = v.model === undefined ? DEFAULT_MODEL : existsSync(path.resolve(io.cwd, v.model)) ? path.resolve(io.cwd, v.model) : v.model;
     const pipe = await SdxsPipeline.fromPretrained(model, { revision: v.revision, cacheDir: v['cache-dir'], dtype, signal: io.signal, onProgress });
     try {
+      await applyLoras(pipe, loras);
       const result = await pipe.generate({ ...opts, image, signal: io.signal });
       for (const b of bars.values()) b.done();
       const paths = numberedPaths(path.resolve(io.cwd, v.output ?? v.out ?? 'sdxs.png'), result.images.length);

@@ -61,7 +61,7 @@ function defaultOutput(input: string, kind: Kind): string {
   return path.join(path.dirname(input), `${path.basename(input, ext)}-2x${ext}`);
 }
 
-async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: WeightDTypeArg | undefined, signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
+export async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: WeightDTypeArg | undefined, signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
   const source = model ?? DEFAULT_VAE_MODEL;
   let sub = subfolder;
   if (sub === undefined) {

@@ -3,3 +3,22 @@ export { Module, ModuleList, checkKeys } from './module.js';
 export { Linear, Conv2d, GroupNorm, LayerNorm, RMSNorm, Embedding } from './layers.js';
 export { loadWeights, readTensor, convertRaw, storageFor, type LoadWeightsOptions, type WeightDType } from './load.js';
 export { Attention, type AttentionOptions as AttentionModuleOptions } from './blocks/attention.js';
+export { LoraSlots, isLoraLayer, addLayerAdapter, fuseLayer, unfuseLayer, removeLayerAdapters, type LoraLayer, type LoraLayerAdapter } from './lora.js';
+export {
+  loadLora,
+  openLora,
+  parseLoraKey,
+  setLoraAdapters,
+  activeLoraAdapters,
+  fuseLora,
+  unfuseLora,
+  unloadLora,
+  loraAdapterNames,
+  LORA_WEIGHT_NAMES,
+  type LoadLoraOptions,
+  type LoraSourceOptions,
+  type LoraLoadReport,
+  type LoraComponent,
+  type OpenedLora,
+} from './lora-load.js';
+export { addLora, loraStateDict, saveLora, type LoraInitOptions } from './lora-train.js';

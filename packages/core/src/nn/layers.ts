@@ -3,27 +3,40 @@ import { gather } from '../ops/shape.js';
 import { conv2d, type Conv2dOptions } from '../ops/conv.js';
 import { linear } from '../ops/linalg.js';
 import { groupNorm, layerNorm, rmsNorm } from '../ops/norm.js';
+import { InputError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
+import { LoraSlots, applyConvLora, applyLinearLora, removeLayerAdapters, type LoraLayer } from './lora.js';
 
-export class Linear extends Module {
+export class Linear extends Module implements LoraLayer {
   readonly weight: Parameter;
   readonly bias: Parameter | undefined;
+  /** LoRA adapters (not state: they never appear in `namedParameters`) */
+  readonly lora = new LoraSlots();
   constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
     super();
     this.weight = new Parameter([outFeatures, inFeatures]);
     this.bias = bias ? new Parameter([outFeatures]) : undefined;
   }
   forward(x: Tensor): Tensor {
-    return tidy(() => linear(x, this.weight.use(), this.bias?.use()));
+    return tidy(() => applyLinearLora(this.lora, x, linear(x, this.weight.use(), this.bias?.use())));
+  }
+  loraShapes(rank: number): { down: readonly number[]; up: readonly number[] } {
+    return { down: [rank, this.inFeatures], up: [this.outFeatures, rank] };
+  }
+  override dispose(): void {
+    removeLayerAdapters(this);
+    super.dispose();
   }
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends Module implements LoraLayer {
   readonly weight: Parameter;
   readonly bias: Parameter | undefined;
   readonly options: Conv2dOptions;
+  /** LoRA adapters (not state: they never appear in `namedParameters`) */
+  readonly lora = new LoraSlots();
   constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], opts: Conv2dOptions & { bias?: boolean } = {}) {
     super();
     const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
@@ -33,7 +46,16 @@ export class Conv2d extends Module {
     this.options = { stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, groups };
   }
   forward(x: Tensor): Tensor {
-    return tidy(() => conv2d(x, this.weight.use(), this.bias?.use() ?? null, this.options));
+    return tidy(() => applyConvLora(this.lora, x, conv2d(x, this.weight.use(), this.bias?.use() ?? null, this.options), this.options));
+  }
+  loraShapes(rank: number): { down: readonly number[]; up: readonly number[] } {
+    const [o, i, kh, kw] = this.weight.shape as [number, number, number, number];
+    if ((this.options.groups ?? 1) !== 1) throw new InputError(`LoRA on a grouped convolution (groups ${this.options.groups}) is not supported`);
+    return { down: [rank, i, kh, kw], up: [o, rank, 1, 1] };
+  }
+  override dispose(): void {
+    removeLayerAdapters(this);
+    super.dispose();
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DType } from '../dtype.js';
-import { currentBackend, fromData } from '../engine.js';
+import { currentBackend, ENGINE, fromData } from '../engine.js';
+import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
 import type { SafetensorsFile, SafetensorsTypedArray } from '../io/safetensors.js';
@@ -10,9 +11,11 @@ import { checkKeys, type Module } from './module.js';
 /**
  * How weights are kept: float32 (default); float16 / bfloat16 host storage converted to float32 per use;
  * or 'half': 16 bits without loss where the checkpoint is already 16-bit (F16 stays float16, BF16 stays
- * bfloat16) and float16 for float32 tensors — the choice for backends with little memory (tfjs-wasm: 4 GiB).
+ * bfloat16) and float16 for float32 tensors — the choice for backends with little memory (tfjs-wasm: 4 GiB);
+ * or 'source': the checkpoint's own precision (F16/BF16 stay 16-bit, the rest float32) — the default on the
+ * graph backends (ort-*), whose compiled graphs cast 16-bit weights to float32 themselves.
  */
-export type WeightDType = 'float32' | 'float16' | 'bfloat16' | 'half';
+export type WeightDType = 'float32' | 'float16' | 'bfloat16' | 'half' | 'source';
 
 export interface LoadWeightsOptions {
   /** dtype to keep weights in (see WeightDType); default float32 */
@@ -26,6 +29,11 @@ export interface LoadWeightsOptions {
   /** Called after each tensor. */
   onProgress?: (p: { loaded: number; total: number; name: string }) => void;
   signal?: AbortSignal;
+}
+
+/** float32, or the checkpoint's own precision on graph backends (ort-*), which cast 16-bit weights in the graph. */
+export function defaultWeightDType(): WeightDType {
+  return ENGINE.active && isLazyBackend(ENGINE.active) ? 'source' : 'float32';
 }
 
 /** Convert a safetensors typed array to the requested sdxs dtype. */
@@ -53,6 +61,7 @@ export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, t
  * float16 unless a value lies beyond float16's range (|x| > 65504), which bfloat16 keeps.
  */
 export function storageFor(source: SafetensorsDType, policy: WeightDType, maxAbs = 0): 'float32' | 'float16' | 'bfloat16' {
+  if (policy === 'source') return source === 'F16' ? 'float16' : source === 'BF16' ? 'bfloat16' : 'float32';
   if (policy !== 'half') return policy;
   if (source === 'BF16') return 'bfloat16';
   return source === 'F16' || maxAbs <= 65504 ? 'float16' : 'bfloat16';
@@ -101,12 +110,13 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   if (problems) throw new CheckpointError(`${where}: checkpoint does not match the model: ${problems}`);
   let bytes = 0;
   let loaded = 0;
+  const policy = opts.dtype ?? defaultWeightDType();
   const todo = entries.filter(([k]) => params.has(k));
-  checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), opts.dtype ?? 'float32', where);
+  checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {
     throwIfAborted(opts.signal);
     const p = params.get(k)!;
-    const t = await readWeight(f, key, opts.dtype ?? 'float32');
+    const t = await readWeight(f, key, policy);
     p.set(t);
     bytes += t.bytes;
     opts.onProgress?.({ loaded: ++loaded, total: todo.length, name: k });
@@ -136,7 +146,7 @@ function checkFits(tensors: readonly (readonly [readonly number[], SafetensorsDT
   const room = limit * 0.75 - held;
   if (need <= room) return;
   const fix =
-    needHalf <= room && policy !== 'half' && policy !== 'float16' && policy !== 'bfloat16'
+    needHalf <= room && policy !== 'half' && policy !== 'float16' && policy !== 'bfloat16' && policy !== 'source'
       ? `load with dtype: 'float16' (or 'half'; --dtype half in the CLI) to keep the weights in 16 bits (${GB(needHalf)})`
       : 'use a backend without this limit (cpu, tfjs-node, a GPU backend)';
   throw new MemoryLimitError(

@@ -2,9 +2,12 @@ import type { DType } from '../dtype.js';
 import { isStorageDType } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
 import { cast } from '../ops/create.js';
+import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
+import type { LazyValue } from '../graph/lazy-value.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { currentBackend } from '../engine.js';
 
 /**
  * A named slot for a weight. Its `value` is set by loading (or by initialisation); it may hold a
@@ -35,10 +38,20 @@ export class Parameter {
     return this.tensor?.dtype ?? null;
   }
 
+  /**
+   * Values set once (loaded weights) are baked into compiled graphs on graph backends; a parameter whose value
+   * is replaced again (training updates, fused adapters) feeds its graphs as an input instead, so the next
+   * values reuse the same compiled graph.
+   */
+  private sets = 0;
+
   /** A float32 tensor for compute. */
   use(): Tensor {
     const t = this.value;
-    return isStorageDType(t.dtype) ? cast(t, 'float32') : t;
+    if (!isStorageDType(t.dtype)) return t;
+    const b = currentBackend();
+    if (isLazyBackend(b)) return new Tensor(t.shape, 'float32', b, b.fromStorage(t.handle as Uint16Array, t.shape, t.dtype, this.sets <= 1));
+    return cast(t, 'float32');
   }
 
   /** Replace the value (the old one is disposed unless it is the same tensor). */
@@ -46,12 +59,33 @@ export class Parameter {
     if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
       throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
     }
-    if (this.tensor && this.tensor !== t) this.tensor.dispose();
+    if (this.tensor && this.tensor !== t) this.disposeValue();
     this.tensor = t;
+    this.sets++;
+    // on graph backends a loaded weight is baked into the compiled graphs that use it
+    if (isLazyBackend(t.backend) && this.sets === 1) t.backend.markConstant(t.handle as LazyValue);
+  }
+
+  /** Dispose the value; graph backends drop the compiled sessions that hold it. */
+  private disposeValue(): void {
+    if (this.tensor && this.tensor.backend === null && !this.tensor.isDisposed) releaseStorageWeight(this.tensor.handle as Uint16Array);
+    this.tensor?.dispose();
+  }
+
+  /** Swap in a new value of the same shape and hand back the old one, not disposed (LoRA fuse/unfuse). */
+  replace(t: Tensor): Tensor {
+    const old = this.value;
+    if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
+      throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
+    }
+    this.tensor = t;
+    // a replaced (fused) value feeds compiled graphs as an input: fusing again does not rebuild them
+    this.sets++;
+    return old;
   }
 
   dispose(): void {
-    this.tensor?.dispose();
+    this.disposeValue();
     this.tensor = null;
   }
 }

@@ -6,6 +6,7 @@ import { RandomGenerator } from '../random.js';
 import type { Shape } from '../shape.js';
 import { checkShape, fmtShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { isLazyBackend } from '../graph/lazy-backend.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
 
 type Values = number | readonly number[] | Float32Array | Int32Array | Uint16Array;
@@ -76,6 +77,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (isStorageDType(x.dtype)) {
     x.assertLive();
     const bits = x.handle as Uint16Array;
+    const active = currentBackend();
+    // graph backends keep the 16 bits and cast inside the compiled graph (one weight, one identity)
+    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype));
     const f = x.dtype === 'float16' ? f16ToF32(bits) : bf16ToF32(bits);
     if (dtype === 'float32') return fromData(f, x.shape, 'float32');
     if (dtype === 'int32') return cast(fromData(f, x.shape, 'float32'), 'int32');

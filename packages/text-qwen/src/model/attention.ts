@@ -9,6 +9,26 @@ export interface KeyValueState {
   values: C.Tensor;
 }
 
+/**
+ * Writes of S new positions into fixed buffers of `capacity` positions: `place` [capacity, S] is one-hot
+ * (row past + i, column i) and `keep` [capacity, 1] is 0 at the written rows, 1 elsewhere.
+ */
+export interface KeyValueWrite {
+  place: C.Tensor;
+  keep: C.Tensor;
+}
+
+/** The one-hot tensors that write positions [past, past + s) of a `capacity`-long cache. */
+export function keyValueWrite(past: number, s: number, capacity: number): KeyValueWrite {
+  const place = new Float32Array(capacity * s);
+  const keep = new Float32Array(capacity).fill(1);
+  for (let i = 0; i < s; i++) {
+    place[(past + i) * s + i] = 1;
+    keep[past + i] = 0;
+  }
+  return { place: C.tensor(place, [capacity, s]), keep: C.tensor(keep, [capacity, 1]) };
+}
+
 export class Qwen35Attention extends C.Module {
   readonly q_proj: C.nn.Linear;
   readonly k_proj: C.nn.Linear;
@@ -44,7 +64,7 @@ export class Qwen35Attention extends C.Module {
    * x [B, S, D] → [B, S, D]. `bias` is the additive mask [B|1, 1, groups*S, T] from attentionBias (or null),
    * `rope` the tables for the S new positions; with `past` the keys/values are appended and returned.
    */
-  forward(x: C.Tensor, rope: RopeTables, bias: C.Tensor | null, past?: KeyValueState | null): { out: C.Tensor; state: KeyValueState | null } {
+  forward(x: C.Tensor, rope: RopeTables, bias: C.Tensor | null, past?: KeyValueState | null, write?: KeyValueWrite | null): { out: C.Tensor; state: KeyValueState | null } {
     const [b, s] = x.shape as [number, number, number];
     const { hq, hkv, hd } = this;
     const qg = C.reshape(this.q_proj.forward(x), [b, s, hq, 2 * hd]);
@@ -55,7 +75,15 @@ export class Qwen35Attention extends C.Module {
     const qh = applyRope(C.transpose(q, [0, 2, 1, 3]), rope);
     let kh = applyRope(C.transpose(k, [0, 2, 1, 3]), rope);
     let vh = C.transpose(v, [0, 2, 1, 3]);
-    if (past) {
+    if (write) {
+      // fixed-capacity cache: scatter the new positions into the buffers (one-hot product), keep the rest
+      const put = (buf: C.Tensor | null, x: C.Tensor): C.Tensor => {
+        const placed = C.matmul(write.place, x);
+        return buf ? C.add(C.mul(buf, write.keep), placed) : placed;
+      };
+      kh = put(past ? past.keys : null, kh);
+      vh = put(past ? past.values : null, vh);
+    } else if (past) {
       kh = C.concat([past.keys, kh], 2);
       vh = C.concat([past.values, vh], 2);
     }

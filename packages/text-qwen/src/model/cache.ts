@@ -8,7 +8,12 @@ export class Qwen35Cache {
   /** Tokens already processed. */
   pastLength = 0;
 
-  constructor(numLayers: number) {
+  /**
+   * @param capacity keys/values are kept in fixed buffers of this many positions (written in place, masked
+   *   beyond the tokens seen) instead of growing by concatenation: every decoding step then has the same
+   *   shapes, so a graph backend (ort-*) compiles one graph for all of them. null: grow as needed.
+   */
+  constructor(numLayers: number, readonly capacity: number | null = null) {
     this.layers = new Array<LayerState | null>(numLayers).fill(null);
   }
 

@@ -90,8 +90,8 @@ export class Qwen35ForCausalLM extends C.Module {
     });
   }
 
-  createCache(): Qwen35Cache {
-    return this.model.createCache();
+  createCache(capacity: number | null = null): Qwen35Cache {
+    return this.model.createCache(capacity);
   }
 
   /** Logits [1, V] of the last position after feeding `ids` (one row) through the cache. */
@@ -115,7 +115,10 @@ export class Qwen35ForCausalLM extends C.Module {
     const produced: number[] = [];
     if (maxNewTokens === 0) return produced;
     C.throwIfAborted(options.signal);
-    const cache = this.createCache();
+    // On graph backends (ort-*) the KV buffers have a fixed length, so that every decoding step is the same
+    // compiled graph (rounded up to 64 positions so that similar requests share it too).
+    const capacity = C.isGraphBackend() ? Math.ceil((promptIds.length + maxNewTokens) / 64) * 64 : null;
+    const cache = this.createCache(capacity);
     let next: C.Tensor | null = null;
     try {
       next = this.stepLogits(promptIds, cache);

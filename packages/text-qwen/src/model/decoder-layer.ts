@@ -1,7 +1,7 @@
 /** One pre-norm decoder layer: token mixer (Gated DeltaNet or gated attention) then the SwiGLU MLP. */
 import * as C from '@sdxs/core';
 import type { Qwen35LayerType, Qwen35TextConfig } from '../config.js';
-import { Qwen35Attention, type KeyValueState } from './attention.js';
+import { Qwen35Attention, type KeyValueState, type KeyValueWrite } from './attention.js';
 import { GatedDeltaNet, type DeltaRuleMode, type LinearAttentionState } from './gated-deltanet.js';
 import { Qwen35MLP } from './mlp.js';
 import type { RopeTables } from './rope.js';
@@ -16,6 +16,8 @@ export interface LayerContext {
   attentionBias: C.Tensor | null;
   rope: RopeTables;
   deltaRule: DeltaRuleMode;
+  /** fixed-capacity cache writes (see Qwen35Cache.capacity), or null */
+  kvWrite: KeyValueWrite | null;
 }
 
 export class Qwen35DecoderLayer extends C.Module {
@@ -44,7 +46,7 @@ export class Qwen35DecoderLayer extends C.Module {
     if (this.linear_attn) {
       mixed = this.linear_attn.forward(x, ctx.linearMask, past as LinearAttentionState | null | undefined, ctx.deltaRule);
     } else {
-      mixed = this.self_attn!.forward(x, ctx.rope, ctx.attentionBias, past as KeyValueState | null | undefined);
+      mixed = this.self_attn!.forward(x, ctx.rope, ctx.attentionBias, past as KeyValueState | null | undefined, ctx.kvWrite);
     }
     const r = C.add(h, mixed.out);
     const out = C.add(r, this.mlp.forward(this.post_attention_layernorm.forward(r)));

@@ -36,9 +36,10 @@ export function maskTensor(mask: AttentionMaskInput | null | undefined, batch: n
  * stacked along the query axis): entry (i, j) is 0 when key j <= past + i and key j is not padding, else MASK_MIN.
  * Returns null when nothing is masked (a single query over an unpadded cache).
  */
-export function attentionBias(keyMask: C.Tensor | null, batch: number, sq: number, sk: number, rep: number): C.Tensor | null {
-  const past = sk - sq;
-  if (keyMask === null && sq === 1) return null;
+export function attentionBias(keyMask: C.Tensor | null, batch: number, sq: number, sk: number, rep: number, pastLength?: number): C.Tensor | null {
+  // sk > past + sq for a fixed-capacity cache: the positions beyond are masked like future ones
+  const past = pastLength ?? sk - sq;
+  if (keyMask === null && sq === 1 && past + sq === sk) return null;
   const causal = new Float32Array(sq * sk);
   for (let i = 0; i < sq; i++) for (let j = 0; j < sk; j++) causal[i * sk + j] = j <= past + i ? 1 : 0;
   let allowed = C.tensor(causal, [1, 1, sq, sk]);

@@ -3,6 +3,7 @@ import * as C from '@sdxs/core';
 import type { Qwen35TextConfig } from '../config.js';
 import { Qwen35Cache } from './cache.js';
 import { Qwen35DecoderLayer, type LayerContext } from './decoder-layer.js';
+import { keyValueWrite } from './attention.js';
 import { Qwen35Embedding } from './embedding.js';
 import type { DeltaRuleMode } from './gated-deltanet.js';
 import { closeAll, isNonTextKey, openQwenCheckpoint, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
@@ -32,6 +33,9 @@ export interface TextModelOutput {
   /** The reference's `hidden_states` tuple when asked for, else null. */
   hiddenStates: C.Tensor[] | null;
 }
+
+/** Leading module paths LoRA files put before the text tower's own (VLM, causal-LM and bare language-model layouts). */
+const QWEN_LORA_PREFIXES = ['model.language_model.', 'model.', 'language_model.model.', 'language_model.'];
 
 export class Qwen35TextModel extends C.Module {
   readonly embed_tokens: Qwen35Embedding;
@@ -73,9 +77,38 @@ export class Qwen35TextModel extends C.Module {
     });
   }
 
+  /**
+   * Load a LoRA for the text tower (diffusers/PEFT `text_encoder.…` / `base_model.model.model.…` or kohya
+   * `lora_te_…` keys, module paths with or without `model.` / `model.language_model.`).
+   */
+  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component' | 'modulePrefixes'> = {}): Promise<C.nn.LoraLoadReport> {
+    return C.nn.loadLora(this, source, { ...opts, component: 'text_encoder', modulePrefixes: QWEN_LORA_PREFIXES });
+  }
+  /** Active adapters and their weights. */
+  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
+    C.nn.setLoraAdapters(this, names, weights);
+  }
+  /** Merge the active adapters into the weights; the bases are kept for `unfuseLora`. */
+  fuseLora(opts: { scale?: number } = {}): Promise<void> {
+    return C.nn.fuseLora(this, opts);
+  }
+  /** Put back the exact base weights. */
+  unfuseLora(): void {
+    C.nn.unfuseLora(this);
+  }
+  /** Remove adapters (all when no name is given). */
+  unloadLoraWeights(names?: string | readonly string[]): void {
+    C.nn.unloadLora(this, names);
+  }
+  /** Names of the loaded adapters. */
+  get loraAdapters(): string[] {
+    return C.nn.loraAdapterNames(this);
+  }
+
   /** A cache for incremental decoding with this model. */
-  createCache(): Qwen35Cache {
-    return new Qwen35Cache(this.config.numHiddenLayers);
+  /** A cache for incremental decoding; `capacity` fixes the KV buffers' length (see Qwen35Cache). */
+  createCache(capacity: number | null = null): Qwen35Cache {
+    return new Qwen35Cache(this.config.numHiddenLayers, capacity);
   }
 
   forward(inputIds: InputIds, attentionMask?: AttentionMaskInput | null, options: TextForwardOptions = {}): TextModelOutput {
@@ -86,22 +119,28 @@ export class Qwen35TextModel extends C.Module {
     const cache = options.cache;
     if (cache && stop !== numLayers) throw new C.InputError('stopAtLayer cannot be combined with a generation cache');
     const output = options.outputHiddenStates ?? false;
-    return C.tidy(() => {
+    // one compiled region on graph backends (ort-*); the cache's new state comes out of the same graph
+    return C.compiled('qwen', [inputIds, attentionMask, cache?.tensors()], () => C.tidy(() => {
       const ids = inputIds instanceof C.Tensor ? inputIds : null;
       const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
       if (s === 0) throw new C.InputError('forward needs at least one token');
       const past = cache?.pastLength ?? 0;
       const total = past + s;
       const { mask, allOnes } = maskTensor(attentionMask, b, total);
+      const cap = cache?.capacity ?? null;
+      if (cap !== null && total > cap) throw new C.InputError(`the cache holds ${cap} positions; ${total} were asked for`);
       const padMask = allOnes ? null : mask;
+      // keys span the whole fixed-capacity buffer: padding and unwritten positions are masked
+      const keyMask = cap === null || padMask === null ? padMask : C.pad(padMask, [[0, 0], [0, cap - total]]);
       const linearMask = padMask === null || s === 1 ? null : past > 0 ? C.sliceAxis(padMask, 1, past, total) : padMask;
       const hasAttention = cfg.layerTypes.slice(0, stop).includes('full_attention');
       const groups = cfg.numAttentionHeads / cfg.numKeyValueHeads;
       const ctx: LayerContext = {
         linearMask,
-        attentionBias: hasAttention ? attentionBias(padMask, b, s, total, groups) : null,
+        attentionBias: hasAttention ? (cap === null ? attentionBias(padMask, b, s, total, groups) : attentionBias(keyMask, b, s, cap, groups, past)) : null,
         rope: ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
         deltaRule: options.deltaRule ?? 'auto',
+        kvWrite: cap !== null && hasAttention ? keyValueWrite(past, s, cap) : null,
       };
       let h = this.embed_tokens.forward(inputIds);
       const hidden: C.Tensor[] = output ? [h] : [];
@@ -121,7 +160,7 @@ export class Qwen35TextModel extends C.Module {
         return { lastHiddenState: normed, hiddenStates: output ? hidden : null };
       }
       return { lastHiddenState: h, hiddenStates: output ? hidden : null };
-    });
+    }), () => cache?.tensors());
   }
 
   /** The reference's `hidden_states[-2]` (raw output of layer L-2), running only the layers it needs. */

@@ -5,3 +5,4 @@ export { writeAtomically, tempPathFor } from './atomic.js';
 export { findFfmpeg, probeVideo, VideoError, FFMPEG_INSTALL_HINT, ffmpegVersion, parseFfmpegVersion, passthroughArgs, type FfmpegTools, type FfmpegVersion, type VideoInfo } from './ffmpeg.js';
 export { upscaleVideo, VIDEO_EXTENSIONS, type UpscaleVideoOptions, type UpscaleVideoResult } from './video.js';
 export { upscaleImageFile, type UpscaleFileOptions } from './upscale-file.js';
+export { evaluateVaeFolder, listImages } from './eval-folder.js';

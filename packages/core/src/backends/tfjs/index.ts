@@ -24,7 +24,7 @@ export function registerTfjsBackends(): void {
     await initTfjsWebgpu(tf);
     const b = createTfjsBackend(tf, { name: 'tfjs-webgpu', tfBackend: 'webgpu', syncRead: false, copyOnRead: false }) as Backend;
     return { ...b, software: webgpuIsSoftware() };
-  }, 30);
+  }, 30, { softwareHint: () => typeof process !== 'undefined' && /swiftshader|lvp|lavapipe/i.test(process.env?.VK_ICD_FILENAMES ?? '') });
   registerBackend('tfjs-node', async () => {
     const tf = await loadTfjsNode('@tensorflow/tfjs-node', 'tfjs-node');
     return createTfjsBackend(tf, { name: 'tfjs-node', tfBackend: 'tensorflow', syncRead: true, copyOnRead: false }) as Backend;

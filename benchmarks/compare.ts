@@ -1,0 +1,191 @@
+/**
+ * Compiled vs eager vs PyTorch, side by side in one run on this machine, at the real configs with seeded
+ * random weights (16-bit storage, as the released checkpoints):
+ *   vae-decode   VAE decode of a [1, 32, 32, 32] latent → 512² image
+ *   unet-step    one UNet forward, [2, 32, 32, 32] latent, 249 text tokens with a mask
+ *   qwen-encode  Qwen3.5-2B text tower, hidden_states[-2] of a 248-token prompt
+ * Each case runs in a fresh process per backend (so peak RSS is its own). Compiled backends report the
+ * first call (compile + run) and the median of the timed runs after it; PyTorch's numbers come from
+ * benchmarks/pytorch (run inside its chroot; see its README) and are read from bench-results/pytorch.json.
+ * Results: bench-results/compare.{json,md} and one SVG chart per case.
+ *
+ *   node --conditions=sdxs-source --import tsx benchmarks/compare.ts [--cases vae-decode,unet-step,qwen-encode]
+ *        [--backends ort-cpu,tfjs-wasm] [--runs 3] [--pytorch bench-results/pytorch.json] [--threads 2]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { barChartSvg } from './chart.js';
+import { tiledRandomHalf } from './random-weights.js';
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+};
+
+export const CASES = {
+  'vae-decode': { title: 'VAE decode 32² latent → 512² (real config)', pytorch: 'vae-decode-32-512' },
+  'unet-step': { title: 'UNet step, 32² latent, batch 2, 249 tokens (real config)', pytorch: 'unet-step-32-b2' },
+  'qwen-encode': { title: 'Qwen3.5-2B encode, 248 tokens (hidden_states[-2])', pytorch: 'qwen-encode-248' },
+} as const;
+type CaseName = keyof typeof CASES;
+
+interface WorkerResult {
+  case: CaseName;
+  backend: string;
+  /** first call: includes compiling on the graph backends */
+  firstMs: number;
+  /** median of the timed calls after the first (null when only one call ran) */
+  medianMs: number | null;
+  runs: number;
+  setupMs: number;
+  peakRssMiB: number | null;
+  error?: string;
+}
+
+function peakRssMiB(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One case on one backend, in this process. */
+async function worker(name: CaseName, backend: string, runs: number): Promise<WorkerResult> {
+  const C = await import('../packages/core/src/index.js');
+  await C.setBackend(backend);
+  const t0 = performance.now();
+  const { run, dispose } = await setupCase(name);
+  const setupMs = performance.now() - t0;
+  const time = async (): Promise<number> => {
+    const s = performance.now();
+    const y = run();
+    await y.data();
+    y.dispose();
+    return performance.now() - s;
+  };
+  const firstMs = await time();
+  const timed: number[] = [];
+  // eager backends at these sizes take minutes per call: their first call is their time
+  const more = C.isGraphBackend() ? runs : Math.max(0, runs - 1);
+  for (let i = 0; i < more; i++) timed.push(await time());
+  dispose();
+  return { case: name, backend, firstMs, medianMs: timed.length ? median(timed) : null, runs: timed.length + 1, setupMs, peakRssMiB: peakRssMiB() };
+}
+
+async function setupCase(name: CaseName): Promise<{ run: () => import('../packages/core/src/index.js').Tensor; dispose: () => void }> {
+  const C = await import('../packages/core/src/index.js');
+  if (name === 'vae-decode') {
+    const { AsymmetricAutoencoderKL } = await import('../packages/vae/src/index.js');
+    const { VAE_REAL_CONFIG } = await import('./vae.bench.js');
+    const vae = new AsymmetricAutoencoderKL(VAE_REAL_CONFIG);
+    tiledRandomHalf(vae, 1234);
+    const z = C.randomNormal([1, 32, 32, 32], { seed: 2 });
+    return { run: () => vae.decode(z), dispose: () => (z.dispose(), vae.dispose()) };
+  }
+  if (name === 'unet-step') {
+    const { UNet2DConditionModel } = await import('../packages/unet/src/index.js');
+    const { REAL_CONFIG } = await import('./unet.bench.js');
+    const unet = UNet2DConditionModel.fromConfig(REAL_CONFIG);
+    tiledRandomHalf(unet, 1234);
+    const x = C.randomNormal([2, 32, 32, 32], { seed: 1 });
+    const ctx = C.randomNormal([2, 249, 2048], { seed: 2 });
+    const mask = C.tensor(Float32Array.from({ length: 2 * 249 }, (_, i) => (i % 249 < 200 ? 1 : 0)), [2, 249]);
+    return { run: () => unet.forward(x, 500, ctx, mask), dispose: () => (C.dispose([x, ctx, mask]), unet.dispose()) };
+  }
+  const { Qwen35TextModel, parseQwen35Config } = await import('../packages/text-qwen/src/index.js');
+  const { QWEN35_2B } = await import('./qwen-config.js');
+  const model = new Qwen35TextModel(parseQwen35Config(QWEN35_2B));
+  tiledRandomHalf(model, 1234);
+  const ids = [Array.from({ length: 248 }, (_, i) => (i * 7919) % 248000)];
+  return { run: () => model.penultimateHiddenState(ids), dispose: () => model.dispose() };
+}
+
+interface PytorchCase {
+  case: string;
+  dtype: string;
+  medianMs: number;
+  peakRssMiB?: number;
+}
+
+/** PyTorch's results (benchmarks/pytorch/run.sh writes them). */
+function readPytorch(path: string): PytorchCase[] {
+  if (!existsSync(path)) return [];
+  const j = JSON.parse(readFileSync(path, 'utf8')) as { results?: { case: string; dtype: string; median_s?: number; peak_rss_calls_mb?: number }[] };
+  return (j.results ?? [])
+    .filter((r) => typeof r.median_s === 'number')
+    .map((r) => ({ case: r.case, dtype: r.dtype, medianMs: r.median_s! * 1000, peakRssMiB: r.peak_rss_calls_mb }));
+}
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const w = process.argv.indexOf('--worker');
+  if (w >= 0) {
+    const [name, backend, runs] = process.argv.slice(w + 1, w + 4) as [CaseName, string, string];
+    try {
+      console.log(JSON.stringify(await worker(name, backend, Number(runs))));
+    } catch (e) {
+      console.log(JSON.stringify({ case: name, backend, error: (e as Error).message.split('\n')[0] }));
+    }
+    process.exit(0);
+  }
+  const cases = arg('cases', Object.keys(CASES).join(',')).split(',') as CaseName[];
+  const backends = arg('backends', 'ort-cpu,tfjs-wasm').split(',');
+  const runs = Number(arg('runs', '3'));
+  const threads = arg('threads', '2');
+  const out = arg('out', 'bench-results');
+  const pytorch = readPytorch(arg('pytorch', join(out, 'pytorch.json')));
+  mkdirSync(out, { recursive: true });
+  const results: WorkerResult[] = [];
+  for (const c of cases) {
+    for (const b of backends) {
+      console.error(`[compare] ${c} on ${b} ...`);
+      const r = spawnSync(process.execPath, [...process.execArgv, self, '--worker', c, b, String(runs)], {
+        encoding: 'utf8',
+        env: { ...process.env, SDXS_ORT_THREADS: threads },
+        maxBuffer: 1 << 24,
+      });
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      let res: WorkerResult;
+      try {
+        res = JSON.parse(line) as WorkerResult;
+      } catch {
+        res = { case: c, backend: b, firstMs: NaN, medianMs: null, runs: 0, setupMs: NaN, peakRssMiB: null, error: (r.stderr || line).trim().split('\n').slice(-1)[0] };
+      }
+      console.error(`[compare]   ${JSON.stringify(res)}`);
+      results.push(res);
+    }
+  }
+  const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|'];
+  const json: unknown[] = [];
+  for (const c of cases) {
+    const ptFp32 = pytorch.find((p) => p.case === CASES[c].pytorch && p.dtype === 'fp32');
+    const ptBf16 = pytorch.find((p) => p.case === CASES[c].pytorch && p.dtype === 'bf16');
+    const bars: { label: string; value: number }[] = [];
+    for (const r of results.filter((x) => x.case === c)) {
+      const steady = r.medianMs ?? r.firstMs;
+      const ratio = (p?: PytorchCase): string => (p && Number.isFinite(steady) ? `${(steady / p.medianMs).toFixed(2)}x` : '–');
+      rows.push(
+        r.error
+          ? `| ${CASES[c].title} | ${r.backend} | failed: ${r.error} | | | | |`
+          : `| ${CASES[c].title} | ${r.backend} | ${(r.firstMs / 1000).toFixed(1)} | ${(steady / 1000).toFixed(2)} | ${ratio(ptFp32)} | ${ratio(ptBf16)} | ${r.peakRssMiB ? (r.peakRssMiB / 1024).toFixed(1) : '–'} |`,
+      );
+      if (!r.error) bars.push({ label: r.backend, value: steady / 1000 });
+      json.push({ ...r, steadyMs: steady, pytorchFp32Ms: ptFp32?.medianMs ?? null, pytorchBf16Ms: ptBf16?.medianMs ?? null });
+    }
+    for (const p of [ptFp32, ptBf16]) if (p) rows.push(`| ${CASES[c].title} | PyTorch ${p.dtype} (2 threads) | | ${(p.medianMs / 1000).toFixed(2)} | ${p.dtype === 'fp32' ? '1.00x' : '–'} | ${p.dtype === 'bf16' ? '1.00x' : '–'} | ${p.peakRssMiB ? (p.peakRssMiB / 1024).toFixed(1) : '–'} |`);
+    const refs = [ptFp32, ptBf16].filter((p): p is PytorchCase => !!p).map((p) => ({ label: `PyTorch ${p.dtype}`, value: p.medianMs / 1000 }));
+    writeFileSync(join(out, `compare-${c}.svg`), barChartSvg(CASES[c].title, 'seconds (lower is better)', bars, refs));
+  }
+  const md = `# Compiled vs eager vs PyTorch (${new Date().toISOString().slice(0, 10)}, ${threads} threads)\n\n${rows.join('\n')}\n`;
+  writeFileSync(join(out, 'compare.md'), md);
+  writeFileSync(join(out, 'compare.json'), JSON.stringify({ date: new Date().toISOString(), threads: Number(threads), results: json, pytorch }, null, 2));
+  console.log(md);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,0 +1,50 @@
+import type { Backend } from '../../backend.js';
+import { registerBackend } from '../../engine.js';
+import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
+import { OrtRunner } from './runner.js';
+import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
+
+const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** onnxruntime-node where it loads (Node, Bun), else onnxruntime-web (browsers). */
+async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRuntime> {
+  if (isNodeLike() && !hasInjectedOnnxRuntimeWeb() && process.env?.SDXS_ORT_PACKAGE !== 'web') return nodeRuntime(provider);
+  if (provider === 'cuda') return nodeRuntime('cuda');
+  return webRuntime(provider === 'cpu' ? 'wasm' : 'webgpu');
+}
+
+/** Dawn in Node on a software Vulkan driver (SwiftShader, lavapipe), chosen through VK_ICD_FILENAMES. */
+function webgpuIsSoftware(): boolean {
+  const icd = typeof process !== 'undefined' ? (process.env?.VK_ICD_FILENAMES ?? '') : '';
+  return /swiftshader|lvp|lavapipe/i.test(icd);
+}
+
+/**
+ * Fused attention (com.microsoft.MultiHeadAttention) on the CPU and CUDA providers; on WebGPU, MatMul-Softmax-MatMul
+ * unless SDXS_ORT_FUSED_ATTENTION=1: ONNX Runtime 1.30's WebGPU MultiHeadAttention gave wrong results at
+ * [1, 4, 64, 16] without a mask on SwiftShader (see the conformance test), and that is the adapter CI has.
+ */
+function fusedAttentionFor(provider: string): boolean {
+  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_FUSED_ATTENTION : undefined;
+  if (env === '0' || env === '1') return env === '1';
+  return provider !== 'webgpu';
+}
+
+export function createOrtBackend(name: string, rt: OrtRuntime, software = false): LazyBackend {
+  const runner = new OrtRunner(name, rt, { attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd', fusedAttention: fusedAttentionFor(rt.provider) });
+  return createLazyBackend(name, runner, { software });
+}
+
+/**
+ * The compiled backends: ops are recorded and run as ONNX graphs by ONNX Runtime. Priorities put a CUDA or
+ * real WebGPU adapter first, then ort-cpu, then the eager backends (software WebGPU only when nothing else starts).
+ */
+export function registerOrtBackends(): void {
+  registerBackend('ort-cuda', async () => createOrtBackend('ort-cuda', await runtimeFor('cuda')) as unknown as Backend, 70);
+  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), webgpuIsSoftware()) as unknown as Backend, 60, { softwareHint: webgpuIsSoftware });
+  registerBackend('ort-cpu', async () => createOrtBackend('ort-cpu', await runtimeFor('cpu')) as unknown as Backend, 45);
+}
+
+export { OrtRunner } from './runner.js';
+export { useOnnxRuntimeWeb } from './runtime.js';
+export { onCompile, type CompileEvent, type CompileListener } from './events.js';

@@ -1,0 +1,195 @@
+/**
+ * Compiles segments to ONNX Runtime sessions and runs them. Sessions are cached by the segment's key
+ * (ops, attributes, shapes and weight identities), so a model's forward compiles once per input shape and
+ * every later call with that shape only runs. Weights are handed over in memory, without a copy in the
+ * protobuf; a disposed weight drops the sessions that hold it.
+ */
+import { SdxsError } from '../../errors.js';
+import { bf16ToF32 } from '../../io/half.js';
+import type { SegmentRunner } from '../../graph/lazy-backend.js';
+import type { HostArray, LazyValue } from '../../graph/lazy-value.js';
+import type { Segment } from '../../graph/segment.js';
+import { lowerSegment, type LowerOptions } from '../../onnx/lower.js';
+import { emitCompileEvent } from './events.js';
+import type { OrtFeed, OrtRuntime, OrtSession, SessionSource } from './runtime.js';
+
+interface Entry {
+  session: OrtSession;
+  inputNames: string[];
+  outputNames: string[];
+  weights: Set<LazyValue>;
+  /** float32 bytes of its weights (what the runtime holds for it) */
+  bytes: number;
+}
+
+export interface OrtRunnerOptions extends LowerOptions {
+  /** Sessions kept (least recently used are dropped first); default 64 or SDXS_ORT_MAX_SESSIONS. */
+  maxSessions?: number;
+  /**
+   * Weight bytes the kept sessions may hold together (each session holds its own prepared copy of its
+   * weights); default SDXS_ORT_CACHE_BYTES, else 40% of the machine's memory in Node and 2 GiB elsewhere.
+   * The newest session is always kept.
+   */
+  maxBytes?: number;
+}
+
+function defaultMaxBytes(): number {
+  const env = envNumber('SDXS_ORT_CACHE_BYTES');
+  if (env) return env;
+  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { totalmem(): number } | undefined } }).process?.getBuiltinModule?.('node:os');
+  return os ? 0.4 * os.totalmem() : 2 ** 31;
+}
+
+const weightBytes = (ws: readonly LazyValue[]): number => ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+
+const envNumber = (name: string): number | undefined => {
+  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
+  const n = v ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+};
+
+export class OrtRunner implements SegmentRunner {
+  private readonly cache = new Map<string, Entry>();
+  private readonly maxSessions: number;
+  private readonly maxBytes: number;
+
+  constructor(
+    readonly backendName: string,
+    private readonly rt: OrtRuntime,
+    private readonly opts: OrtRunnerOptions = {},
+  ) {
+    this.maxSessions = opts.maxSessions ?? envNumber('SDXS_ORT_MAX_SESSIONS') ?? 64;
+    this.maxBytes = opts.maxBytes ?? defaultMaxBytes();
+  }
+
+  private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
+    const m = lowerSegment(seg, this.opts);
+    return { src: { bytes: m.bytes, externalData: m.externalData }, inputNames: m.inputNames, outputNames: m.outputNames };
+  }
+
+  private hit(seg: Segment): Entry | null {
+    const e = this.cache.get(seg.key);
+    if (!e) return null;
+    this.cache.delete(seg.key);
+    this.cache.set(seg.key, e);
+    return e;
+  }
+
+  private heldBytes(): number {
+    let n = 0;
+    for (const e of this.cache.values()) n += e.bytes;
+    return n;
+  }
+
+  /** Make room for a session holding `bytes` of weights: drop the least recently used ones first. */
+  private evictFor(bytes: number): void {
+    while (this.cache.size && (this.cache.size >= this.maxSessions || this.heldBytes() + bytes > this.maxBytes)) {
+      const [k, old] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(k);
+      old.session.dispose();
+    }
+  }
+
+  private store(seg: Segment, e: Entry): Entry {
+    this.cache.set(seg.key, e);
+    while (this.cache.size > this.maxSessions) {
+      const [k, old] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(k);
+      old.session.dispose();
+    }
+    return e;
+  }
+
+  private fail(seg: Segment, e: unknown, what: string): never {
+    const ops = new Map<string, number>();
+    for (const n of seg.nodes) ops.set(n.op!, (ops.get(n.op!) ?? 0) + 1);
+    const summary = [...ops].map(([k, n]) => `${k}x${n}`).join(' ');
+    throw new SdxsError('UNSUPPORTED', `${this.backendName}: ${what} '${seg.label}' (${seg.nodes.length} ops: ${summary}) failed: ${(e as Error).message}`, { cause: e });
+  }
+
+  private entrySync(seg: Segment): Entry {
+    const cached = this.hit(seg);
+    if (cached) return cached;
+    if (!this.rt.createSync) throw new SdxsError('UNSUPPORTED', `${this.backendName} cannot compile synchronously; use await t.data()`);
+    const t0 = performance.now();
+    const { src, inputNames, outputNames } = this.lower(seg);
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    this.evictFor(weightBytes(seg.constants));
+    let session: OrtSession;
+    try {
+      session = this.rt.createSync(src);
+    } catch (e) {
+      this.fail(seg, e, 'compiling');
+    }
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
+  }
+
+  private async entry(seg: Segment): Promise<Entry> {
+    if (this.rt.createSync) return this.entrySync(seg);
+    const cached = this.hit(seg);
+    if (cached) return cached;
+    const t0 = performance.now();
+    const { src, inputNames, outputNames } = this.lower(seg);
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
+    this.evictFor(weightBytes(seg.constants));
+    let session: OrtSession;
+    try {
+      session = await this.rt.create(src);
+    } catch (e) {
+      this.fail(seg, e, 'compiling');
+    }
+    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
+    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
+  }
+
+  private feeds(seg: Segment, e: Entry): Record<string, OrtFeed> {
+    const feeds: Record<string, OrtFeed> = {};
+    seg.inputs.forEach((v, i) => {
+      const name = e.inputNames[i]!;
+      if (v.storage?.dtype === 'float16') feeds[name] = { type: 'float16', data: v.storage.bits, dims: v.shape };
+      else if (v.storage) feeds[name] = { type: 'float32', data: bf16ToF32(v.storage.bits), dims: v.shape };
+      else feeds[name] = { type: v.dtype, data: v.data!, dims: v.shape };
+    });
+    return feeds;
+  }
+
+  runSync(seg: Segment): HostArray[] {
+    const e = this.entrySync(seg);
+    let out: Record<string, HostArray>;
+    try {
+      out = e.session.runSync!(this.feeds(seg, e), e.outputNames);
+    } catch (err) {
+      this.fail(seg, err, 'running');
+    }
+    return e.outputNames.map((n) => out[n]!);
+  }
+
+  async run(seg: Segment): Promise<HostArray[]> {
+    const e = await this.entry(seg);
+    let out: Record<string, HostArray>;
+    try {
+      out = await e.session.run(this.feeds(seg, e), e.outputNames);
+    } catch (err) {
+      this.fail(seg, err, 'running');
+    }
+    return e.outputNames.map((n) => out[n]!);
+  }
+
+  release(weight: LazyValue): void {
+    for (const [k, e] of this.cache) {
+      if (!e.weights.has(weight)) continue;
+      this.cache.delete(k);
+      e.session.dispose();
+    }
+  }
+
+  clear(): void {
+    for (const e of this.cache.values()) e.session.dispose();
+    this.cache.clear();
+  }
+
+  size(): number {
+    return this.cache.size;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The two ONNX Runtime packages behind one small session interface: onnxruntime-node (native CPU,
+ * WebGPU through its own Dawn, CUDA when its provider is installed; synchronous runs) and
+ * onnxruntime-web (wasm and WebGPU in browsers, Node and Bun; asynchronous runs). Both are optional peers.
+ */
+import { probeDawnAdapter } from '../dawn-probe.js';
+import { BackendUnavailableError } from '../../errors.js';
+import type { HostArray } from '../../graph/lazy-value.js';
+import * as P from '../../onnx/proto.js';
+
+export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
+
+export interface OrtFeed {
+  type: 'float32' | 'int32' | 'float16';
+  data: HostArray | Uint16Array;
+  dims: readonly number[];
+}
+
+export interface OrtSession {
+  /** Synchronous run (onnxruntime-node); absent for onnxruntime-web. */
+  runSync?(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray>;
+  run(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Promise<Record<string, HostArray>>;
+  dispose(): void;
+}
+
+export interface SessionSource {
+  bytes: Uint8Array;
+  externalData: { path: string; data: Uint8Array }[];
+}
+
+export interface OrtRuntime {
+  readonly pkg: 'onnxruntime-node' | 'onnxruntime-web';
+  readonly provider: OrtProvider;
+  createSync?(src: SessionSource): OrtSession;
+  create(src: SessionSource): Promise<OrtSession>;
+}
+
+const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+const importOptional = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
+
+interface NodeBindingSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, { data: HostArray }>;
+  dispose(): void;
+}
+interface NodeOrt {
+  Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
+  env: { logLevel?: string };
+}
+interface NodeBinding {
+  binding: { InferenceSession: new () => NodeBindingSession; listSupportedBackends(): { name: string; bundled: boolean }[] };
+  initOrt(): void;
+}
+
+let nodeModules: Promise<{ ort: NodeOrt; binding: NodeBinding }> | null = null;
+
+function loadNodeOrt(): Promise<{ ort: NodeOrt; binding: NodeBinding }> {
+  nodeModules ??= (async () => {
+    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+    const base = typeof __filename === 'string' ? __filename : import.meta.url;
+    const req = createRequire(base);
+    try {
+      const ort = req('onnxruntime-node') as NodeOrt;
+      // quiet unless something fails: ONNX Runtime's own warnings are about its internals
+      ort.env.logLevel = 'error';
+      const binding = req('onnxruntime-node/dist/binding') as NodeBinding;
+      binding.initOrt();
+      return { ort, binding };
+    } catch (e) {
+      throw new BackendUnavailableError(
+        `the ort-* backends need ONNX Runtime: npm i onnxruntime-node (set ONNXRUNTIME_NODE_INSTALL=skip to skip its optional CUDA download) (${(e as Error).message.split('\n')[0]})`,
+        { cause: e },
+      );
+    }
+  })();
+  return nodeModules;
+}
+
+/**
+ * onnxruntime-node lists CUDA whether or not its install script fetched the provider library; check for the
+ * file first, so that a missing provider is a quiet, clear error instead of ONNX Runtime's own log line.
+ */
+async function requireCudaProvider(): Promise<void> {
+  const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
+  const path = (await importOptional('node:path')) as typeof import('node:path');
+  const fs = (await importOptional('node:fs')) as typeof import('node:fs');
+  const base = typeof __filename === 'string' ? __filename : import.meta.url;
+  const binding = createRequire(base).resolve(`onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`);
+  const lib = path.join(path.dirname(binding), 'libonnxruntime_providers_cuda.so');
+  if (!fs.existsSync(lib)) {
+    throw new BackendUnavailableError(
+      `ort-cuda needs onnxruntime-node's CUDA provider (${lib} is missing): reinstall with its install script allowed and network access (npm rebuild onnxruntime-node), on a machine with the CUDA and cuDNN versions that ONNX Runtime release was built for`,
+    );
+  }
+}
+
+/** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
+function threadOptions(): { intraOpNumThreads?: number } {
+  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_THREADS : undefined;
+  const n = env ? Number(env) : NaN;
+  return Number.isInteger(n) && n > 0 ? { intraOpNumThreads: n } : {};
+}
+
+/** onnxruntime-node with one execution provider; throws BackendUnavailableError when it cannot start. */
+export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promise<OrtRuntime> {
+  if (!isNodeLike()) throw new BackendUnavailableError(`backend 'ort-${provider}' in a browser needs onnxruntime-web (this build uses onnxruntime-node)`);
+  // Dawn (inside onnxruntime-node) complains on stderr when XDG_RUNTIME_DIR is unset; give it one
+  if (provider === 'webgpu' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
+  // Without an adapter, starting the WebGPU provider prints Dawn's Vulkan warnings from native code: ask first, in a child
+  if (provider === 'webgpu') {
+    const none = await probeDawnAdapter();
+    if (none) throw new BackendUnavailableError(`backend 'ort-webgpu': no WebGPU adapter (${none})`);
+  }
+  const { ort, binding } = await loadNodeOrt();
+  const supported = binding.binding.listSupportedBackends();
+  const entry = supported.find((b) => b.name === provider);
+  if (!entry) throw new BackendUnavailableError(`onnxruntime-node here has no '${provider}' execution provider (it has ${supported.map((b) => b.name).join(', ')})`);
+  if (provider === 'cuda') await requireCudaProvider();
+  const options = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    ...threadOptions(),
+  };
+  const createSync = (src: SessionSource): OrtSession => {
+    const s = new binding.binding.InferenceSession();
+    const buf = src.bytes;
+    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, externalData: src.externalData });
+    const runSync = (feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray> => {
+      const f: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
+      const res = s.run(f, Object.fromEntries(outputs.map((o) => [o, null])), {});
+      return Object.fromEntries(outputs.map((o) => [o, res[o]!.data]));
+    };
+    return {
+      runSync,
+      run: async (feeds, outputs) => {
+        await new Promise<void>((r) => setImmediate(r));
+        return runSync(feeds, outputs);
+      },
+      dispose: () => s.dispose(),
+    };
+  };
+  // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).
+  probe(createSync, provider);
+  return { pkg: 'onnxruntime-node', provider, createSync, create: async (src) => createSync(src) };
+}
+
+/** A one-node model (Add) run once, so that a provider that cannot start fails at selection time. */
+function probe(createSync: (src: SessionSource) => OrtSession, provider: string): void {
+  const bytes = probeModel();
+  try {
+    const s = createSync({ bytes, externalData: [] });
+    const out = s.runSync!({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } }, ['y']);
+    s.dispose();
+    if (out.y?.[1] !== 4) throw new Error(`probe returned ${String(out.y?.[1])} instead of 4`);
+  } catch (e) {
+    throw new BackendUnavailableError(`ONNX Runtime's '${provider}' execution provider did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+}
+
+function probeModel(): Uint8Array {
+  return P.model({
+    graphName: 'probe',
+    nodes: [P.node({ op: 'Add', inputs: ['x', 'x'], outputs: ['y'] })],
+    initializers: [],
+    inputs: [P.valueInfo('x', 'float32', [2])],
+    outputs: [P.valueInfo('y', 'float32', [2])],
+    opsets: { '': 21 },
+  });
+}
+
+interface WebOrt {
+  InferenceSession: {
+    create(bytes: Uint8Array, options: object): Promise<{
+      run(feeds: Record<string, unknown>): Promise<Record<string, { data: HostArray; getData?: () => Promise<HostArray> }>>;
+      release(): Promise<void>;
+    }>;
+  };
+  Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
+  env: { logLevel?: string; wasm: { numThreads?: number } };
+}
+
+let injectedWeb: WebOrt | null = null;
+
+/**
+ * Hand core the onnxruntime-web module your bundler resolved (`import * as ort from 'onnxruntime-web/webgpu'`),
+ * so that ort-webgpu and ort-cpu run on it (and set its `env.wasm.wasmPaths` to where you serve its .wasm files).
+ */
+export function useOnnxRuntimeWeb(ort: unknown): void {
+  injectedWeb = ort as WebOrt;
+}
+
+export const hasInjectedOnnxRuntimeWeb = (): boolean => injectedWeb !== null;
+
+/** onnxruntime-web (wasm or WebGPU): browsers, and Node/Bun where onnxruntime-node is absent. */
+export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntime> {
+  let ort: WebOrt;
+  try {
+    ort = injectedWeb ?? ((await importOptional(provider === 'webgpu' ? 'onnxruntime-web/webgpu' : 'onnxruntime-web')) as WebOrt);
+  } catch (e) {
+    throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: npm i onnxruntime-web (${(e as Error).message.split('\n')[0]})`, { cause: e });
+  }
+  ort.env.logLevel = 'error';
+  if (provider === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    throw new BackendUnavailableError("backend 'ort-webgpu': navigator.gpu is missing (WebGPU needs a secure context and a WebGPU-enabled browser)");
+  }
+  const create = async (src: SessionSource): Promise<OrtSession> => {
+    const s = await ort.InferenceSession.create(src.bytes, {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      externalData: src.externalData,
+    });
+    return {
+      run: async (feeds, outputs) => {
+        const f: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
+        const res = await s.run(f);
+        const out: Record<string, HostArray> = {};
+        for (const o of outputs) out[o] = res[o]!.getData ? await res[o]!.getData!() : res[o]!.data;
+        return out;
+      },
+      dispose: () => void s.release(),
+    };
+  };
+  return { pkg: 'onnxruntime-web', provider, create };
+}

@@ -1,0 +1,139 @@
+import type { Backend, KernelTable, OpAttrs, OpName } from '../backend.js';
+import { OP_NAMES } from '../backend.js';
+import type { ComputeDType, StorageDType } from '../dtype.js';
+import { SdxsError } from '../errors.js';
+import { bf16ToF32, f16ToF32 } from '../io/half.js';
+import { sizeOf, type Shape } from '../shape.js';
+import { type HostArray, LazyValue } from './lazy-value.js';
+import { pendingCuts, planSegment, type Segment } from './segment.js';
+
+/** Compiles and runs segments (ONNX Runtime, for the ort-* backends). */
+export interface SegmentRunner {
+  /** Run synchronously, where the runtime allows it (onnxruntime-node does). */
+  runSync?(seg: Segment): HostArray[];
+  run(seg: Segment): Promise<HostArray[]>;
+  /** A weight was disposed: drop compiled sessions that hold it. */
+  release?(weight: LazyValue): void;
+  /** Drop every compiled session. */
+  clear?(): void;
+  /** Compiled sessions held now. */
+  size?(): number;
+}
+
+/** A backend that records ops into a graph and compiles it when values are read (see graph/boundary.ts). */
+export interface LazyBackend extends Backend<LazyValue> {
+  readonly lazy: true;
+  readonly runner: SegmentRunner;
+  /** A float32 view of 16-bit host weights, kept 16-bit until the compiled graph casts them. */
+  fromStorage(bits: Uint16Array, shape: Shape, dtype: StorageDType, constant?: boolean): LazyValue;
+  /** Make a value a weight of every graph that uses it (baked in as an initializer, keyed by identity). */
+  markConstant(v: LazyValue): void;
+  realize(values: readonly LazyValue[]): Promise<void>;
+  realizeSync(values: readonly LazyValue[]): void;
+}
+
+export function isLazyBackend(b: unknown): b is LazyBackend {
+  return !!b && (b as Partial<LazyBackend>).lazy === true;
+}
+
+const lazyBackends = new Set<{ storageViews: WeakMap<Uint16Array, LazyValue>; runner: SegmentRunner }>();
+
+/** 16-bit host weights are being disposed: drop the compiled sessions of every graph backend that hold them. */
+export function releaseStorageWeight(bits: Uint16Array): void {
+  for (const b of lazyBackends) {
+    const v = b.storageViews.get(bits);
+    if (v) b.runner.release?.(v);
+  }
+}
+
+let nextGroup = 1;
+/** A fresh group id: cut values of one group are computed by one segment. */
+export const newCutGroup = (): number => nextGroup++;
+
+function groupsOf(cuts: readonly LazyValue[]): LazyValue[][] {
+  const by = new Map<number, LazyValue[]>();
+  for (const c of cuts) {
+    const g = c.group || -c.id;
+    let list = by.get(g);
+    if (!list) by.set(g, (list = []));
+    list.push(c);
+  }
+  return [...by.values()].sort((a, b) => a[0]!.id - b[0]!.id);
+}
+
+/** The value's data as a fresh host array (16-bit weights widened to float32). */
+function hostCopy(v: LazyValue): HostArray {
+  if (v.data) return v.data.slice();
+  const s = v.storage!;
+  return s.dtype === 'float16' ? f16ToF32(s.bits) : bf16ToF32(s.bits);
+}
+
+const labelOf = (vs: readonly LazyValue[]): string => vs.find((v) => v.label)?.label ?? 'ops';
+
+export function createLazyBackend(name: string, runner: SegmentRunner, opts: { software?: boolean } = {}): LazyBackend {
+  const kernels = Object.fromEntries(
+    OP_NAMES.map((op) => [
+      op,
+      (inputs: readonly ({ handle: LazyValue } | null)[], attrs: OpAttrs[OpName], out: { shape: Shape; dtype: ComputeDType }) =>
+        LazyValue.pendingOp(op, inputs.map((i) => i?.handle ?? null), attrs, out.shape, out.dtype),
+    ]),
+  ) as unknown as KernelTable<LazyValue>;
+  const storageViews = new WeakMap<Uint16Array, LazyValue>();
+  lazyBackends.add({ storageViews, runner });
+
+  const targetsOf = (values: readonly LazyValue[]): LazyValue[] => [...new Set(values.filter((v) => v.pending))];
+
+  async function realize(values: readonly LazyValue[]): Promise<void> {
+    const targets = targetsOf(values);
+    if (!targets.length) return;
+    for (const group of groupsOf(pendingCuts(targets))) await realize(group);
+    const seg = planSegment(targets, labelOf(targets));
+    const outs = await runner.run(seg);
+    seg.outputs.forEach((v, i) => v.resolve(outs[i]!));
+  }
+
+  function realizeSync(values: readonly LazyValue[]): void {
+    const targets = targetsOf(values);
+    if (!targets.length) return;
+    if (!runner.runSync) throw new SdxsError('UNSUPPORTED', `backend '${name}' cannot run synchronously here; use await t.data()`);
+    for (const group of groupsOf(pendingCuts(targets))) realizeSync(group);
+    const seg = planSegment(targets, labelOf(targets));
+    const outs = runner.runSync(seg);
+    seg.outputs.forEach((v, i) => v.resolve(outs[i]!));
+  }
+
+  return {
+    name,
+    lazy: true,
+    runner,
+    software: opts.software,
+    kernels,
+    upload(data, shape, dtype) {
+      if (data.length !== sizeOf(shape)) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}]`);
+      return LazyValue.leaf(data.slice(), shape, dtype);
+    },
+    fromStorage(bits, shape, dtype, constant = true) {
+      let v = storageViews.get(bits);
+      if (!v) storageViews.set(bits, (v = LazyValue.fromStorage(bits, shape, dtype, constant)));
+      return v;
+    },
+    markConstant(v) {
+      v.constant = true;
+    },
+    async read(h) {
+      await realize([h]);
+      return hostCopy(h);
+    },
+    readSync(h) {
+      realizeSync([h]);
+      return hostCopy(h);
+    },
+    dispose(h) {
+      // 16-bit weights are shared views (every use wraps the same value): their sessions go with the host
+      // storage (releaseStorageWeight), not with a wrapper
+      if (h.constant && !h.storage) runner.release?.(h);
+    },
+    realize,
+    realizeSync,
+  };
+}

@@ -1,0 +1,68 @@
+import type { OpAttrs, OpName } from '../backend.js';
+import type { ComputeDType, StorageDType } from '../dtype.js';
+
+let nextValueId = 1;
+
+/** Host data of a realised value or a leaf. */
+export type HostArray = Float32Array | Int32Array;
+
+/**
+ * A tensor on a graph-compiling backend. It is one of:
+ * - a leaf: data uploaded from the host (`data`), or 16-bit weights (`storage`) cast to float32 in the graph;
+ * - a pending op: `op`, `inputs` and `attrs`, recorded but not run yet;
+ * - a realised op: a pending op after its segment ran (`data` set, the op forgotten so inputs can be freed).
+ * Constant leaves (model weights) become graph initializers; other leaves become graph inputs.
+ */
+export class LazyValue {
+  readonly id = nextValueId++;
+  data: HostArray | null = null;
+  storage: { bits: Uint16Array; dtype: StorageDType } | null = null;
+  op: OpName | null = null;
+  inputs: readonly (LazyValue | null)[] = [];
+  attrs: OpAttrs[OpName] | null = null;
+  /** Weights: baked into the compiled graph as initializers, keyed by identity. */
+  constant = false;
+  /** A segment boundary: computed by a graph of its own, then fed to its consumers as an input. */
+  cut = false;
+  /** Cut values of one group (the outputs of one compiled region) are computed by one segment. */
+  group = 0;
+  /** Name of the compiled region that produced it (progress and cache labels). */
+  label: string | null = null;
+
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: ComputeDType,
+  ) {}
+
+  get pending(): boolean {
+    return this.op !== null && this.data === null;
+  }
+
+  static leaf(data: HostArray, shape: readonly number[], dtype: ComputeDType): LazyValue {
+    const v = new LazyValue(shape, dtype);
+    v.data = data;
+    return v;
+  }
+
+  static fromStorage(bits: Uint16Array, shape: readonly number[], dtype: StorageDType, constant = true): LazyValue {
+    const v = new LazyValue(shape, 'float32');
+    v.storage = { bits, dtype };
+    v.constant = constant;
+    return v;
+  }
+
+  static pendingOp<K extends OpName>(op: K, inputs: readonly (LazyValue | null)[], attrs: OpAttrs[K], shape: readonly number[], dtype: ComputeDType): LazyValue {
+    const v = new LazyValue(shape, dtype);
+    v.op = op;
+    v.inputs = inputs;
+    v.attrs = attrs;
+    return v;
+  }
+
+  /** Record the result of running this value's segment and drop the recipe. */
+  resolve(data: HostArray): void {
+    this.data = data;
+    this.inputs = [];
+    this.attrs = null;
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * Lowering of a recorded segment (the closed op set) to an ONNX model: opset 21 plus com.microsoft
+ * fused ops where ONNX Runtime runs them faster. Weights become initializers whose bytes are handed to
+ * the session in memory (external data), so nothing is copied into the protobuf: 16-bit weights stay
+ * 16-bit and are cast to float32 inside the graph (ONNX Runtime folds that cast when it loads).
+ */
+import type { BinaryFn, OpAttrs, OpName, UnaryFn } from '../backend.js';
+import { UnsupportedOpError } from '../errors.js';
+import type { LazyValue } from '../graph/lazy-value.js';
+import type { Segment } from '../graph/segment.js';
+import * as P from './proto.js';
+
+export interface LoweredModel {
+  bytes: Uint8Array;
+  inputNames: string[];
+  outputNames: string[];
+  /** in-memory "files" the initializers point into */
+  externalData: { path: string; data: Uint8Array }[];
+}
+
+export interface LowerOptions {
+  /** use com.microsoft.MultiHeadAttention for attention (ONNX Runtime only); default true */
+  fusedAttention?: boolean;
+  /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
+  attentionKvLayout?: 'bnsh' | 'bsd';
+}
+
+const F32 = 'float32' as const;
+const INLINE_LIMIT = 64;
+
+const toOnnx = (d: 'float32' | 'int32'): P.OnnxDType => d;
+
+class Builder {
+  readonly nodes: P.Msg[] = [];
+  readonly initializers: P.Msg[] = [];
+  readonly externalData: { path: string; data: Uint8Array }[] = [];
+  private n = 0;
+  private readonly consts = new Map<string, string>();
+
+  fresh(hint = 't'): string {
+    return `${hint}_${this.n++}`;
+  }
+
+  op(op: string, inputs: readonly string[], attrs?: Record<string, P.AttrValue>, domain?: string, out?: string): string {
+    const o = out ?? this.fresh(op);
+    this.nodes.push(P.node({ op, inputs, outputs: [o], attrs, domain }));
+    return o;
+  }
+
+  /** A small int64 constant (shapes, axes, pads), shared within the graph. */
+  i64(values: readonly number[], scalar = false): string {
+    const k = `i64${scalar ? 's' : ''}:${values.join(',')}`;
+    let name = this.consts.get(k);
+    if (name) return name;
+    name = this.fresh('c');
+    const raw = new Uint8Array(values.length * 8);
+    const dv = new DataView(raw.buffer);
+    values.forEach((v, i) => dv.setBigInt64(i * 8, BigInt(v), true));
+    this.initializers.push(P.tensorRaw(name, 'int64', scalar ? [] : [values.length], raw));
+    this.consts.set(k, name);
+    return name;
+  }
+
+  /** A float32 / int32 constant tensor filled with one value. */
+  fill(dtype: 'float32' | 'int32', shape: readonly number[], value: number): string {
+    const k = `${dtype}:${shape.join(',')}:${value}`;
+    let name = this.consts.get(k);
+    if (name) return name;
+    name = this.fresh('c');
+    const size = shape.reduce((a, b) => a * b, 1);
+    const arr = dtype === 'float32' ? new Float32Array(size).fill(value) : new Int32Array(size).fill(value);
+    this.initializers.push(P.tensorRaw(name, dtype, shape, new Uint8Array(arr.buffer)));
+    this.consts.set(k, name);
+    return name;
+  }
+
+  weight(name: string, v: LazyValue, index: number): string {
+    const src = v.storage ? v.storage.bits : v.data!;
+    const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    const dtype: P.OnnxDType = v.storage ? v.storage.dtype : toOnnx(v.dtype);
+    const stored = v.storage ? `${name}_${v.storage.dtype}` : name;
+    if (bytes.byteLength <= INLINE_LIMIT) this.initializers.push(P.tensorRaw(stored, dtype, v.shape, bytes.slice()));
+    else {
+      const path = `w${index}`;
+      this.externalData.push({ path, data: bytes });
+      this.initializers.push(P.tensorExternal(stored, dtype, v.shape, path, 0, bytes.byteLength));
+    }
+    if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
+    return name;
+  }
+}
+
+const UNARY_OPS: Partial<Record<UnaryFn, string>> = {
+  neg: 'Neg', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', abs: 'Abs', sigmoid: 'Sigmoid', tanh: 'Tanh', sin: 'Sin', cos: 'Cos',
+  reciprocal: 'Reciprocal', relu: 'Relu', floor: 'Floor', sign: 'Sign', erf: 'Erf',
+};
+/** Unary functions ONNX defines on int32 directly; the rest go through float64 like the cpu backend. */
+const INT_UNARY = new Set<UnaryFn>(['neg', 'abs', 'sign', 'square', 'relu']);
+const BINARY_OPS: Record<Exclude<BinaryFn, 'ne'>, string> = {
+  add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', maximum: 'Max', minimum: 'Min',
+  eq: 'Equal', lt: 'Less', le: 'LessOrEqual', gt: 'Greater', ge: 'GreaterOrEqual',
+};
+
+function unary(b: Builder, fn: UnaryFn, x: string, out: string, dtype: 'float32' | 'int32'): void {
+  if (dtype === 'int32' && !INT_UNARY.has(fn)) {
+    const xf = b.op('Cast', [x], { to: 11 });
+    const yf = unaryFloat(b, fn, xf);
+    b.op('Cast', [yf], { to: P.ONNX_DTYPE.int32 }, undefined, out);
+    return;
+  }
+  unaryFloat(b, fn, x, out);
+}
+
+function unaryFloat(b: Builder, fn: UnaryFn, x: string, out?: string): string {
+  const simple = UNARY_OPS[fn];
+  if (simple) return b.op(simple, [x], undefined, undefined, out);
+  switch (fn) {
+    case 'rsqrt':
+      return b.op('Reciprocal', [b.op('Sqrt', [x])], undefined, undefined, out);
+    case 'silu':
+      return b.op('Mul', [x, b.op('Sigmoid', [x])], undefined, undefined, out);
+    case 'gelu':
+      return b.op('Gelu', [x], { approximate: 'none' }, undefined, out);
+    case 'gelu_tanh':
+      return b.op('Gelu', [x], { approximate: 'tanh' }, undefined, out);
+    case 'square':
+      return b.op('Mul', [x, x], undefined, undefined, out);
+    case 'softplus': {
+      // PyTorch's softplus: x above the threshold 20, log1p(exp(x)) below
+      const sp = b.op('Softplus', [x]);
+      return b.op('Where', [b.op('Greater', [x, b.fill('float32', [], 20)]), x, sp], undefined, undefined, out);
+    }
+    default:
+      throw new UnsupportedOpError('onnx', `unary.${fn}`);
+  }
+}
+
+export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredModel {
+  const b = new Builder();
+  const names = new Map<LazyValue, string>();
+  const inputs: P.Msg[] = [];
+  const inputNames: string[] = [];
+  seg.inputs.forEach((v, i) => {
+    const name = `in${i}`;
+    inputNames.push(name);
+    if (v.storage?.dtype === 'float16') {
+      // a 16-bit weight fed per run (a parameter that changes): cast in the graph, as for baked weights
+      inputs.push(P.valueInfo(name, 'float16', v.shape));
+      names.set(v, b.op('Cast', [name], { to: P.ONNX_DTYPE.float32 }));
+      return;
+    }
+    names.set(v, name);
+    inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
+  });
+  seg.constants.forEach((v, i) => names.set(v, b.weight(`w${i}`, v, i)));
+  const outputSet = new Set(seg.outputs);
+  const outputNames: string[] = [];
+  const outIndex = new Map<LazyValue, string>();
+  seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
+  seg.nodes.forEach((v, i) => {
+    const name = outIndex.get(v) ?? `v${i}`;
+    const ins = v.inputs.map((u) => (u ? names.get(u)! : ''));
+    lowerOp(b, v, ins, name, opts);
+    names.set(v, name);
+  });
+  const outputs: P.Msg[] = [];
+  seg.outputs.forEach((v, i) => {
+    let name = names.get(v)!;
+    if (!name.startsWith('out')) name = b.op('Identity', [name], undefined, undefined, `out${i}`);
+    outputNames.push(name);
+    outputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
+  });
+  void outputSet;
+  const bytes = P.model({
+    graphName: seg.label.replace(/[^A-Za-z0-9_]/g, '_') || 'sdxs',
+    nodes: b.nodes,
+    initializers: b.initializers,
+    inputs,
+    outputs,
+    opsets: { '': 21, 'com.microsoft': 1 },
+  });
+  return { bytes, inputNames, outputNames, externalData: b.externalData };
+}
+
+function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: LowerOptions): void {
+  const op = v.op as OpName;
+  const a = v.attrs as OpAttrs[OpName];
+  const inShape = (i: number): readonly number[] => v.inputs[i]!.shape;
+  const size = (sh: readonly number[]): number => sh.reduce((p, d) => p * d, 1);
+  // Empty results and empty contractions are constants (some providers reject empty tensors; WebGPU's crashes).
+  const emptyK = op === 'matmul' && size(inShape(0)) === 0 && size(v.shape) > 0;
+  if (size(v.shape) === 0 || emptyK) {
+    b.op('Identity', [b.fill(v.dtype, [...v.shape], 0)], undefined, undefined, out);
+    return;
+  }
+  switch (op) {
+    case 'unary':
+      unary(b, (a as OpAttrs['unary']).fn, ins[0]!, out, v.dtype);
+      return;
+    case 'binary': {
+      const fn = (a as OpAttrs['binary']).fn;
+      if (fn === 'ne') {
+        b.op('Cast', [b.op('Not', [b.op('Equal', ins)])], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        return;
+      }
+      const onnx = BINARY_OPS[fn];
+      if (['eq', 'lt', 'le', 'gt', 'ge'].includes(fn)) {
+        b.op('Cast', [b.op(onnx, ins)], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        return;
+      }
+      if (fn === 'pow' && v.dtype === 'int32') {
+        const f = b.op('Pow', [b.op('Cast', [ins[0]!], { to: 11 }), b.op('Cast', [ins[1]!], { to: 11 })]);
+        b.op('Cast', [f], { to: P.ONNX_DTYPE.int32 }, undefined, out);
+        return;
+      }
+      b.op(onnx, ins, undefined, undefined, out);
+      return;
+    }
+    case 'where': {
+      const cond = b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE.bool });
+      b.op('Where', [cond, ins[1]!, ins[2]!], undefined, undefined, out);
+      return;
+    }
+    case 'reduce': {
+      const { fn, axes } = a as OpAttrs['reduce'];
+      const onnx = { sum: 'ReduceSum', mean: 'ReduceMean', max: 'ReduceMax', min: 'ReduceMin' }[fn];
+      if (axes.length === 0) {
+        b.op('Identity', [ins[0]!], undefined, undefined, out);
+        return;
+      }
+      const x = v.inputs[0]!;
+      if (axes.some((ax) => x.shape[ax] === 0)) {
+        // a reduction over nothing is its identity (the mean NaN), as on the cpu backend; some providers reject empty inputs
+        const identity = { sum: 0, mean: NaN, max: -Infinity, min: Infinity }[fn];
+        b.op('Identity', [b.fill(v.dtype, [...v.shape], identity)], undefined, undefined, out);
+        return;
+      }
+      if (fn === 'mean' && x.dtype === 'int32') {
+        const s = b.op('ReduceMean', [b.op('Cast', [ins[0]!], { to: 11 }), b.i64(axes)], { keepdims: 1 });
+        b.op('Cast', [s], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        return;
+      }
+      b.op(onnx, [ins[0]!, b.i64(axes)], { keepdims: 1 }, undefined, out);
+      return;
+    }
+    case 'cumsum': {
+      const { axis, exclusive, reverse } = a as OpAttrs['cumsum'];
+      b.op('CumSum', [ins[0]!, b.i64([axis], true)], { exclusive: exclusive ? 1 : 0, reverse: reverse ? 1 : 0 }, undefined, out);
+      return;
+    }
+    case 'softmax':
+      b.op('Softmax', [ins[0]!], { axis: -1 }, undefined, out);
+      return;
+    case 'matmul': {
+      const { transposeA, transposeB } = a as OpAttrs['matmul'];
+      const t = (x: string, rank: number): string => {
+        const perm = [...Array(rank).keys()];
+        [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
+        return b.op('Transpose', [x], { perm });
+      };
+      const x = transposeA ? t(ins[0]!, inShape(0).length) : ins[0]!;
+      const y = transposeB ? t(ins[1]!, inShape(1).length) : ins[1]!;
+      b.op('MatMul', [x, y], undefined, undefined, out);
+      return;
+    }
+    case 'conv2d': {
+      const { stride, padding, dilation, groups } = a as OpAttrs['conv2d'];
+      const [top, bottom, left, right] = padding;
+      const w = inShape(1);
+      const cin = [ins[0]!, ins[1]!];
+      if (ins[2]) cin.push(ins[2]);
+      b.op('Conv', cin, { strides: [...stride], pads: [top, left, bottom, right], dilations: [...dilation], group: groups, kernel_shape: [w[2]!, w[3]!] }, undefined, out);
+      return;
+    }
+    case 'groupNorm': {
+      const { groups, eps } = a as OpAttrs['groupNorm'];
+      const shape = inShape(0);
+      const [n, c] = [shape[0]!, shape[1]!];
+      // InstanceNormalization over [N, G, rest] is ONNX Runtime's fast path (GroupNormalization decomposes)
+      const r = b.op('Reshape', [ins[0]!, b.i64([n, groups, -1])]);
+      const normed = b.op('InstanceNormalization', [r, b.fill('float32', [groups], 1), b.fill('float32', [groups], 0)], { epsilon: { float: eps } });
+      const hasAffine = ins[1] || ins[2];
+      const back = b.op('Reshape', [normed, b.i64([...shape])], undefined, undefined, hasAffine ? undefined : out);
+      if (!hasAffine) return;
+      const bshape = [c, ...shape.slice(2).map(() => 1)];
+      let y = back;
+      if (ins[1]) y = b.op('Mul', [y, b.op('Reshape', [ins[1], b.i64(bshape)])], undefined, undefined, ins[2] ? undefined : out);
+      if (ins[2]) b.op('Add', [y, b.op('Reshape', [ins[2], b.i64(bshape)])], undefined, undefined, out);
+      return;
+    }
+    case 'layerNorm': {
+      const { eps } = a as OpAttrs['layerNorm'];
+      const d = inShape(0)[inShape(0).length - 1]!;
+      const scale = ins[1] || b.fill('float32', [d], 1);
+      const li = [ins[0]!, scale];
+      if (ins[2]) li.push(ins[2]);
+      b.op('LayerNormalization', li, { axis: -1, epsilon: { float: eps } }, undefined, out);
+      return;
+    }
+    case 'rmsNorm': {
+      const { eps, unitOffset } = a as OpAttrs['rmsNorm'];
+      const d = inShape(0)[inShape(0).length - 1]!;
+      let scale = ins[1] || b.fill('float32', [d], 1);
+      if (ins[1] && unitOffset) scale = b.op('Add', [ins[1], b.fill('float32', [], 1)]);
+      b.op('SimplifiedLayerNormalization', [ins[0]!, scale], { axis: -1, epsilon: { float: eps } }, undefined, out);
+      return;
+    }
+    case 'attention':
+      lowerAttention(b, v, ins, out, a as OpAttrs['attention'], opts);
+      return;
+    case 'upsampleNearest': {
+      const { size } = a as OpAttrs['upsampleNearest'];
+      const s = inShape(0);
+      const sizes = [...s.slice(0, -2), size[0], size[1]];
+      b.op('Resize', [ins[0]!, '', '', b.i64(sizes)], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, undefined, out);
+      return;
+    }
+    case 'pad': {
+      const { pads, mode, value } = a as OpAttrs['pad'];
+      const flat = [...pads.map((p) => p[0]), ...pads.map((p) => p[1])];
+      const pi = [ins[0]!, b.i64(flat)];
+      if (mode === 'constant') pi.push(b.fill(v.dtype, [], value));
+      b.op('Pad', pi, { mode }, undefined, out);
+      return;
+    }
+    case 'concat':
+      b.op('Concat', ins, { axis: (a as OpAttrs['concat']).axis }, undefined, out);
+      return;
+    case 'slice': {
+      const { begin, size } = a as OpAttrs['slice'];
+      const axes = begin.map((_, i) => i);
+      b.op('Slice', [ins[0]!, b.i64(begin), b.i64(begin.map((s, i) => s + size[i]!)), b.i64(axes)], undefined, undefined, out);
+      return;
+    }
+    case 'gather':
+      b.op('Gather', ins, { axis: (a as OpAttrs['gather']).axis }, undefined, out);
+      return;
+    case 'transpose':
+      b.op('Transpose', [ins[0]!], { perm: (a as OpAttrs['transpose']).perm }, undefined, out);
+      return;
+    case 'reshape':
+      if (v.inputs[0]!.dtype !== v.dtype) {
+        b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        return;
+      }
+      b.op('Reshape', [ins[0]!, b.i64([...v.shape])], { allowzero: 1 }, undefined, out);
+      return;
+    case 'cast':
+      b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[toOnnx((a as OpAttrs['cast']).dtype)] }, undefined, out);
+      return;
+    default:
+      throw new UnsupportedOpError('onnx', String(op));
+  }
+}
+
+/**
+ * Attention over q [B, H, Sq, D], k/v [B, H, Sk, D(v)] with an optional additive mask: MatMul-Softmax-MatMul,
+ * or com.microsoft.MultiHeadAttention (fused, faster on ONNX Runtime's CPU and WebGPU providers).
+ */
+function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a: OpAttrs['attention'], opts: LowerOptions): void {
+  const [q, k, val, mask] = ins;
+  const qs = v.inputs[0]!.shape;
+  const ks = v.inputs[1]!.shape;
+  const vs = v.inputs[2]!.shape;
+  const [B, H, Sq, D] = qs as [number, number, number, number];
+  const Sk = ks[2]!;
+  const Dv = vs[3]!;
+  let bias: string | null = null;
+  if (a.causal) {
+    const m = new Float32Array(Sq * Sk);
+    for (let i = 0; i < Sq; i++) for (let j = 0; j < Sk; j++) if (j > i + (Sk - Sq)) m[i * Sk + j] = -Infinity;
+    const name = b.fresh('causal');
+    b.initializers.push(P.tensorRaw(name, F32, [1, 1, Sq, Sk], new Uint8Array(m.buffer)));
+    bias = name;
+  }
+  if (mask) bias = bias ? b.op('Add', [bias, mask]) : mask;
+  const fused = (opts.fusedAttention ?? true) && qs.length === 4 && ks.length === 4 && vs.length === 4 && ks[0] === B && vs[0] === B && ks[1] === H && vs[1] === H;
+  if (fused) {
+    // MultiHeadAttention takes query [B, Sq, H*D] and key/value in BNSH; attention_bias is [B|1, H|1, Sq, Sk]
+    const q3 = b.op('Reshape', [b.op('Transpose', [q!], { perm: [0, 2, 1, 3] }), b.i64([B, Sq, H * D])]);
+    // key/value stay BNSH on ONNX Runtime's CPU provider; its WebGPU provider gets them as [B, Sk, H*D] too
+    // (its BNSH path gave wrong results at Sk = 64 in 1.30)
+    const toBsd = (x: string, d: number): string => b.op('Reshape', [b.op('Transpose', [x], { perm: [0, 2, 1, 3] }), b.i64([B, Sk, H * d])]);
+    const k3 = opts.attentionKvLayout === 'bsd' ? toBsd(k!, D) : k!;
+    const v3 = opts.attentionKvLayout === 'bsd' ? toBsd(val!, Dv) : val!;
+    const mi = [q3, k3, v3, '', ''];
+    if (bias) {
+      const ms = mask ? v.inputs[3]!.shape : [1, 1, Sq, Sk];
+      const full = [...Array(4 - ms.length).fill(1), ...ms];
+      let bb = ms.length === 4 ? bias : b.op('Reshape', [bias, b.i64(full)]);
+      if (full[2] !== Sq || full[3] !== Sk || (a.causal && mask)) bb = b.op('Expand', [bb, b.i64([full[0]!, full[1]!, Sq, Sk])]);
+      mi.push(bb);
+    }
+    const o = b.op('MultiHeadAttention', mi, { num_heads: H, scale: { float: a.scale } }, 'com.microsoft');
+    const o4 = b.op('Reshape', [o, b.i64([B, Sq, H, Dv])]);
+    b.op('Transpose', [o4], { perm: [0, 2, 1, 3] }, undefined, out);
+    return;
+  }
+  const kt = b.op('Transpose', [k!], { perm: [...Array(ks.length - 2).keys(), ks.length - 1, ks.length - 2] });
+  let s = b.op('Mul', [b.op('MatMul', [q!, kt]), b.fill('float32', [], a.scale)]);
+  if (bias) s = b.op('Add', [s, bias]);
+  b.op('MatMul', [b.op('Softmax', [s], { axis: -1 }), val!], undefined, undefined, out);
+}

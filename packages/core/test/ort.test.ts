@@ -1,0 +1,209 @@
+/**
+ * The compiled backends (ort-*): graph capture, the session cache, 16-bit weights kept 16-bit, eager ops
+ * mixed with compiled regions, and what happens without ONNX Runtime. Parity of every op is in
+ * conformance.test.ts; parity of the models in each model package's parity tests.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
+import { lowerSegment } from '../src/onnx/lower.js';
+import { planSegment } from '../src/graph/segment.js';
+import type { LazyValue } from '../src/graph/lazy-value.js';
+import { expectClose, forEachBackend } from '../test-utils/index.js';
+
+class Block extends C.Module {
+  readonly proj = new C.nn.Linear(16, 32, true);
+  readonly norm = new C.nn.LayerNorm(32, 1e-5);
+  forward(x: C.Tensor): C.Tensor {
+    return C.compiled('block', [x], () => C.tidy(() => C.gelu(this.norm.forward(this.proj.forward(x)))));
+  }
+}
+
+function randomBlock(seed: number, dtype: 'float32' | 'float16' = 'float32'): Map<string, Float32Array> {
+  const g = new C.RandomGenerator(seed);
+  const m = new Map<string, Float32Array>();
+  m.set('proj.weight', g.fillNormal(new Float32Array(32 * 16), 0, 0.3));
+  m.set('proj.bias', g.fillNormal(new Float32Array(32), 0, 0.1));
+  m.set('norm.weight', g.fillNormal(new Float32Array(32), 1, 0.1));
+  m.set('norm.bias', g.fillNormal(new Float32Array(32), 0, 0.1));
+  void dtype;
+  return m;
+}
+
+function load(block: Block, w: Map<string, Float32Array>, dtype: 'float32' | 'float16'): void {
+  const shapes: Record<string, number[]> = { 'proj.weight': [32, 16], 'proj.bias': [32], 'norm.weight': [32], 'norm.bias': [32] };
+  const sd = new Map<string, C.Tensor>();
+  for (const [k, v] of w) sd.set(k, dtype === 'float16' ? C.fromData(C.f32ToF16(v), shapes[k]!, 'float16') : C.tensor(v, shapes[k]!));
+  block.loadStateDict(sd);
+}
+
+async function reference(w: Map<string, Float32Array>, x: Float32Array, dtype: 'float32' | 'float16'): Promise<Float32Array> {
+  const active = C.getBackend();
+  await C.setBackend('cpu');
+  try {
+    const b = new Block();
+    load(b, w, dtype);
+    const y = b.forward(C.tensor(x, [2, 3, 16]));
+    const d = (await y.data()) as Float32Array;
+    y.dispose();
+    b.dispose();
+    return d;
+  } finally {
+    await C.setBackend(active);
+  }
+}
+
+forEachBackend(
+  (name) => {
+    const compiles: C.CompileEvent[] = [];
+    const off = C.onCompile((e) => {
+      if (e.phase === 'end' && e.backend === name) compiles.push(e);
+    });
+    afterEach(() => {
+      compiles.length = 0;
+    });
+    void off;
+
+    test('a module forward is one compiled graph, compiled once per shape and reused', async () => {
+      const w = randomBlock(1);
+      const b = new Block();
+      load(b, w, 'float32');
+      const xs = new C.RandomGenerator(2).fillNormal(new Float32Array(2 * 3 * 16));
+      const want = await reference(w, xs, 'float32');
+      for (let i = 0; i < 3; i++) {
+        const x = C.tensor(xs, [2, 3, 16]);
+        const y = b.forward(x);
+        expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} run ${i}`);
+        C.dispose([x, y]);
+      }
+      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(1);
+      // another shape is another graph
+      const x = C.tensor(new Float32Array(5 * 16).fill(0.5), [1, 5, 16]);
+      const y = b.forward(x);
+      expect(y.shape).toEqual([1, 5, 32]);
+      await y.data();
+      C.dispose([x, y]);
+      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(2);
+      b.dispose();
+    });
+
+    test('float16 weights stay 16-bit in the graph and match the cpu backend', async () => {
+      const w = randomBlock(3);
+      const b = new Block();
+      load(b, w, 'float16');
+      const xs = new C.RandomGenerator(4).fillNormal(new Float32Array(2 * 3 * 16));
+      const want = await reference(w, xs, 'float16');
+      const x = C.tensor(xs, [2, 3, 16]);
+      const y = b.forward(x);
+      // the recorded graph holds the 16-bit words themselves: 2 bytes per weight in the session's external data
+      const seg = planSegment([y.handle as LazyValue], 'block');
+      const lowered = lowerSegment(seg);
+      expect(lowered.externalData.map((e) => e.data.byteLength)).toEqual([2 * 32 * 16]);
+      expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} float16`);
+      C.dispose([x, y]);
+      // every use of a 16-bit weight wraps the same graph value: a second call reuses the session
+      const x2 = C.tensor(xs, [2, 3, 16]);
+      const y2 = b.forward(x2);
+      expectClose((await y2.data()) as Float32Array, want, 5e-5, 1e-4, `${name} float16, second call`);
+      C.dispose([x2, y2]);
+      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(1);
+      const runner = (C.currentBackend() as C.LazyBackend).runner;
+      const held = runner.size!();
+      b.dispose();
+      expect(runner.size!()).toBe(held - 1);
+    });
+
+    test('eager ops (a user matmul, a scheduler step) run on the same backend, sync and async reads', async () => {
+      const a = C.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      const m = C.tensor([1, 0, 0, 1, 1, 1], [3, 2]);
+      const y = C.add(C.matmul(a, m), 0.5);
+      expect(Array.from(y.dataSync())).toEqual([4.5, 5.5, 10.5, 11.5]);
+      expect(Array.from(await C.mul(y, 2).data())).toEqual([9, 11, 21, 23]);
+      C.dispose([a, m, y]);
+    });
+
+    test('disposing a weight drops the sessions that hold it', async () => {
+      const runner = (C.currentBackend() as C.LazyBackend).runner;
+      const b = new Block();
+      load(b, randomBlock(5), 'float32');
+      const x = C.tensor(new Float32Array(2 * 3 * 16).fill(1), [2, 3, 16]);
+      const y = b.forward(x);
+      await y.data();
+      const held = runner.size!();
+      b.dispose();
+      expect(runner.size!()).toBe(held - 1);
+      C.dispose([x, y]);
+    });
+
+    test('realize() runs pending work; compiled() outputs are computed by one segment', async () => {
+      const b = new Block();
+      load(b, randomBlock(6), 'float32');
+      const x = C.tensor(new Float32Array(2 * 3 * 16).fill(0.25), [2, 3, 16]);
+      const y = b.forward(x);
+      expect((y.handle as LazyValue).pending).toBe(true);
+      await C.realize(y);
+      expect((y.handle as LazyValue).pending).toBe(false);
+      C.dispose([x, y]);
+      b.dispose();
+    });
+  },
+  { backends: ['ort-cpu', 'ort-webgpu'] },
+);
+
+describe('graph helpers on eager backends', () => {
+  test('compiled() is a plain call and realize() a no-op on cpu', async () => {
+    await C.setBackend('cpu');
+    expect(C.isGraphBackend()).toBe(false);
+    const x = C.tensor([1, 2, 3], [3]);
+    const y = C.compiled('id', [x], () => C.mul(x, 2));
+    await C.realize(y);
+    expect(Array.from(y.dataSync())).toEqual([2, 4, 6]);
+    C.dispose([x, y]);
+  });
+
+  test('the ort backends are registered and name the install step when ONNX Runtime is missing', async () => {
+    expect(C.listBackends()).toEqual(expect.arrayContaining(['ort-cpu', 'ort-webgpu', 'ort-cuda']));
+    const why = await C.backendFailure('ort-cuda');
+    // CUDA's provider is not bundled with onnxruntime-node (its install script downloads it)
+    if (why !== null) {
+      expect(why).toMatch(/cuda/i);
+      console.warn(`[sdxs tests] ort-cuda unavailable here (expected without a GPU and its provider): ${why.split('\n')[0]}`);
+    }
+  });
+});
+
+forEachBackend(
+  (name) => {
+    test('a weight replaced after loading (a training update) becomes a graph input: later values reuse the graph', async () => {
+      let compiles = 0;
+      const off = C.onCompile((e) => {
+        if (e.phase === 'end' && e.backend === name && e.label === 'block') compiles++;
+      });
+      try {
+        for (const dtype of ['float32', 'float16'] as const) {
+          compiles = 0;
+          const w = randomBlock(11);
+          const b = new Block();
+          load(b, w, dtype);
+          const xs = new C.RandomGenerator(12).fillNormal(new Float32Array(2 * 3 * 16));
+          for (let step = 0; step < 4; step++) {
+            // what an optimizer does: new values for proj.weight
+            const next = w.get('proj.weight')!.map((v, i) => v + 0.01 * step * Math.sin(i));
+            w.set('proj.weight', next);
+            b.proj.weight.set(dtype === 'float16' ? C.fromData(C.f32ToF16(next), [32, 16], 'float16') : C.tensor(next, [32, 16]));
+            const want = await reference(w, xs, dtype);
+            const x = C.tensor(xs, [2, 3, 16]);
+            const y = b.forward(x);
+            expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} ${dtype} step ${step}`);
+            C.dispose([x, y]);
+          }
+          // the first graph baked the loaded value; from the second value on, one graph with the weight as input
+          expect(compiles).toBe(1);
+          b.dispose();
+        }
+      } finally {
+        off();
+      }
+    });
+  },
+  { backends: ['ort-cpu'] },
+);

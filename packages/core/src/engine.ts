@@ -166,9 +166,11 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
     const p = probes.find((x) => x.name === software!.name);
     if (p) p.status = 'chosen';
   }
+  // backends on a software device: tried only when nothing else starts, without being started before
   for (const reg of later) {
+    const log = probeLogs.get(reg.name) ?? [];
     if (chosen) {
-      probes.push({ name: reg.name, status: 'not tried', reason: 'software device: tried only when nothing else starts', log: [] });
+      probes.push({ name: reg.name, status: 'not tried', reason: 'software device: tried only when nothing else starts', log });
       continue;
     }
     try {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatVaeReport, psnrChartSvg, vaeReportCsv, vaeReportJson, type VaeEvalMode } from '@sdxs/vae';
 import { evaluateVaeFolder } from '@sdxs/vae/node';
 import { parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { selectBackend } from '../backend-option.js';
+import { backendHelp, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 import { writeFileAtomic } from '../output.js';
@@ -31,7 +31,7 @@ and writes per-image scores (CSV and JSON) and a chart of per-image PSNR (SVG).
       --model <dir|repo>  VAE folder or hub repo id (default ${DEFAULT_VAE_MODEL}, subfolder vae)
       --subfolder <name>  subfolder of --model holding the VAE (default: vae when present)
       --out <dir>         write vae-eval.csv, vae-eval.json and vae-eval-psnr.svg here (default: none)
-      --backend <name>    tensor backend (default auto / SDXS_BACKEND)
+      --backend <name>    ${backendHelp()}
       --dtype <t>         ${DTYPE_HELP}
       --json              print the JSON report on stdout instead of the table line
   -q, --quiet             no progress bar

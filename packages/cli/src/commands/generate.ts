@@ -120,8 +120,8 @@ export const generate: Command = {
       }
     }
     const backend = await selectBackend(cmd, v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
-    // One bar per stage, each printed once: a stage interrupted by a nested one (encode waits for 'load
-    // text_encoder') is suspended, not finished, and picks up again when it reports next.
+    // One bar per stage, each printed once: a stage ends when it reports done == total and is not drawn
+    // again; a stage that waits for a nested one (encode for 'load text_encoder') carries on after it.
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const finished = new Set<string>();
     const onProgress = (p: PipelineProgress): void => {

@@ -146,7 +146,7 @@ function checkFits(tensors: readonly (readonly [readonly number[], SafetensorsDT
   const room = limit * 0.75 - held;
   if (need <= room) return;
   const fix =
-    needHalf <= room && policy !== 'half' && policy !== 'float16' && policy !== 'bfloat16'
+    needHalf <= room && policy !== 'half' && policy !== 'float16' && policy !== 'bfloat16' && policy !== 'source'
       ? `load with dtype: 'float16' (or 'half'; --dtype half in the CLI) to keep the weights in 16 bits (${GB(needHalf)})`
       : 'use a backend without this limit (cpu, tfjs-node, a GPU backend)';
   throw new MemoryLimitError(

@@ -3,6 +3,7 @@
  * WebGPU through its own Dawn, CUDA when its provider is installed; synchronous runs) and
  * onnxruntime-web (wasm and WebGPU in browsers, Node and Bun; asynchronous runs). Both are optional peers.
  */
+import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { HostArray } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
@@ -105,6 +106,11 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
   if (!isNodeLike()) throw new BackendUnavailableError(`backend 'ort-${provider}' in a browser needs onnxruntime-web (this build uses onnxruntime-node)`);
   // Dawn (inside onnxruntime-node) complains on stderr when XDG_RUNTIME_DIR is unset; give it one
   if (provider === 'webgpu' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
+  // Without an adapter, starting the WebGPU provider prints Dawn's Vulkan warnings from native code: ask first, in a child
+  if (provider === 'webgpu') {
+    const none = await probeDawnAdapter();
+    if (none) throw new BackendUnavailableError(`backend 'ort-webgpu': no WebGPU adapter (${none})`);
+  }
   const { ort, binding } = await loadNodeOrt();
   const supported = binding.binding.listSupportedBackends();
   const entry = supported.find((b) => b.name === provider);

@@ -1,3 +1,4 @@
+import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { TF } from './types.js';
 
@@ -85,30 +86,6 @@ async function ensureNavigatorGpu(): Promise<void> {
   const gpu = dawn.create([]);
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   else g.navigator = { gpu };
-}
-
-/**
- * Whether Dawn finds a WebGPU adapter, asked in a child process with its output captured: undefined
- * when it does (or when the probe itself cannot run), else the reason in one line.
- */
-async function probeDawnAdapter(): Promise<string | undefined> {
-  let webgpuPath: string;
-  let spawnSync: typeof import('node:child_process').spawnSync;
-  try {
-    const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
-    ({ spawnSync } = (await importOptional('node:child_process')) as typeof import('node:child_process'));
-    const base = typeof __filename === 'string' ? __filename : import.meta.url;
-    webgpuPath = createRequire(base).resolve('webgpu');
-  } catch {
-    return undefined;
-  }
-  const script =
-    `const d=require(${JSON.stringify(webgpuPath)});Object.assign(globalThis,d.globals);` +
-    `d.create([]).requestAdapter({powerPreference:'high-performance'}).then(a=>{process.stdout.write(a?'ADAPTER':'NONE');process.exit(0)},e=>{process.stdout.write('ERR '+e.message);process.exit(0)})`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env: process.env });
-  if (r.stdout?.includes('ADAPTER')) return undefined;
-  const detail = `${r.stdout ?? ''} ${r.stderr ?? ''}`.replace(/\s+/g, ' ').trim();
-  return `Dawn found no adapter${detail ? `: ${detail.slice(0, 300)}` : ''}`;
 }
 
 const NO_ADAPTER_HINT =

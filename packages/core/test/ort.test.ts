@@ -224,3 +224,27 @@ describe('ort-cpu under Bun', () => {
   });
   if (!built) console.warn('[sdxs tests] ort-cpu under Bun skipped: build first (npm run build) and install bun (a devDependency)');
 });
+
+forEachBackend(
+  (name) => {
+    test('16-bit host tensors made per call (embedding rows, LM-head blocks) feed the graph: no recompile per call', async () => {
+      let compiles = 0;
+      const off = C.onCompile((e) => {
+        if (e.phase === 'end' && e.backend === name && e.label === 'rows') compiles++;
+      });
+      try {
+        for (let call = 0; call < 3; call++) {
+          const rows = C.f32ToF16(Float32Array.from({ length: 12 }, (_, i) => i * 0.5 + call));
+          const t = C.fromData(rows, [3, 4], 'float16');
+          const y = C.compiled('rows', [], () => C.mul(C.cast(t, 'float32'), 2));
+          expect(Array.from(await y.data())).toEqual(Array.from({ length: 12 }, (_, i) => 2 * (i * 0.5 + call)));
+          C.dispose([t, y]);
+        }
+        expect(compiles).toBe(1);
+      } finally {
+        off();
+      }
+    });
+  },
+  { backends: ['ort-cpu'] },
+);

@@ -78,8 +78,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
     x.assertLive();
     const bits = x.handle as Uint16Array;
     const active = currentBackend();
-    // graph backends keep the 16 bits and cast inside the compiled graph (one weight, one identity)
-    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype));
+    // graph backends keep the 16 bits and cast inside the compiled graph; a host tensor cast here feeds the graph
+    // as an input (weights that are baked in come through Parameter.use, keyed by identity)
+    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype, false));
     const f = x.dtype === 'float16' ? f16ToF32(bits) : bf16ToF32(bits);
     if (dtype === 'float32') return fromData(f, x.shape, 'float32');
     if (dtype === 'int32') return cast(fromData(f, x.shape, 'float32'), 'int32');

@@ -21,6 +21,8 @@ export interface LoweredModel {
 export interface LowerOptions {
   /** use com.microsoft.MultiHeadAttention for attention (ONNX Runtime only); default true */
   fusedAttention?: boolean;
+  /** transposed products as com.microsoft.FusedMatMul (ONNX Runtime's CPU provider) instead of Transpose + MatMul */
+  transposedMatMul?: boolean;
   /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
   attentionKvLayout?: 'bnsh' | 'bsd';
 }
@@ -253,6 +255,11 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
       return;
     case 'matmul': {
       const { transposeA, transposeB } = a as OpAttrs['matmul'];
+      if ((transposeA || transposeB) && opts.transposedMatMul) {
+        // com.microsoft.FusedMatMul reads the transposed operand in place: no transposed copy of a weight
+        b.op('FusedMatMul', [ins[0]!, ins[1]!], { transA: transposeA ? 1 : 0, transB: transposeB ? 1 : 0, alpha: { float: 1 } }, 'com.microsoft', out);
+        return;
+      }
       const t = (x: string, rank: number): string => {
         const perm = [...Array(rank).keys()];
         [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];

@@ -31,7 +31,11 @@ function fusedAttentionFor(provider: string): boolean {
 }
 
 export function createOrtBackend(name: string, rt: OrtRuntime, software = false): LazyBackend {
-  const runner = new OrtRunner(name, rt, { attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd', fusedAttention: fusedAttentionFor(rt.provider) });
+  const runner = new OrtRunner(name, rt, {
+    attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd',
+    fusedAttention: fusedAttentionFor(rt.provider),
+    transposedMatMul: rt.provider === 'cpu' && rt.pkg === 'onnxruntime-node',
+  });
   return createLazyBackend(name, runner, { software });
 }
 

@@ -136,6 +136,24 @@ forEachBackend(
       C.dispose([x, y]);
     });
 
+    test('a forward recorded before its model was disposed still runs, and its session is not kept', async () => {
+      const runner = (C.currentBackend() as C.LazyBackend).runner;
+      for (const dtype of ['float32', 'float16'] as const) {
+        const w = randomBlock(21);
+        const b = new Block();
+        load(b, w, dtype);
+        const xs = new C.RandomGenerator(22).fillNormal(new Float32Array(2 * 3 * 16));
+        const want = await reference(w, xs, dtype);
+        const x = C.tensor(xs, [2, 3, 16]);
+        const y = b.forward(x);
+        const held = runner.size!();
+        b.dispose();
+        expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} ${dtype} after dispose`);
+        expect(runner.size!()).toBe(held);
+        C.dispose([x, y]);
+      }
+    });
+
     test('realize() runs pending work; compiled() outputs are computed by one segment', async () => {
       const b = new Block();
       load(b, randomBlock(6), 'float32');

@@ -170,10 +170,15 @@ export class SdxsPipeline {
   async encodePrompt(prompts: readonly string[], negativePrompts?: readonly string[], withUncond = true): Promise<{ cond: SdxsConditioning; uncond: SdxsConditioning | null }> {
     const enc = await this.getTextEncoder();
     const cond = enc.encode(prompts);
-    if (!withUncond) return { cond, uncond: null };
+    if (!withUncond) {
+      await C.realize(cond);
+      return { cond, uncond: null };
+    }
     const neg = negativePrompts && negativePrompts.length ? (negativePrompts.length === 1 ? prompts.map(() => negativePrompts[0]!) : negativePrompts) : prompts.map(() => '');
     if (neg.length !== prompts.length) throw new C.InputError(`${neg.length} negative prompts for ${prompts.length} prompts`);
     const uncond = enc.encode(neg);
+    // graph backends: compute the states now, while the text encoder is loaded (it may be released next)
+    await C.realize([cond, uncond]);
     return { cond, uncond };
   }
 

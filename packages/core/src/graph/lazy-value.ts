@@ -26,6 +26,8 @@ export class LazyValue {
   cut = false;
   /** Cut values of one group (the outputs of one compiled region) are computed by one segment. */
   group = 0;
+  /** A weight whose owner disposed it: a graph that still used it runs once but is not kept. */
+  released = false;
   /** Name of the compiled region that produced it (progress and cache labels). */
   label: string | null = null;
 

@@ -154,6 +154,15 @@ export class OrtRunner implements SegmentRunner {
     return feeds;
   }
 
+  /** A graph of weights already disposed (recorded before its model was released) runs once and is dropped. */
+  private dropIfReleased(seg: Segment): void {
+    if (!seg.constants.some((w) => w.released)) return;
+    const e = this.cache.get(seg.key);
+    if (!e) return;
+    this.cache.delete(seg.key);
+    e.session.dispose();
+  }
+
   runSync(seg: Segment): HostArray[] {
     const e = this.entrySync(seg);
     let out: Record<string, HostArray>;
@@ -161,6 +170,8 @@ export class OrtRunner implements SegmentRunner {
       out = e.session.runSync!(this.feeds(seg, e), e.outputNames);
     } catch (err) {
       this.fail(seg, err, 'running');
+    } finally {
+      this.dropIfReleased(seg);
     }
     return e.outputNames.map((n) => out[n]!);
   }
@@ -172,11 +183,14 @@ export class OrtRunner implements SegmentRunner {
       out = await e.session.run(this.feeds(seg, e), e.outputNames);
     } catch (err) {
       this.fail(seg, err, 'running');
+    } finally {
+      this.dropIfReleased(seg);
     }
     return e.outputNames.map((n) => out[n]!);
   }
 
   release(weight: LazyValue): void {
+    weight.released = true;
     for (const [k, e] of this.cache) {
       if (!e.weights.has(weight)) continue;
       this.cache.delete(k);

@@ -103,6 +103,16 @@ function prepackOptions(): { extra?: { session: { disable_prepacking: string } }
   return env === '0' ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
 
+/**
+ * ONNX Runtime's CPU memory arena keeps what a session allocated until the session goes; without it
+ * (SDXS_ORT_ARENA=0) freed activations go back to the allocator, which lowers the peak when several
+ * large models run one after the other (text encoder, then UNet).
+ */
+function arenaOptions(): { enableCpuMemArena?: boolean } {
+  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_ARENA : undefined;
+  return env === '0' ? { enableCpuMemArena: false } : env === '1' ? { enableCpuMemArena: true } : {};
+}
+
 /** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
 function threadOptions(): { intraOpNumThreads?: number } {
   const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_THREADS : undefined;
@@ -131,6 +141,7 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     logSeverityLevel: 3,
     ...threadOptions(),
     ...prepackOptions(),
+    ...arenaOptions(),
   };
   const createSync = (src: SessionSource): OrtSession => {
     const s = new binding.binding.InferenceSession();

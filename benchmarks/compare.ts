@@ -11,6 +11,7 @@
  *
  *   node --conditions=sdxs-source --import tsx benchmarks/compare.ts [--cases vae-decode,unet-step,qwen-encode]
  *        [--backends ort-cpu,tfjs-wasm] [--runs 3] [--pytorch bench-results/pytorch.json] [--threads 2] [--run-pytorch]
+ *   ... benchmarks/compare.ts --from a/compare.json,b/compare.json --out dir   (report only, from earlier runs)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -145,6 +146,16 @@ async function main(): Promise<void> {
     }
     process.exit(0);
   }
+  const from = arg('from', '');
+  if (from) {
+    // report only: merge the worker results of earlier runs (their compare.json files)
+    const out = arg('out', 'bench-results');
+    const results = from.split(',').flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as { results: WorkerResult[] }).results);
+    const cases = (Object.keys(CASES) as CaseName[]).filter((c) => results.some((r) => r.case === c));
+    mkdirSync(out, { recursive: true });
+    report(cases, results, readPytorch(arg('pytorch', join(out, 'pytorch.json'))), out, arg('threads', '2'));
+    return;
+  }
   const cases = arg('cases', Object.keys(CASES).join(',')).split(',') as CaseName[];
   const backends = arg('backends', 'ort-cpu,tfjs-wasm').split(',');
   const runs = Number(arg('runs', '3'));
@@ -183,6 +194,11 @@ async function main(): Promise<void> {
       results.push(res);
     }
   }
+  report(cases, results, pytorch, out, threads);
+}
+
+/** The Markdown table, JSON and one SVG chart per case, from worker results and PyTorch's. */
+function report(cases: readonly CaseName[], results: readonly WorkerResult[], pytorch: readonly PytorchCase[], out: string, threads: string): void {
   const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | CPU s (all threads) | ×PyTorch fp32 CPU | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   const json: unknown[] = [];
   for (const c of cases) {

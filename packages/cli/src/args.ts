@@ -32,7 +32,7 @@ export function numArg(command: string, name: string, v: string | undefined, def
 
 const WEIGHT_DTYPES = ['float32', 'float16', 'bfloat16', 'half', 'source'] as const;
 export type WeightDTypeArg = (typeof WEIGHT_DTYPES)[number];
-export const DTYPE_HELP = 'weight storage: float32, float16, bfloat16, or half (16-bit checkpoints as they are, float32 ones as float16); default float32, half on tfjs-wasm';
+export const DTYPE_HELP = 'weight storage: float32, float16, bfloat16, half (16-bit checkpoints as they are, float32 ones as float16) or source (the checkpoint precision); default float32, source on ort-*, half on tfjs-wasm';
 
 /** --dtype: one of WEIGHT_DTYPES, or undefined to let the pipeline choose for the backend. */
 export function dtypeArg(command: string, v: string | undefined): WeightDTypeArg | undefined {

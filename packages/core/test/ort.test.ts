@@ -264,5 +264,5 @@ forEachBackend(
       }
     });
   },
-  { backends: ['ort-cpu'] },
+  { backends: ['ort-cpu', 'ort-webgpu'] },
 );

@@ -21,6 +21,11 @@ export interface LoweredModel {
 export interface LowerOptions {
   /** use com.microsoft.MultiHeadAttention for attention (ONNX Runtime only); default true */
   fusedAttention?: boolean;
+  /**
+   * 16-bit values fed per run stay float16 and are cast in the graph (CPU); otherwise they are fed as float32
+   * (a GPU without `shader-f16` cannot run that cast; weights baked in are folded at load either way)
+   */
+  halfInputs?: boolean;
   /** transposed products as com.microsoft.FusedMatMul (ONNX Runtime's CPU provider) instead of Transpose + MatMul */
   transposedMatMul?: boolean;
   /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
@@ -145,7 +150,7 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
   seg.inputs.forEach((v, i) => {
     const name = `in${i}`;
     inputNames.push(name);
-    if (v.storage?.dtype === 'float16') {
+    if (v.storage?.dtype === 'float16' && opts.halfInputs) {
       // a 16-bit weight fed per run (a parameter that changes): cast in the graph, as for baked weights
       inputs.push(P.valueInfo(name, 'float16', v.shape));
       names.set(v, b.op('Cast', [name], { to: P.ONNX_DTYPE.float32 }));

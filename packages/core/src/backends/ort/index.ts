@@ -35,6 +35,7 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false)
     attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd',
     fusedAttention: fusedAttentionFor(rt.provider),
     transposedMatMul: rt.provider === 'cpu' && rt.pkg === 'onnxruntime-node',
+    halfInputs: rt.provider === 'cpu',
   });
   return createLazyBackend(name, runner, { software });
 }

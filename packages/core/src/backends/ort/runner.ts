@@ -5,7 +5,7 @@
  * protobuf; a disposed weight drops the sessions that hold it.
  */
 import { SdxsError } from '../../errors.js';
-import { bf16ToF32 } from '../../io/half.js';
+import { bf16ToF32, f16ToF32 } from '../../io/half.js';
 import type { SegmentRunner } from '../../graph/lazy-backend.js';
 import type { HostArray, LazyValue } from '../../graph/lazy-value.js';
 import type { Segment } from '../../graph/segment.js';
@@ -147,8 +147,8 @@ export class OrtRunner implements SegmentRunner {
     const feeds: Record<string, OrtFeed> = {};
     seg.inputs.forEach((v, i) => {
       const name = e.inputNames[i]!;
-      if (v.storage?.dtype === 'float16') feeds[name] = { type: 'float16', data: v.storage.bits, dims: v.shape };
-      else if (v.storage) feeds[name] = { type: 'float32', data: bf16ToF32(v.storage.bits), dims: v.shape };
+      if (v.storage?.dtype === 'float16' && this.opts.halfInputs) feeds[name] = { type: 'float16', data: v.storage.bits, dims: v.shape };
+      else if (v.storage) feeds[name] = { type: 'float32', data: v.storage.dtype === 'float16' ? f16ToF32(v.storage.bits) : bf16ToF32(v.storage.bits), dims: v.shape };
       else feeds[name] = { type: v.dtype, data: v.data!, dims: v.shape };
     });
     return feeds;

@@ -50,7 +50,7 @@ describe('sdxs generate --lora', () => {
     expect(Buffer.compare(zero, base)).toBe(0);
     expect(Buffer.compare(one, base)).not.toBe(0);
     const bad = await runCli(['generate', 'a fox', '--model', path.join(work, 'model'), '-W', '32', '-H', '32', '--steps', '1', '--lora', path.join(work, 'model', 'vae', 'diffusion_pytorch_model.safetensors'), '-o', path.join(work, 'x.png'), '-q'], { SDXS_BACKEND: 'cpu' });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(3); // EXIT.input: an adapter that does not fit the model is unusable input
     expect(bad.stderr).toMatch(/diffusion_pytorch_model\.safetensors: LoRA does not fit the unet/);
   }, 180_000);
 });

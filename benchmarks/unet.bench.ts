@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as C from '../packages/core/src/index.js';
 import { randomizeWeights, timestepEmbedding, UNet2DConditionModel } from '../packages/unet/src/index.js';
 import type { BenchCase, BenchSuite } from './harness.js';
+import { tiledRandomHalf } from './random-weights.js';
 
 export const REAL_CONFIG: C.ConfigObject = {
   _class_name: 'UNet2DConditionModel',
@@ -48,36 +49,6 @@ export interface UNetBenchSetup {
   tokens: number;
 }
 
-/**
- * Fast seeded float16 weights for the 1.69 B-parameter model: one block of 2^20 normals, copied into every
- * parameter from a seeded offset and scaled by 1/sqrt(fan_in) (norms get ones/zeros). The values only have
- * to be realistic in magnitude for timing; drawing 1.69 B independent normals takes minutes.
- */
-function tiledRandomWeights(module: C.Module, seed: number): void {
-  const g = new C.RandomGenerator(seed);
-  const block = g.fillNormal(new Float32Array(1 << 20));
-  const scaled = new Map<number, Uint16Array>();
-  for (const [name, p] of module.namedParameters()) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    const isNorm = /(^|\.)norm[^.]*\./.test(name) || name.startsWith('conv_norm_out.');
-    const std = isNorm ? 0 : p.shape.length === 1 ? 0.02 : 1 / Math.sqrt(p.shape.slice(1).reduce((a, b) => a * b, 1));
-    let bits = scaled.get(std);
-    if (!bits) {
-      bits = C.f32ToF16(block.map((v) => v * std));
-      scaled.set(std, bits);
-    }
-    const out = new Uint16Array(size);
-    if (isNorm) out.fill(name.endsWith('.weight') ? 0x3c00 : 0);
-    else
-      for (let off = 0; off < size; ) {
-        const start = g.nextU32() % bits.length;
-        const n = Math.min(size - off, bits.length - start);
-        out.set(bits.subarray(start, start + n), off);
-        off += n;
-      }
-    p.set(C.fromData(out, p.shape, 'float16'));
-  }
-}
 
 let cached: { quick: boolean; setup: UNetBenchSetup } | null = null;
 
@@ -88,7 +59,7 @@ export function unetBenchSetup(quick: boolean): UNetBenchSetup {
   const unet = UNet2DConditionModel.fromConfig(config);
   const t0 = performance.now();
   if (quick) randomizeWeights(unet, { seed: 1234, dtype: 'float16' });
-  else tiledRandomWeights(unet, 1234);
+  else tiledRandomHalf(unet, 1234);
   console.error(`[bench] unet: ${(unet.numParameters() / 1e9).toFixed(3)} B parameters, ${(unet.residentBytes / 2 ** 30).toFixed(2)} GiB float16, random init ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   cached = { quick, setup: { unet, config, latent: quick ? 16 : 64, batch: 2, tokens: quick ? 16 : 128 } };
   return cached.setup;

@@ -1,22 +1,16 @@
 import type { Backend } from '../../backend.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
+import { isNodeLike, vulkanIsSoftware } from '../env.js';
 import { OrtRunner } from './runner.js';
 import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
 
-const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** onnxruntime-node where it loads (Node, Bun), else onnxruntime-web (browsers). */
 async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRuntime> {
   if (isNodeLike() && !hasInjectedOnnxRuntimeWeb() && process.env?.SDXS_ORT_PACKAGE !== 'web') return nodeRuntime(provider);
   if (provider === 'cuda') return nodeRuntime('cuda');
   return webRuntime(provider === 'cpu' ? 'wasm' : 'webgpu');
-}
-
-/** Dawn in Node on a software Vulkan driver (SwiftShader, lavapipe), chosen through VK_ICD_FILENAMES. */
-function webgpuIsSoftware(): boolean {
-  const icd = typeof process !== 'undefined' ? (process.env?.VK_ICD_FILENAMES ?? '') : '';
-  return /swiftshader|lvp|lavapipe/i.test(icd);
 }
 
 /**
@@ -46,7 +40,7 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false)
  */
 export function registerOrtBackends(): void {
   registerBackend('ort-cuda', async () => createOrtBackend('ort-cuda', await runtimeFor('cuda')) as unknown as Backend, 70);
-  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), webgpuIsSoftware()) as unknown as Backend, 60, { softwareHint: webgpuIsSoftware });
+  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), vulkanIsSoftware()) as unknown as Backend, 60, { softwareHint: vulkanIsSoftware });
   registerBackend('ort-cpu', async () => createOrtBackend('ort-cpu', await runtimeFor('cpu')) as unknown as Backend, 45);
 }
 

@@ -7,6 +7,7 @@ import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { HostArray } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
+import { importOptional, isNodeLike } from '../env.js';
 
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
@@ -35,8 +36,6 @@ export interface OrtRuntime {
   create(src: SessionSource): Promise<OrtSession>;
 }
 
-const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const importOptional = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
 
 interface NodeBindingSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;

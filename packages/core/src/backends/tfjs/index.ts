@@ -1,5 +1,6 @@
 import type { Backend } from '../../backend.js';
 import { registerBackend } from '../../engine.js';
+import { vulkanIsSoftware } from '../env.js';
 import { createTfjsBackend } from './adapter.js';
 import { initTfjsCpu, initTfjsWasm, initTfjsWebgpu, loadTfjsCore, loadTfjsNode, webgpuIsSoftware } from './load.js';
 
@@ -24,7 +25,7 @@ export function registerTfjsBackends(): void {
     await initTfjsWebgpu(tf);
     const b = createTfjsBackend(tf, { name: 'tfjs-webgpu', tfBackend: 'webgpu', syncRead: false, copyOnRead: false }) as Backend;
     return { ...b, software: webgpuIsSoftware() };
-  }, 30, { softwareHint: () => typeof process !== 'undefined' && /swiftshader|lvp|lavapipe/i.test(process.env?.VK_ICD_FILENAMES ?? '') });
+  }, 30, { softwareHint: vulkanIsSoftware });
   registerBackend('tfjs-node', async () => {
     const tf = await loadTfjsNode('@tensorflow/tfjs-node', 'tfjs-node');
     return createTfjsBackend(tf, { name: 'tfjs-node', tfBackend: 'tensorflow', syncRead: true, copyOnRead: false }) as Backend;

@@ -1,10 +1,8 @@
 import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { TF } from './types.js';
+import { importOptional, isNodeLike } from '../env.js';
 
-const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-/** Import by a computed name so bundlers and tsc do not require optional peers to be installed. */
-const importOptional = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
 
 export async function loadTfjsCore(): Promise<TF> {
   try {

@@ -1,0 +1,12 @@
+/** What the backends ask of the runtime they load in: Node/Bun or a browser, optional imports, software Vulkan. */
+
+export const isNodeLike = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** Import by a computed name so bundlers and tsc do not require optional peers to be installed. */
+export const importOptional = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
+
+/** Whether VK_ICD_FILENAMES points Dawn at a software Vulkan driver (SwiftShader, lavapipe): `auto` tries such backends last. */
+export function vulkanIsSoftware(): boolean {
+  const icd = typeof process !== 'undefined' ? (process.env?.VK_ICD_FILENAMES ?? '') : '';
+  return /swiftshader|lvp|lavapipe/i.test(icd);
+}

@@ -5,21 +5,22 @@
  */
 import { currentBackend } from '../engine.js';
 import { Tensor } from '../tensor.js';
-import { isLazyBackend, newCutGroup } from './lazy-backend.js';
+import { isLazyBackend, newCutGroup, type LazyBackend } from './lazy-backend.js';
 import type { LazyValue } from './lazy-value.js';
 
-function lazyValues(v: unknown, out: LazyValue[], depth = 0): void {
-  if (depth > 5 || v === null || typeof v !== 'object') return;
+/** Live tensors on graph backends found in a value: a tensor, or arrays, Maps and objects holding them (5 levels). */
+function lazyTensors(v: unknown, out: Tensor[] = [], depth = 0): Tensor[] {
+  if (depth > 5 || v === null || typeof v !== 'object') return out;
   if (v instanceof Tensor) {
-    if (!v.isDisposed && isLazyBackend(v.backend)) out.push(v.handle as LazyValue);
-    return;
-  }
-  if (Array.isArray(v)) for (const x of v) lazyValues(x, out, depth + 1);
-  else if (v instanceof Map) for (const x of v.values()) lazyValues(x, out, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype || typeof (v as { constructor?: unknown }).constructor === 'function') {
-    for (const x of Object.values(v as Record<string, unknown>)) lazyValues(x, out, depth + 1);
-  }
+    if (!v.isDisposed && isLazyBackend(v.backend)) out.push(v);
+  } else if (Array.isArray(v)) for (const x of v) lazyTensors(x, out, depth + 1);
+  else if (v instanceof Map) for (const x of v.values()) lazyTensors(x, out, depth + 1);
+  // plain objects and class instances (a posterior, a conditioning) alike
+  else for (const x of Object.values(v as Record<string, unknown>)) lazyTensors(x, out, depth + 1);
+  return out;
 }
+
+const handles = (v: unknown): LazyValue[] => lazyTensors(v).map((t) => t.handle as LazyValue);
 
 function cut(values: readonly LazyValue[], label: string): void {
   const group = newCutGroup();
@@ -40,15 +41,10 @@ function cut(values: readonly LazyValue[], label: string): void {
 export function compiled<T>(label: string, inputs: unknown, fn: () => T, sideOutputs?: () => unknown): T {
   const backend = currentBackend();
   if (!isLazyBackend(backend)) return fn();
-  const ins: LazyValue[] = [];
-  lazyValues(inputs, ins);
-  cut(ins, `${label}:input`);
+  cut(handles(inputs), `${label}:input`);
   const result = fn();
-  const outs: LazyValue[] = [];
-  lazyValues(result, outs);
   // state written elsewhere (a generation cache) belongs to the same graph as the result
-  if (sideOutputs) lazyValues(sideOutputs(), outs);
-  cut(outs, label);
+  cut(handles(sideOutputs ? [result, sideOutputs()] : result), label);
   return result;
 }
 
@@ -58,23 +54,12 @@ export function compiled<T>(label: string, inputs: unknown, fn: () => T, sideOut
  * keeps progress reports and cancellation in step with the work.
  */
 export async function realize(v: unknown): Promise<void> {
-  const byBackend = new Map<object, LazyValue[]>();
-  const collect = (t: unknown): void => {
-    if (t instanceof Tensor) {
-      if (!t.isDisposed && isLazyBackend(t.backend)) {
-        const list = byBackend.get(t.backend) ?? [];
-        list.push(t.handle as LazyValue);
-        byBackend.set(t.backend, list);
-      }
-      return;
-    }
-    if (Array.isArray(t)) for (const x of t) collect(x);
-    else if (t && typeof t === 'object') for (const x of Object.values(t)) collect(x);
-  };
-  collect(v);
-  for (const [b, values] of byBackend) {
-    if (isLazyBackend(b as never)) await (b as unknown as { realize(v: readonly LazyValue[]): Promise<void> }).realize(values);
+  const byBackend = new Map<LazyBackend, LazyValue[]>();
+  for (const t of lazyTensors(v)) {
+    const b = t.backend as LazyBackend;
+    byBackend.set(b, [...(byBackend.get(b) ?? []), t.handle as LazyValue]);
   }
+  for (const [b, values] of byBackend) await b.realize(values);
 }
 
 /** Whether the active backend compiles graphs (ort-*), i.e. ops are recorded and run when read. */

@@ -17,8 +17,9 @@ export interface Segment {
 /** Pending values that are segment boundaries and must be realised before `targets` can be planned. */
 export function pendingCuts(targets: readonly LazyValue[]): LazyValue[] {
   const cuts: LazyValue[] = [];
+  const own = new Set(targets);
   walk(targets, (v) => {
-    if ((v.cut || v.constant) && !targets.includes(v)) {
+    if ((v.cut || v.constant) && !own.has(v)) {
       cuts.push(v);
       return false;
     }

@@ -160,7 +160,6 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
   seg.constants.forEach((v, i) => names.set(v, b.weight(`w${i}`, v, i)));
-  const outputSet = new Set(seg.outputs);
   const outputNames: string[] = [];
   const outIndex = new Map<LazyValue, string>();
   seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
@@ -177,7 +176,6 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     outputNames.push(name);
     outputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
-  void outputSet;
   const bytes = P.model({
     graphName: seg.label.replace(/[^A-Za-z0-9_]/g, '_') || 'sdxs',
     nodes: b.nodes,

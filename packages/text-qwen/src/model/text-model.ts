@@ -105,7 +105,6 @@ export class Qwen35TextModel extends C.Module {
     return C.nn.loraAdapterNames(this);
   }
 
-  /** A cache for incremental decoding with this model. */
   /** A cache for incremental decoding; `capacity` fixes the KV buffers' length (see Qwen35Cache). */
   createCache(capacity: number | null = null): Qwen35Cache {
     return new Qwen35Cache(this.config.numHiddenLayers, capacity);

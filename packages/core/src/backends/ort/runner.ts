@@ -90,13 +90,9 @@ export class OrtRunner implements SegmentRunner {
     }
   }
 
+  /** Keep a new session (`evictFor` made room for it before it was created). */
   private store(seg: Segment, e: Entry): Entry {
     this.cache.set(seg.key, e);
-    while (this.cache.size > this.maxSessions) {
-      const [k, old] = this.cache.entries().next().value as [string, Entry];
-      this.cache.delete(k);
-      old.session.dispose();
-    }
     return e;
   }
 
@@ -107,40 +103,43 @@ export class OrtRunner implements SegmentRunner {
     throw new SdxsError('UNSUPPORTED', `${this.backendName}: ${what} '${seg.label}' (${seg.nodes.length} ops: ${summary}) failed: ${(e as Error).message}`, { cause: e });
   }
 
+  /** Lower a segment and make room for it; `finish` stores the session the runtime made from `src`. */
+  private begin(seg: Segment): { src: SessionSource; finish: (session: OrtSession) => Entry } {
+    const t0 = performance.now();
+    const { src, inputNames, outputNames } = this.lower(seg);
+    const event = { backend: this.backendName, label: seg.label, ops: seg.nodes.length, weights: seg.constants.length };
+    emitCompileEvent({ ...event, phase: 'start', ms: 0 });
+    const bytes = weightBytes(seg.constants);
+    this.evictFor(bytes);
+    const finish = (session: OrtSession): Entry => {
+      emitCompileEvent({ ...event, phase: 'end', ms: performance.now() - t0 });
+      return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes });
+    };
+    return { src, finish };
+  }
+
   private entrySync(seg: Segment): Entry {
     const cached = this.hit(seg);
     if (cached) return cached;
     if (!this.rt.createSync) throw new SdxsError('UNSUPPORTED', `${this.backendName} cannot compile synchronously; use await t.data()`);
-    const t0 = performance.now();
-    const { src, inputNames, outputNames } = this.lower(seg);
-    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
-    this.evictFor(weightBytes(seg.constants));
-    let session: OrtSession;
+    const { src, finish } = this.begin(seg);
     try {
-      session = this.rt.createSync(src);
+      return finish(this.rt.createSync(src));
     } catch (e) {
       this.fail(seg, e, 'compiling');
     }
-    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
-    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
   }
 
   private async entry(seg: Segment): Promise<Entry> {
     if (this.rt.createSync) return this.entrySync(seg);
     const cached = this.hit(seg);
     if (cached) return cached;
-    const t0 = performance.now();
-    const { src, inputNames, outputNames } = this.lower(seg);
-    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'start', ops: seg.nodes.length, weights: seg.constants.length, ms: 0 });
-    this.evictFor(weightBytes(seg.constants));
-    let session: OrtSession;
+    const { src, finish } = this.begin(seg);
     try {
-      session = await this.rt.create(src);
+      return finish(await this.rt.create(src));
     } catch (e) {
       this.fail(seg, e, 'compiling');
     }
-    emitCompileEvent({ backend: this.backendName, label: seg.label, phase: 'end', ops: seg.nodes.length, weights: seg.constants.length, ms: performance.now() - t0 });
-    return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes: weightBytes(seg.constants) });
   }
 
   private feeds(seg: Segment, e: Entry): Record<string, OrtFeed> {

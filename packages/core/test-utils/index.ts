@@ -6,3 +6,4 @@ export { TEST_BACKENDS, forEachBackend, preferSoftwareVulkan, testBackendNames, 
 export { compareClose, expectClose, maxAbsDiff, type CloseReport } from './compare.js';
 export { diffusersCase, fixturesDir, host, readAll, repoRoot } from './fixtures.js';
 export { startLocalHub, startStaticServer, LOCAL_HUB_COMMIT, type LocalHub, type StaticServer } from './hub-server.js';
+export { lcgValues } from './lcg.js';

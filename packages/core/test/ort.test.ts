@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { lowerSegment } from '../src/onnx/lower.js';
 import { planSegment } from '../src/graph/segment.js';
@@ -20,14 +20,13 @@ class Block extends C.Module {
   }
 }
 
-function randomBlock(seed: number, dtype: 'float32' | 'float16' = 'float32'): Map<string, Float32Array> {
+function randomBlock(seed: number): Map<string, Float32Array> {
   const g = new C.RandomGenerator(seed);
   const m = new Map<string, Float32Array>();
   m.set('proj.weight', g.fillNormal(new Float32Array(32 * 16), 0, 0.3));
   m.set('proj.bias', g.fillNormal(new Float32Array(32), 0, 0.1));
   m.set('norm.weight', g.fillNormal(new Float32Array(32), 1, 0.1));
   m.set('norm.bias', g.fillNormal(new Float32Array(32), 0, 0.1));
-  void dtype;
   return m;
 }
 
@@ -63,7 +62,7 @@ forEachBackend(
     afterEach(() => {
       compiles.length = 0;
     });
-    void off;
+    afterAll(off);
 
     test('a module forward is one compiled graph, compiled once per shape and reused', async () => {
       const w = randomBlock(1);

@@ -5,19 +5,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline } from '@sdxs/pipeline';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
+import { lcgValues } from '../../core/test-utils/index.js';
 
 let dir: string;
 let pipe: SdxsPipeline;
 
-function values(n: number, seed: number, amp = 0.3): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * amp;
-  }
-  return out;
-}
+const values = (n: number, seed: number, amp = 0.3): Float32Array => lcgValues(n, seed, amp);
 
 beforeAll(async () => {
   await C.setBackend('cpu');

@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
 import { Qwen35TextModel } from '../src/index.js';
 import { caseDir, haveCase } from './qwen-fixtures.js';
 
 const NAME = 'qwen35-tiny-tied';
 const ids = [[3, 1, 4, 1, 5, 9, 2, 6]];
 
-function values(n: number, seed: number, amp = 0.3): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * amp;
-  }
-  return out;
-}
+const values = (n: number, seed: number, amp = 0.3): Float32Array => lcgValues(n, seed, amp);
 
 async function hidden(m: Qwen35TextModel): Promise<Float32Array> {
   const out = m.forward(ids);

@@ -4,22 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { diffusersCase, host, maxAbsDiff } from '../../core/test-utils/index.js';
+import { diffusersCase, host, maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
 
 const dir = diffusersCase('unet-tiny');
 let tmp: string;
 let base: UNet2DConditionModel;
 
-/** Small deterministic values (an LCG), independent of the library's RNG. */
-function values(n: number, seed: number, amp = 0.2): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * amp;
-  }
-  return out;
-}
+const values = (n: number, seed: number, amp = 0.2): Float32Array => lcgValues(n, seed, amp);
 
 interface Target {
   path: string;
@@ -254,13 +245,11 @@ describe('UNet LoRA', () => {
   });
 });
 
+const ortWhy = await C.backendFailure('ort-cpu');
+if (ortWhy) console.warn(`[sdxs tests] LoRA on ort-cpu skipped: ${ortWhy}`);
+
 describe('UNet LoRA on the compiled backend (ort-cpu)', () => {
-  test('unfused adapters run compiled and match cpu; a new weight reuses the graph; fuse/unfuse stay exact', async () => {
-    const why = await C.backendFailure('ort-cpu');
-    if (why) {
-      console.warn(`[sdxs tests] LoRA on ort-cpu skipped: ${why}`);
-      return;
-    }
+  test.skipIf(ortWhy !== null)('unfused adapters run compiled and match cpu; a new weight reuses the graph; fuse/unfuse stay exact', async () => {
     const ts = targets(base, 13);
     const file = path.join(tmp, 'ort.safetensors');
     await writePeft(ts, file);

@@ -1,13 +1,12 @@
 import type { DType } from '../dtype.js';
 import { isStorageDType } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
-import { cast } from '../ops/create.js';
+import { castTo } from '../ops/create.js';
 import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
-import { currentBackend } from '../engine.js';
+import type { Tensor } from '../tensor.js';
 
 /**
  * A named slot for a weight. Its `value` is set by loading (or by initialisation); it may hold a
@@ -48,10 +47,7 @@ export class Parameter {
   /** A float32 tensor for compute. */
   use(): Tensor {
     const t = this.value;
-    if (!isStorageDType(t.dtype)) return t;
-    const b = currentBackend();
-    if (isLazyBackend(b)) return new Tensor(t.shape, 'float32', b, b.fromStorage(t.handle as Uint16Array, t.shape, t.dtype, this.sets <= 1));
-    return cast(t, 'float32');
+    return isStorageDType(t.dtype) ? castTo(t, 'float32', this.sets <= 1) : t;
   }
 
   /** Replace the value (the old one is disposed unless it is the same tensor). */

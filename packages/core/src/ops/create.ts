@@ -73,14 +73,20 @@ export function randomUniform(shape: Shape, opts: { seed?: number; generator?: R
  * Casting float32 to a storage dtype needs a read: use `toStorage`.
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  return castTo(x, dtype, false);
+}
+
+/**
+ * `cast`, where a 16-bit storage tensor going to float32 on a graph backend stays 16-bit and is cast inside
+ * the compiled graph: baked into it when `weight` (a loaded parameter, keyed by identity), else fed per run.
+ */
+export function castTo(x: Tensor, dtype: DType, weight: boolean): Tensor {
   if (x.dtype === dtype) return runOp('reshape', [x], { shape: [...x.shape] }, x.shape, dtype as ComputeDType);
   if (isStorageDType(x.dtype)) {
     x.assertLive();
     const bits = x.handle as Uint16Array;
     const active = currentBackend();
-    // graph backends keep the 16 bits and cast inside the compiled graph; a host tensor cast here feeds the graph
-    // as an input (weights that are baked in come through Parameter.use, keyed by identity)
-    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype, false));
+    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype, weight));
     const f = x.dtype === 'float16' ? f16ToF32(bits) : bf16ToF32(bits);
     if (dtype === 'float32') return fromData(f, x.shape, 'float32');
     if (dtype === 'int32') return cast(fromData(f, x.shape, 'float32'), 'int32');

@@ -28,7 +28,7 @@ export function isArgParseError(e: unknown): boolean {
 }
 
 export function exitCodeFor(e: unknown): number {
-  if (e instanceof UsageError || isArgParseError(e)) return EXIT.usage;
+  if (e instanceof UsageError || isArgParseError(e) || (e instanceof SdxsError && e.code === 'USAGE')) return EXIT.usage;
   if (e instanceof SdxsError && e.code === 'ABORTED') return EXIT.interrupted;
   if (e instanceof SdxsError && INPUT_CODES.has(e.code)) return EXIT.input;
   // a repo id or file that the hub does not have is the user's input, like a missing local folder

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { expect, test } from 'vitest';
@@ -51,6 +52,31 @@ test('sdxs data convert follows Ctrl-C: an aborted run exits 130 (interrupted)',
   const r = await runCli(['data', 'convert', '--in', dir, '--out', path.join(dir, 'out'), '--buckets', '64:64:64'], {}, ac.signal);
   expect(r.code).toBe(130);
   expect(r.stdout).toBe('');
+});
+
+test('sdxs data convert: -o names the dataset, --json prints one JSON summary on stdout, missing arguments exit 2', async () => {
+  const dir = await tempDir('sdxs-cli-data-o-');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toFile(path.join(dir, 'a.png'));
+  await sharp({ create: { width: 96, height: 64, channels: 3, background: '#204080' } }).png().toFile(path.join(dir, 'b.png'));
+  const out = path.join(dir, 'ds');
+  const r = await runCli(['data', 'convert', '--in', dir, '-o', out, '--buckets', '64:64:64', '--min-side', '16', '--workers', '1', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const summary = JSON.parse(lines[0]!) as { out: string; processed: number; items: number };
+  expect(summary.out).toBe(out);
+  expect(summary.processed).toBe(2);
+  expect(summary.items).toBe(2);
+  expect(existsSync(path.join(out, 'index.json'))).toBe(true);
+  // without --json: stdout stays empty, the summary is one line on stderr
+  const plain = await runCli(['data', 'convert', '--in', dir, '--output', path.join(dir, 'ds2'), '--buckets', '64:64:64', '--min-side', '16', '--workers', '1']);
+  expect(plain.code, plain.stderr).toBe(0);
+  expect(plain.stdout).toBe('');
+  expect(plain.stderr).toMatch(/converted 2 sources .* 2 items/);
+  const missing = await runCli(['data', 'convert', '--in', dir]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/usage error: --out is required/);
+  expect((await runCli(['data', 'convert', '--in', dir, '-o', out, '--workers', 'x'])).code).toBe(2);
 });
 
 test('make-tiny-model writes a model that generate runs offline in seconds (the README line)', async () => {

@@ -12,6 +12,7 @@ export type SdxsErrorCode =
   | 'ABORTED'
   | 'INPUT'
   | 'MEMORY'
+  | 'USAGE'
   | 'UNSUPPORTED';
 
 export class SdxsError extends Error {
@@ -130,6 +131,12 @@ export class MemoryLimitError extends SdxsError {
 export class InputError extends SdxsError {
   constructor(message: string) {
     super('INPUT', message);
+  }
+}
+/** A bad or missing command-line argument of a package's own command runner (the CLI exits 2 for it). */
+export class ArgumentError extends SdxsError {
+  constructor(message: string) {
+    super('USAGE', message);
   }
 }
 /** Throws an AbortError when the signal has fired. */

@@ -5,7 +5,8 @@ import { convertDataset, type ConvertResult } from './convert.js';
 import { mergeDatasetIndex } from './dataset-index.js';
 import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
 
-export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> --out <dataset> [options]
+export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> -o <dataset> [options]
+  -o, --out <dataset>        output dataset folder (--output works too)
   --buckets <min:max:step>   bucket sides in px (default 768:1408:64)
   --shard <i/n>              process this machine's share (0-based i of n machines)
   --workers <n>              decode/resize threads (default: cores, max 8)
@@ -25,7 +26,7 @@ Images whose header claims more than 8192x8192 pixels are skipped as corrupt bef
 function intArg(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new C.InputError(`--${name} expects a non-negative integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0) throw new C.ArgumentError(`--${name} expects a non-negative integer, got '${v}'`);
   return n;
 }
 
@@ -47,7 +48,8 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     args: [...argv],
     options: {
       in: { type: 'string' },
-      out: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      output: { type: 'string' },
       buckets: { type: 'string' },
       shard: { type: 'string' },
       workers: { type: 'string' },
@@ -69,24 +71,26 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     stdout.write(`${DATA_CONVERT_USAGE}\n`);
     return null;
   }
-  if (!values.out) throw new C.InputError(`--out is required\n${DATA_CONVERT_USAGE}`);
+  if (values.out && values.output && values.out !== values.output) throw new C.ArgumentError(`--out '${values.out}' and --output '${values.output}' disagree: give one`);
+  values.out ??= values.output;
+  if (!values.out) throw new C.ArgumentError(`--out is required\n${DATA_CONVERT_USAGE}`);
   if (values['merge-only']) {
     const { report } = mergeDatasetIndex(values.out);
     if (values.json) stdout.write(`${JSON.stringify({ out: values.out, items: report.items, skipped: report.skipped.length, counts: report.counts })}\n`);
     else stderr.write(`merged: ${report.items} items, ${report.skipped.length} skipped\n`);
     return null;
   }
-  if (!values.in) throw new C.InputError(`--in is required\n${DATA_CONVERT_USAGE}`);
+  if (!values.in) throw new C.ArgumentError(`--in is required\n${DATA_CONVERT_USAGE}`);
   let buckets: { min: number; max: number; step: number } | undefined;
   if (values.buckets) {
     const m = /^(\d+):(\d+):(\d+)$/.exec(values.buckets);
-    if (!m) throw new C.InputError(`--buckets expects min:max:step, got '${values.buckets}'`);
+    if (!m) throw new C.ArgumentError(`--buckets expects min:max:step, got '${values.buckets}'`);
     buckets = { min: Number(m[1]), max: Number(m[2]), step: Number(m[3]) };
   }
   let shard: { index: number; count: number } | undefined;
   if (values.shard) {
     const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    if (!m) throw new C.InputError(`--shard expects i/n, got '${values.shard}'`);
+    if (!m) throw new C.ArgumentError(`--shard expects i/n, got '${values.shard}'`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
   if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');

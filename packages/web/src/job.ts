@@ -5,13 +5,18 @@
  */
 import { explainFailure, isAbort, needsProbe, probeModelFile } from './diagnose.js';
 import { clearNotice, showExplanation } from './notice.js';
-import { ProgressView } from './progress.js';
+import { ProgressView, type ProgressUpdate } from './progress.js';
 import { currentSettings, modelUrlSetting, type Settings } from './settings.js';
+
+/** Where a run reports progress; reports stop reaching the page once the run was cancelled. */
+export interface JobProgress {
+  update(u: ProgressUpdate): void;
+}
 
 export interface JobContext {
   signal: AbortSignal;
   settings: Settings;
-  progress: ProgressView;
+  progress: JobProgress;
 }
 
 export interface JobSpec<T> {
@@ -86,15 +91,17 @@ export async function runJob<T>(spec: JobSpec<T>): Promise<JobResult<T> | undefi
   const view = progress();
   clearNotice();
   view.start(tailSettled ? spec.startText : 'Waiting for the cancelled run to stop');
+  // a cancelled run goes on until its next abort check: its reports must not overwrite the next run's
+  const report: JobProgress = { update: (u) => active === controller && !signal.aborted && view.update(u) };
   const previous = tail;
   const work = (async (): Promise<JobResult<T>> => {
     await previous;
     if (signal.aborted) throw abortError();
-    view.update({ stage: spec.startText, done: 0, total: 0 });
+    report.update({ stage: spec.startText, done: 0, total: 0 });
     const settings = await currentSettings();
     if (signal.aborted) throw abortError();
     const t0 = performance.now();
-    const result = await spec.work({ signal, settings, progress: view });
+    const result = await spec.work({ signal, settings, progress: report });
     return { result, ms: performance.now() - t0, settings };
   })();
   tailSettled = false;

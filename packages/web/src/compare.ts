@@ -31,7 +31,7 @@ export function showCompare(images: CompareImages): HTMLElement {
   range.type = 'range';
   range.min = '0';
   range.max = '100';
-  range.step = '0.1';
+  range.step = '1';
   range.value = '50';
   range.setAttribute('aria-label', 'Divider between before and after');
   const setPos = (): void => view.style.setProperty('--pos', `${range.value}%`);

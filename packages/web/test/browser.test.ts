@@ -180,6 +180,27 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     await blank.close();
   });
 
+  test('without WebGPU: the status line says so, auto falls back to a CPU backend with a warning naming why', async () => {
+    const noGpu = await browser.newPage();
+    await noGpu.addInitScript(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    });
+    await noGpu.goto(`${server.url}/?model=/model`);
+    await noGpu.waitForSelector('html[data-ready="true"]');
+    expect(await noGpu.textContent('#provider')).toBe('no WebGPU in this browser: CPU (wasm) only');
+    const name = await noGpu.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('auto'));
+    expect(name).toBe('ort-cpu');
+    expect(await noGpu.textContent('#backend-used')).toBe('backend: ort-cpu');
+    expect(await noGpu.textContent('#provider')).toBe('ONNX Runtime Web, wasm execution provider (CPU)');
+    expect(await noGpu.getAttribute('#status', 'data-state')).toBe('cpu');
+    expect(await noGpu.getAttribute('#notice', 'data-reason')).toBe('webgpu-fallback');
+    const text = await noGpu.locator('#notice').innerText();
+    expect(text).toContain('WebGPU is unavailable, so the page runs on ort-cpu');
+    expect(text).toContain('ort-webgpu:');
+    expect(await checkScreenshot(noGpu, 'no-webgpu')).toEqual([]);
+    await noGpu.close();
+  });
+
   test('upscale on WebGPU equals Node (cpu backend) within 2e-3 and is exactly 2W x 2H', async () => {
     const [w, h] = [24, 16];
     const data = testImage(w, h);

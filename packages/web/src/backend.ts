@@ -7,10 +7,20 @@ import * as ortWeb from 'onnxruntime-web/webgpu';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { BackendStartError } from './diagnose.js';
 
 export const BACKEND_ORDER = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 export type BackendChoice = 'auto' | BackendName;
+
+/** What runs the work for each backend: the engine and, for ONNX Runtime, its execution provider. */
+export const BACKEND_PROVIDERS: Record<BackendName, { provider: string; gpu: boolean }> = {
+  'ort-webgpu': { provider: 'ONNX Runtime Web, WebGPU execution provider', gpu: true },
+  'ort-cpu': { provider: 'ONNX Runtime Web, wasm execution provider (CPU)', gpu: false },
+  'tfjs-webgpu': { provider: 'TensorFlow.js, WebGPU', gpu: true },
+  'tfjs-wasm': { provider: 'TensorFlow.js, wasm (CPU)', gpu: false },
+  cpu: { provider: 'plain JavaScript (CPU, slow)', gpu: false },
+};
 
 export function isBackendChoice(s: string | null): s is BackendChoice {
   return s === 'auto' || (BACKEND_ORDER as readonly string[]).includes(s ?? '');
@@ -46,5 +56,5 @@ export async function startBackend(choice: BackendChoice): Promise<BackendStart>
       failed.push(`${name}: ${(e as Error).message}`);
     }
   }
-  throw new Error(`no tensor backend started:\n${failed.join('\n')}`);
+  throw new BackendStartError(failed);
 }

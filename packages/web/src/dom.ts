@@ -5,13 +5,11 @@ export function byId<T extends HTMLElement>(id: string, type: new () => T): T {
   return el;
 }
 
-export function logError(e: unknown): void {
-  const log = document.getElementById('log');
-  if (log) log.textContent = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  console.error(e);
-}
-
-export function clearLog(): void {
-  const log = document.getElementById('log');
-  if (log) log.textContent = '';
+/** A new element with a class and text (children appended after). */
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = '', ...children: Node[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text) e.textContent = text;
+  e.append(...children);
+  return e;
 }

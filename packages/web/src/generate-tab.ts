@@ -1,75 +1,101 @@
-/** The "Text to image" tab: prompt, negative prompt, size, steps, CFG, seed → SdxsPipeline; a progress bar per stage. */
+/** The "Text to image" tab: prompt, negative prompt, size, steps, CFG, seed → SdxsPipeline; each result goes to the gallery. */
 import type { PipelineProgress } from '@sdxs/pipeline';
-import { byId, clearLog, logError } from './dom.js';
-import { objectUrl } from './image-io.js';
-import { ProgressView, formatMs } from './progress.js';
-import { currentSettings } from './settings.js';
-import { runGenerate } from './tasks.js';
+import { byId } from './dom.js';
+import { formatMs } from './eta.js';
+import { addToGallery, slug } from './gallery.js';
+import { onBusyChange, runJob } from './job.js';
+import type { ProgressUpdate } from './progress.js';
+import { runGenerate, type GenerateTask } from './tasks.js';
 
 const STAGE_NAMES: Record<PipelineProgress['stage'], string> = {
-  load: 'loading weights',
-  download: 'downloading',
-  compile: 'compiling',
-  refine: 'refining the prompt',
-  encode: 'encoding the prompt',
-  denoise: 'denoising',
-  decode: 'decoding',
-  upscale: 'upscaling',
+  load: 'Loading weights',
+  download: 'Downloading',
+  compile: 'Compiling',
+  refine: 'Refining the prompt',
+  encode: 'Encoding the prompt',
+  denoise: 'Denoising',
+  decode: 'Decoding',
+  upscale: 'Upscaling',
 };
 
-export function describeProgress(p: PipelineProgress): string {
-  const unit = p.stage === 'load' ? ' tensors' : p.stage === 'denoise' ? ' steps' : '';
-  return `${STAGE_NAMES[p.stage]}${p.detail ? ` (${p.detail})` : ''}: ${p.done}/${p.total}${unit}`;
+const UNITS: Partial<Record<PipelineProgress['stage'], string>> = { load: 'tensors', denoise: 'step', decode: 'image', upscale: 'tile' };
+
+/** A pipeline event as a progress line: 'Loading weights (unet)', step 3/40. A finished compile shows no bar. */
+export function progressUpdate(p: PipelineProgress): ProgressUpdate {
+  const stage = `${STAGE_NAMES[p.stage]}${p.detail ? ` (${p.detail})` : ''}`;
+  if (p.stage === 'compile' || p.stage === 'encode') return { stage, done: 0, total: 0 };
+  return { stage, done: p.done, total: p.total, unit: UNITS[p.stage] };
 }
 
-function numberField(form: HTMLFormElement, name: string): number {
-  const v = Number((form.elements.namedItem(name) as HTMLInputElement).value);
-  if (!Number.isFinite(v)) throw new Error(`${name} must be a number`);
-  return v;
+type Params = Pick<GenerateTask, 'prompt' | 'negativePrompt' | 'width' | 'height' | 'steps' | 'guidanceScale' | 'seed'>;
+
+function readForm(form: HTMLFormElement): Params {
+  const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value;
+  const num = (name: string): number => {
+    const v = Number(field(name));
+    if (field(name).trim() === '' || !Number.isFinite(v)) throw new Error(`${name} must be a number`);
+    return v;
+  };
+  return {
+    prompt: field('prompt'),
+    negativePrompt: field('negativePrompt'),
+    width: num('width'),
+    height: num('height'),
+    steps: num('steps'),
+    guidanceScale: num('guidanceScale'),
+    seed: num('seed'),
+  };
+}
+
+async function generate(params: Params): Promise<void> {
+  const done = await runJob({
+    startText: 'Starting the backend',
+    probeFile: 'model_index.json',
+    async work({ signal, settings, progress }) {
+      const img = await runGenerate({ ...params, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
+      return { img, png: await img.png() };
+    },
+    doneText: ({ img }, ms, s) => `Done: ${img.width}×${img.height} in ${formatMs(ms)} on ${s.backend}`,
+  });
+  if (!done) return;
+  const { img, png } = done.result;
+  addToGallery({
+    kind: 'generate',
+    title: params.prompt,
+    png,
+    width: img.width,
+    height: img.height,
+    params: [
+      ...(params.negativePrompt ? [['negative', params.negativePrompt] as const] : []),
+      ['size', `${img.width}×${img.height}`],
+      ['steps', String(params.steps)],
+      ['cfg', String(params.guidanceScale)],
+      ['seed', String(params.seed)],
+      ['backend', done.settings.backend],
+      ['weights', done.settings.dtype === 'float16' ? '16-bit' : '32-bit'],
+    ],
+    ms: done.ms,
+    filename: `sdxs-${slug(params.prompt)}-${params.seed}.png`,
+  });
 }
 
 export function initGenerateTab(): void {
   const form = byId('generate-form', HTMLFormElement);
   const button = byId('generate-run', HTMLButtonElement);
-  const progress = new ProgressView(byId('generate-progress', HTMLProgressElement), byId('generate-stage', HTMLElement));
-  const out = byId('generate-output', HTMLImageElement);
-  const link = byId('generate-download', HTMLAnchorElement);
-
+  onBusyChange((busy) => {
+    button.disabled = busy;
+    button.textContent = busy ? 'Working…' : 'Generate';
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    void (async () => {
-      clearLog();
-      button.disabled = true;
-      link.hidden = true;
-      try {
-        const s = await currentSettings();
-        const t0 = performance.now();
-        const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value;
-        const seed = numberField(form, 'seed');
-        const img = await runGenerate({
-          modelUrl: s.modelUrl,
-          dtype: s.dtype,
-          prompt: field('prompt'),
-          negativePrompt: field('negativePrompt'),
-          width: numberField(form, 'width'),
-          height: numberField(form, 'height'),
-          steps: numberField(form, 'steps'),
-          guidanceScale: numberField(form, 'guidanceScale'),
-          seed,
-          onProgress: (p) => progress.show(describeProgress(p), p.total ? p.done / p.total : undefined),
-        });
-        out.src = objectUrl(await img.png(), out.src);
-        link.href = out.src;
-        link.download = `sdxs-${seed}.png`;
-        link.textContent = `Download ${img.width}×${img.height} PNG`;
-        link.hidden = false;
-        progress.done(`done on ${s.backend} in ${formatMs(performance.now() - t0)}`);
-      } catch (e) {
-        progress.show('failed', 0);
-        logError(e);
-      } finally {
-        button.disabled = false;
-      }
-    })();
+    let params: Params;
+    try {
+      params = readForm(form);
+    } catch (e) {
+      form.reportValidity();
+      console.error(e);
+      return;
+    }
+    void generate(params);
   });
 }

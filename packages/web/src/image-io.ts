@@ -1,4 +1,4 @@
-/** Images in the page: a picked file → 8-bit raster, and rasters → PNG object URLs. */
+/** Images in the page: a picked file → 8-bit raster, and rasters → PNG bytes. */
 import { encodePng } from '@sdxs/pipeline';
 import { DEFAULT_MAX_IMAGE_PIXELS, imageSizeFromHeader, pixelLimitProblem, type Raster } from '@sdxs/vae';
 
@@ -35,10 +35,4 @@ export async function fileToRaster(file: Blob, maxPixels = DEFAULT_MAX_IMAGE_PIX
 export function rasterToPng(r: Raster<Uint8ClampedArray | Uint8Array>): Promise<Uint8Array> {
   const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
   return encodePng({ width: r.width, height: r.height, channels: r.channels, data });
-}
-
-/** An object URL for a file or PNG bytes (the previous one, when given, is revoked). */
-export function objectUrl(data: Blob | Uint8Array, previous?: string): string {
-  if (previous?.startsWith('blob:')) URL.revokeObjectURL(previous);
-  return URL.createObjectURL(data instanceof Blob ? data : new Blob([data as BlobPart], { type: 'image/png' }));
 }

@@ -1,8 +1,9 @@
-/** The header's shared settings: model URL, backend and weight dtype; starting the chosen backend. */
-import { isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
+/** The shared settings (model URL, backend, weight dtype) and starting the chosen backend. */
+import { BACKEND_ORDER, isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
 import { byId } from './dom.js';
 import { absoluteModelUrl, modelUrlFromQuery } from './model-url.js';
 import { releaseAll, type WeightDtype } from './models.js';
+import { showBackend, showBackendFailed } from './status-line.js';
 
 export interface Settings {
   modelUrl: string;
@@ -25,13 +26,27 @@ export function initSettings(): void {
 /** Start (or switch to) a backend; switching frees the loaded models. */
 export async function useBackend(choice: BackendChoice): Promise<BackendName> {
   if (started?.choice === choice) return started.name;
+  // a choice that resolves to the backend already running keeps it (and the loaded models): 'auto' cannot beat the first of the order
+  if (started && (started.name === choice || (choice === 'auto' && started.name === BACKEND_ORDER[0]))) {
+    started = { choice, name: started.name };
+    return started.name;
+  }
   if (started) await releaseAll();
-  const { name, failed } = await startBackend(choice);
-  started = { choice, name };
-  const label = byId('backend-used', HTMLElement);
-  label.textContent = `backend: ${name}`;
-  label.title = failed.join('\n');
-  return name;
+  started = null;
+  try {
+    const { name, failed } = await startBackend(choice);
+    started = { choice, name };
+    showBackend(choice, name, failed);
+    return name;
+  } catch (e) {
+    showBackendFailed(choice);
+    throw e;
+  }
+}
+
+/** The model folder URL in the field, made absolute against the page. */
+export function modelUrlSetting(): string {
+  return absoluteModelUrl(byId('model-url', HTMLInputElement).value, location.href);
 }
 
 /** The current settings, with the chosen backend started. */
@@ -39,5 +54,5 @@ export async function currentSettings(): Promise<Settings> {
   const choice = byId('backend', HTMLSelectElement).value;
   const backend = await useBackend(isBackendChoice(choice) ? choice : 'auto');
   const dtype = byId('dtype', HTMLSelectElement).value === 'float32' ? 'float32' : 'float16';
-  return { modelUrl: absoluteModelUrl(byId('model-url', HTMLInputElement).value, location.href), dtype, backend };
+  return { modelUrl: modelUrlSetting(), dtype, backend };
 }

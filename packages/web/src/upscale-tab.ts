@@ -1,49 +1,89 @@
-/** The "Upscale 2x" tab: pick a file → 2x result, progress while weights load and tiles run, download link. */
-import { byId, clearLog, logError } from './dom.js';
-import { fileToRaster, objectUrl, rasterToPng } from './image-io.js';
-import { ProgressView, formatMs } from './progress.js';
-import { currentSettings } from './settings.js';
+/** The "Upscale 2x" tab: a dropped or picked image → exactly 2W x 2H, shown before/after and added to the results. */
+import { showCompare } from './compare.js';
+import { PageInputError, explainFailure } from './diagnose.js';
+import { byId } from './dom.js';
+import { initDropZone } from './drop-zone.js';
+import { formatMs } from './eta.js';
+import { addToGallery, onGalleryCompare, type GalleryItem } from './gallery.js';
+import { fileToRaster, rasterToPng } from './image-io.js';
+import { isBusy, onBusyChange, runJob } from './job.js';
+import { showExplanation } from './notice.js';
 import { runUpscale } from './tasks.js';
 
-export function initUpscaleTab(): void {
-  const input = byId('upscale-file', HTMLInputElement);
-  const progress = new ProgressView(byId('upscale-progress', HTMLProgressElement), byId('upscale-stage', HTMLElement));
-  const info = byId('upscale-info', HTMLElement);
-  const before = byId('upscale-input', HTMLImageElement);
-  const after = byId('upscale-output', HTMLImageElement);
-  const link = byId('upscale-download', HTMLAnchorElement);
-
-  input.addEventListener('change', () => {
-    const file = input.files?.[0];
-    if (!file) return;
-    void (async () => {
-      clearLog();
-      link.hidden = true;
-      try {
-        const image = await fileToRaster(file);
-        before.src = objectUrl(file, before.src);
-        info.textContent = `${file.name}: ${image.width}×${image.height}, ${image.channels === 4 ? 'RGBA' : 'RGB'}`;
-        const s = await currentSettings();
-        const t0 = performance.now();
-        progress.show(`loading weights (${s.backend})`, undefined);
-        const out = await runUpscale({
-          modelUrl: s.modelUrl,
-          dtype: s.dtype,
-          image,
-          onLoad: (p) => progress.show(`loading weights: ${p.loaded}/${p.total} tensors`, p.total ? p.loaded / p.total : undefined),
-          onTile: (p) => progress.show(`${p.stage} tile ${p.done}/${p.total}`, p.fraction),
-        });
-        const png = await rasterToPng(out);
-        after.src = objectUrl(png, after.src);
-        link.href = after.src;
-        link.download = `${file.name.replace(/\.[^.]*$/, '')}-2x.png`;
-        link.textContent = `Download ${out.width}×${out.height} PNG`;
-        link.hidden = false;
-        progress.done(`done on ${s.backend} in ${formatMs(performance.now() - t0)}: ${out.width}×${out.height}`);
-      } catch (e) {
-        progress.show('failed', 0);
-        logError(e);
-      }
-    })();
+function compareItem(item: GalleryItem): void {
+  const { entry } = item;
+  if (!entry.before) return;
+  showCompare({
+    before: entry.before.url,
+    after: item.url,
+    width: entry.width,
+    height: entry.height,
+    caption: `${entry.title}: ${entry.before.width}×${entry.before.height} → ${entry.width}×${entry.height}`,
   });
+}
+
+async function upscaleFile(file: File): Promise<void> {
+  const info = byId('upscale-info', HTMLElement);
+  let image: Awaited<ReturnType<typeof fileToRaster>>;
+  try {
+    image = await fileToRaster(file);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    // createImageBitmap's 'InvalidStateError' / 'could not be decoded': not an image the browser reads
+    const message = /decode|InvalidState|source image/i.test(why) ? `${file.name} is not an image this browser can decode (${why}).` : why;
+    showExplanation(explainFailure(new PageInputError(message, { cause: e }), { modelUrl: '', file: '', pageOrigin: location.origin }));
+    return;
+  }
+  info.textContent = `${file.name}: ${image.width}×${image.height}, ${image.channels === 4 ? 'RGBA' : 'RGB'} → ${2 * image.width}×${2 * image.height}`;
+  const done = await runJob({
+    startText: 'Starting the backend',
+    probeFile: 'vae/config.json',
+    async work({ signal, settings, progress }) {
+      progress.update({ stage: `Loading the VAE (${settings.backend})`, done: 0, total: 0 });
+      const out = await runUpscale({
+        modelUrl: settings.modelUrl,
+        dtype: settings.dtype,
+        image,
+        signal,
+        onLoad: (p) => progress.update({ stage: 'Loading the VAE weights', done: p.loaded, total: p.total, unit: 'tensors' }),
+        onTile: (p) => progress.update({ stage: p.stage === 'encode' ? 'Encoding tiles' : 'Decoding tiles', done: p.done, total: p.total, unit: 'tile', fraction: p.fraction, etaMs: p.etaMs }),
+      });
+      return { out, png: await rasterToPng(out) };
+    },
+    doneText: ({ out }, ms, s) => `Done: ${out.width}×${out.height} in ${formatMs(ms)} on ${s.backend}`,
+  });
+  if (!done) return;
+  const { out, png } = done.result;
+  const base = file.name.replace(/\.[^.]*$/, '') || 'image';
+  const item = addToGallery({
+    kind: 'upscale',
+    title: file.name,
+    png,
+    width: out.width,
+    height: out.height,
+    params: [
+      ['source', `${image.width}×${image.height} ${image.channels === 4 ? 'RGBA' : 'RGB'}`],
+      ['result', `${out.width}×${out.height}`],
+      ['backend', done.settings.backend],
+      ['weights', done.settings.dtype === 'float16' ? '16-bit' : '32-bit'],
+    ],
+    ms: done.ms,
+    filename: `${base}-2x.png`,
+    before: { url: URL.createObjectURL(file), width: image.width, height: image.height },
+  });
+  compareItem(item);
+}
+
+export function initUpscaleTab(): void {
+  const zone = byId('drop-zone', HTMLLabelElement);
+  const input = byId('upscale-file', HTMLInputElement);
+  onBusyChange((busy) => {
+    zone.setAttribute('aria-disabled', String(busy));
+    input.disabled = busy;
+  });
+  onGalleryCompare((item) => {
+    byId('tab-upscale', HTMLButtonElement).click();
+    compareItem(item);
+  });
+  initDropZone((file) => void upscaleFile(file), () => !isBusy());
 }

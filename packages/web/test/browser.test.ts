@@ -1,13 +1,16 @@
 /**
  * The page in headless Chromium (playwright-core driving Debian's /usr/bin/chromium, WebGPU on SwiftShader):
- * upscaling and text to image through `window.sdxs` compared with the same code in Node on the cpu backend,
- * plus a UI smoke check. Sizes are tiny: SwiftShader is ~50x slower than wasm.
+ * upscaling and text to image through `window.sdxs` compared with the same code in Node on the cpu backend, and
+ * the UI itself: layout and screenshots checked for a styled page with no broken images, an upscale dropped on
+ * the drop zone (before/after view, gallery card, PNG download), failure messages, and cancelling a run.
+ * Sizes are tiny: SwiftShader is ~50x slower than wasm.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline, encodePng } from '@sdxs/pipeline';
@@ -17,6 +20,8 @@ import { maxAbsDiff } from '../../core/test-utils/index.js';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookGenerateRequest, HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, SWIFTSHADER_ICD, buildPage, servePage } from './page-server.js';
+import { readPng } from './png-read.js';
+import { screenshotProblems, type Region } from './screenshot-check.js';
 
 const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
 if (!HAVE_CHROMIUM) console.warn(`browser tests skipped: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`);
@@ -47,6 +52,52 @@ const consoleLines: string[] = [];
 
 function callHook<K extends 'upscale' | 'generate'>(name: K, req: K extends 'upscale' ? HookUpscaleRequest : HookGenerateRequest): Promise<HookImage> {
   return page.evaluate(([n, r]) => (window as unknown as { sdxs: SdxsHook }).sdxs[n as 'upscale'](r as HookUpscaleRequest), [name, req] as const);
+}
+
+/** Every <img> that has no src, an empty one, or did not load (what shows as a broken-image icon). */
+function brokenImages(p: Page): Promise<string[]> {
+  return p.evaluate(() =>
+    [...document.images].flatMap((img) => {
+      const src = img.getAttribute('src');
+      if (src === null || src.trim() === '') return [`<img alt="${img.alt}"> without a src`];
+      return img.complete && img.naturalWidth > 0 ? [] : [`<img alt="${img.alt}" src="${src}"> did not load`];
+    }),
+  );
+}
+
+/** A full-page screenshot, decoded, with what is wrong with it (header vs the page background left of the layout). */
+async function checkScreenshot(p: Page, name: string): Promise<string[]> {
+  const png = await p.screenshot({ fullPage: true });
+  if (process.env.SDXS_WEB_SCREENSHOTS) await writeFile(path.join(process.env.SDXS_WEB_SCREENSHOTS, `${name}.png`), png);
+  const img = readPng(new Uint8Array(png));
+  const box = await p.locator('header').boundingBox();
+  const header: Region = box ?? { x: 0, y: 0, width: 0, height: 0 };
+  const background: Region = { x: 0, y: header.y + header.height + 8, width: 10, height: 200 };
+  return screenshotProblems(img, header, background);
+}
+
+/** A gallery card's parameters, label → value. */
+function cardParams(card: Locator): Promise<Record<string, string>> {
+  return card.locator('.result-params').evaluate((dl) => {
+    const out: Record<string, string> = {};
+    for (const dt of dl.querySelectorAll('dt')) out[dt.textContent ?? ''] = dt.nextElementSibling?.textContent ?? '';
+    return out;
+  });
+}
+
+/** A local port that nothing listens on (one the OS just handed out and took back). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** A PNG file of the 24x16 test image. */
+async function testPng(): Promise<Uint8Array> {
+  const [w, h] = [24, 16];
+  return encodePng({ width: w, height: h, channels: 3, data: Uint8Array.from(testImage(w, h), (v) => Math.round(v * 255)) });
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on SwiftShader)', () => {
@@ -80,14 +131,74 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  test('the page is a secure context with WebGPU; the tabs render', async () => {
+  test('the page is a secure context with WebGPU; the tabs switch panels', async () => {
     expect(await page.evaluate(() => window.isSecureContext && 'gpu' in navigator)).toBe(true);
-    await expect(page.getByRole('tab', { name: 'Upscale 2x' }).isVisible()).resolves.toBe(true);
+    await expect(page.getByRole('tab', { name: 'Upscale 2×' }).isVisible()).resolves.toBe(true);
     await page.getByRole('tab', { name: 'Text to image' }).click();
     expect(await page.locator('#panel-generate').isVisible()).toBe(true);
     expect(await page.locator('#panel-upscale').isVisible()).toBe(false);
     expect(await page.inputValue('#model-url')).toBe(`${server.url}/model`);
-    await page.getByRole('tab', { name: 'Upscale 2x' }).click();
+    await page.getByRole('tab', { name: 'Upscale 2×' }).click();
+    expect(await page.locator('#panel-upscale').isVisible()).toBe(true);
+  });
+
+  test('layout: header, status, tabs, drop zone, progress, settings and the empty gallery are visible; no broken images; screenshots show a styled page', async () => {
+    for (const sel of ['header h1', '#status', '#tab-upscale', '#tab-generate', '#drop-zone', '#compare-empty', '#progress', '#progress-bar', '#progress-cancel', '#gallery-empty', '#model-url', '#backend', '#dtype']) {
+      expect(await page.locator(sel).isVisible(), sel).toBe(true);
+    }
+    expect(await page.textContent('#provider')).toContain('WebGPU available');
+    expect(await page.textContent('#progress-stage')).toBe('Idle');
+    expect(await page.locator('#progress-cancel').isDisabled()).toBe(true);
+    expect(await page.locator('#notice').isVisible()).toBe(false);
+    expect(await brokenImages(page)).toEqual([]);
+    // the drop zone sits beside the side column on a wide screen
+    const zone = (await page.locator('#drop-zone').boundingBox())!;
+    const side = (await page.locator('#progress').boundingBox())!;
+    expect(side.x).toBeGreaterThan(zone.x + zone.width);
+    expect(await checkScreenshot(page, 'empty')).toEqual([]);
+
+    // the check can fail: a blank page and an unstyled copy of this one do not pass
+    const blank = await browser.newPage();
+    await blank.setContent('<html><body><header></header></body></html>');
+    expect((await checkScreenshot(blank, 'blank')).length).toBeGreaterThan(0);
+    await blank.setContent(`<html><body>${await page.locator('body').innerHTML()}</body></html>`);
+    expect((await checkScreenshot(blank, 'unstyled')).join('\n')).toMatch(/header colour/);
+    // narrow screens: one column, nothing wider than the viewport
+    await blank.setViewportSize({ width: 400, height: 800 });
+    await blank.goto(`${server.url}/?model=/model`);
+    await blank.waitForSelector('html[data-ready="true"]');
+    expect(await blank.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+    const narrowZone = (await blank.locator('#drop-zone').boundingBox())!;
+    const narrowProgress = (await blank.locator('#progress').boundingBox())!;
+    const narrowGallery = (await blank.locator('#gallery-empty').boundingBox())!;
+    const narrowSettings = (await blank.locator('#model-url').boundingBox())!;
+    // one column: progress, the tool, the results, then the settings
+    expect(narrowProgress.y + narrowProgress.height).toBeLessThanOrEqual(narrowZone.y);
+    expect(narrowZone.y + narrowZone.height).toBeLessThanOrEqual(narrowGallery.y);
+    expect(narrowGallery.y + narrowGallery.height).toBeLessThanOrEqual(narrowSettings.y);
+    expect(await checkScreenshot(blank, 'narrow')).toEqual([]);
+    await blank.close();
+  });
+
+  test('without WebGPU: the status line says so, auto falls back to a CPU backend with a warning naming why', async () => {
+    const noGpu = await browser.newPage();
+    await noGpu.addInitScript(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    });
+    await noGpu.goto(`${server.url}/?model=/model`);
+    await noGpu.waitForSelector('html[data-ready="true"]');
+    expect(await noGpu.textContent('#provider')).toBe('no WebGPU in this browser: CPU (wasm) only');
+    const name = await noGpu.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('auto'));
+    expect(name).toBe('ort-cpu');
+    expect(await noGpu.textContent('#backend-used')).toBe('backend: ort-cpu');
+    expect(await noGpu.textContent('#provider')).toBe('ONNX Runtime Web, wasm execution provider (CPU)');
+    expect(await noGpu.getAttribute('#status', 'data-state')).toBe('cpu');
+    expect(await noGpu.getAttribute('#notice', 'data-reason')).toBe('webgpu-fallback');
+    const text = await noGpu.locator('#notice').innerText();
+    expect(text).toContain('WebGPU is unavailable, so the page runs on ort-cpu');
+    expect(text).toContain('ort-webgpu:');
+    expect(await checkScreenshot(noGpu, 'no-webgpu')).toEqual([]);
+    await noGpu.close();
   });
 
   test('upscale on WebGPU equals Node (cpu backend) within 2e-3 and is exactly 2W x 2H', async () => {
@@ -146,21 +257,136 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     const err = maxAbsDiff(Float32Array.from(got.data), images[0]!.planar);
     console.log(`[web] generate 32x32, 2 steps on ort-webgpu (float16 weights): ${got.ms.toFixed(0)} ms, max abs error vs Node ${err.toExponential(2)}`);
     expect(err).toBeLessThan(GENERATE_TOL);
-    expect(await page.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('tfjs-webgpu'))).toBe('tfjs-webgpu');
+    // the UI tests below run on 'auto', which keeps ort-webgpu (the first choice) and the parts loaded here
   });
 
-  test('UI: picking a file with setInputFiles upscales it and offers a 2x PNG download', async () => {
-    const [w, h] = [24, 16];
-    const rgb = Uint8Array.from(testImage(w, h), (v) => Math.round(v * 255));
-    const png = await encodePng({ width: w, height: h, channels: 3, data: rgb });
-    await page.setInputFiles('#upscale-file', { name: 'tiny.png', mimeType: 'image/png', buffer: Buffer.from(png) });
-    await page.waitForSelector('#upscale-download:not([hidden])', { timeout: 60_000 });
-    expect(await page.textContent('#upscale-info')).toContain('24×16, RGB');
-    expect(await page.textContent('#upscale-download')).toContain('48×32');
-    expect(await page.getAttribute('#upscale-download', 'download')).toBe('tiny-2x.png');
-    expect(await page.locator('#upscale-output').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([48, 32]);
-    // 'auto' in the page: compiled ONNX Runtime Web on WebGPU first
-    expect(await page.textContent('#backend-used')).toMatch(/backend: ort-webgpu/);
-    expect(await page.textContent('#log')).toBe('');
+  test('UI: an image dropped on the drop zone is upscaled: before/after view, gallery card with parameters, PNG download', async () => {
+    const png = await testPng();
+    // a real drop event carrying a File, as the browser fires it
+    await page.evaluate((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'tiny.png', { type: 'image/png' }));
+      const zone = document.getElementById('drop-zone')!;
+      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, Array.from(png));
+    await page.waitForSelector('#gallery .result[data-kind="upscale"]', { timeout: 90_000 });
+    expect(await page.getAttribute('#progress', 'data-state')).toBe('done');
+    expect(await page.textContent('#progress-stage')).toMatch(/^Done: 48×32 in .* on ort-webgpu$/);
+    expect(await page.textContent('#upscale-info')).toBe('tiny.png: 24×16, RGB → 48×32');
+    expect(await page.locator('#gallery-empty').isVisible()).toBe(false);
+    expect(await page.locator('#notice').isVisible()).toBe(false);
+    // 'auto' in the page: compiled ONNX Runtime Web on WebGPU, the first choice; the provider is named
+    expect(await page.textContent('#backend-used')).toBe('backend: ort-webgpu');
+    expect(await page.textContent('#provider')).toContain('ONNX Runtime Web, WebGPU execution provider');
+    expect(await page.getAttribute('#status', 'data-state')).toBe('gpu');
+
+    const card = page.locator('#gallery .result').first();
+    const params = await cardParams(card);
+    expect(params).toMatchObject({ source: '24×16 RGB', result: '48×32', backend: 'ort-webgpu', weights: '16-bit' });
+    expect(params.time).toMatch(/\d( ms| s|min)/);
+    expect(await card.locator('.result-title').textContent()).toBe('tiny.png');
+    const link = card.locator('a.download');
+    expect(await link.getAttribute('href')).toMatch(/^blob:/);
+    expect(await link.getAttribute('download')).toBe('tiny-2x.png');
+    const file = await link.evaluate(async (a: HTMLAnchorElement) => {
+      const b = await (await fetch(a.href)).blob();
+      return { type: b.type, head: Array.from(new Uint8Array(await b.slice(0, 8).arrayBuffer())) };
+    });
+    expect(file).toEqual({ type: 'image/png', head: [137, 80, 78, 71, 13, 10, 26, 10] });
+    expect(await card.locator('img').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([48, 32]);
+
+    // before/after: the original under the result, split where the divider is dragged
+    const compare = page.locator('#compare');
+    expect(await compare.isVisible()).toBe(true);
+    expect(await compare.locator('img.compare-before').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([24, 16]);
+    expect(await compare.locator('img.compare-after').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([48, 32]);
+    const box = (await compare.boundingBox())!;
+    expect(box.width / box.height).toBeCloseTo(48 / 32, 1);
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.35, box.y + box.height / 2, { steps: 3 });
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2, { steps: 3 });
+    await page.mouse.up();
+    const pos = parseFloat(await compare.evaluate((e) => e.style.getPropertyValue('--pos')));
+    expect(pos).toBeGreaterThan(15);
+    expect(pos).toBeLessThan(25);
+
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    expect(await brokenImages(page)).toEqual([]);
+    expect(await checkScreenshot(page, 'upscaled')).toEqual([]);
+  });
+
+  test('UI: helpful messages for a model folder the server does not serve (404) and an unreachable host; the file picker works', async () => {
+    const png = Buffer.from(await testPng());
+    const cards = await page.locator('#gallery .result').count();
+    const modelUrl = await page.inputValue('#model-url');
+    const logged = consoleLines.length;
+    try {
+      await page.fill('#model-url', `${server.url}/not-served`);
+      await page.setInputFiles('#upscale-file', { name: 'tiny.png', mimeType: 'image/png', buffer: png });
+      await page.waitForSelector('#notice[data-reason="not-served"]', { timeout: 60_000 });
+      const text = await page.locator('#notice').innerText();
+      expect(text).toContain("The model folder isn't being served");
+      expect(text).toContain(`${server.url}/not-served/vae/config.json answered 404`);
+      expect(text).toContain('server.fs.allow');
+      expect(text).toContain('packages/web/public/');
+      expect(await page.getAttribute('#progress', 'data-state')).toBe('failed');
+
+      // nothing listens on that port: the fetch fails as it does offline
+      const port = await closedPort();
+      await page.fill('#model-url', `http://127.0.0.1:${port}/model`);
+      await page.setInputFiles('#upscale-file', { name: 'tiny.png', mimeType: 'image/png', buffer: png });
+      await page.waitForSelector('#notice[data-reason="offline"]', { timeout: 60_000 });
+      const offline = await page.locator('#notice').innerText();
+      expect(offline).toContain(`Can't reach 127.0.0.1:${port}`);
+      expect(offline).toContain('npx @sdxs/cli make-tiny-model');
+
+      // not an image at all: said so, no run
+      await page.setInputFiles('#upscale-file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('hello') });
+      await page.waitForSelector('#notice[data-reason="input"]');
+      expect(await page.locator('#notice').innerText()).toContain('notes.png is not an image this browser can decode');
+      expect(await page.locator('#gallery .result').count()).toBe(cards);
+      expect(await checkScreenshot(page, 'error')).toEqual([]);
+      // the failed requests and the errors the page logged for them were expected
+      consoleLines.splice(logged);
+    } finally {
+      await page.fill('#model-url', modelUrl);
+    }
+  });
+
+  test('UI: progress shows the stage, step i/n and an ETA; Cancel stops the run at once and adds nothing; the next run adds a card with its parameters', async () => {
+    await page.getByRole('tab', { name: 'Text to image' }).click();
+    const cards = await page.locator('#gallery .result').count();
+    for (const [name, value] of Object.entries({ prompt: 'a tiny red fox', negativePrompt: 'blurry', width: '32', height: '32', steps: '2', guidanceScale: '3', seed: '7' })) {
+      await page.fill(`#generate-form [name="${name}"]`, value);
+    }
+    // 50 steps: long enough that Cancel lands while it runs
+    await page.fill('#generate-form [name="steps"]', '50');
+    await page.click('#generate-run');
+    await page.waitForSelector('#progress[data-state="running"]');
+    expect(await page.locator('#generate-run').isDisabled()).toBe(true);
+    await page.waitForFunction(() => /about .+ left/.test(document.getElementById('progress-eta')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.textContent('#progress-stage')).toBe('Denoising');
+    expect(await page.textContent('#progress-count')).toMatch(/^step \d+\/50$/);
+    expect(await page.textContent('#progress-eta')).toMatch(/^about .+ left · .+ elapsed$/);
+    await page.click('#progress-cancel');
+    await page.waitForSelector('#progress[data-state="cancelled"]', { timeout: 5_000 });
+    expect(await page.textContent('#progress-stage')).toBe('Cancelled: nothing was added to the results');
+    expect(await page.locator('#generate-run').isDisabled()).toBe(false);
+    expect(await page.locator('#gallery .result').count()).toBe(cards);
+
+    await page.fill('#generate-form [name="steps"]', '2');
+    await page.click('#generate-run');
+    await page.waitForSelector('#progress[data-state="done"]', { timeout: 90_000 });
+    expect(await page.locator('#gallery .result').count()).toBe(cards + 1);
+    const card = page.locator('#gallery .result').first();
+    expect(await card.getAttribute('data-kind')).toBe('generate');
+    expect(await card.locator('.result-title').textContent()).toBe('a tiny red fox');
+    expect(await cardParams(card)).toMatchObject({ negative: 'blurry', size: '32×32', steps: '2', cfg: '3', seed: '7', backend: 'ort-webgpu', weights: '16-bit' });
+    expect(await card.locator('a.download').getAttribute('download')).toBe('sdxs-a-tiny-red-fox-7.png');
+    expect(await card.locator('a.download').getAttribute('href')).toMatch(/^blob:/);
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    expect(await brokenImages(page)).toEqual([]);
+    expect(await checkScreenshot(page, 'generated')).toEqual([]);
   });
 });

@@ -1,0 +1,34 @@
+/** Time left in a stage, from the rate measured since the stage's first update (DOM-free). */
+export class StageClock {
+  private stage = '';
+  private first: { t: number; done: number } | undefined;
+
+  /** Milliseconds left in `stage` at `done`/`total`, or undefined while there is no measured rate yet. */
+  remaining(stage: string, done: number, total: number, now: number): number | undefined {
+    if (stage !== this.stage || !this.first || done < this.first.done) {
+      this.stage = stage;
+      this.first = { t: now, done };
+      return undefined;
+    }
+    const span = now - this.first.t;
+    const units = done - this.first.done;
+    // no rate from a single tick, or from a burst of instant updates
+    if (units <= 0 || span < 200 || total <= 0) return undefined;
+    return Math.max(0, ((total - done) * span) / units);
+  }
+
+  reset(): void {
+    this.stage = '';
+    this.first = undefined;
+  }
+}
+
+/** 850 ms, 4.2 s, 3 min 5 s, 1 h 2 min. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}

@@ -1,0 +1,26 @@
+import { describe, expect, test } from 'vitest';
+import { StageClock, formatMs } from '../src/eta.js';
+import { slug } from '../src/gallery.js';
+
+describe('progress ETA and names', () => {
+  test('the ETA comes from the rate measured within a stage and restarts with the next stage', () => {
+    const c = new StageClock();
+    expect(c.remaining('denoise', 0, 10, 0)).toBeUndefined();
+    expect(c.remaining('denoise', 1, 10, 100)).toBeUndefined(); // under 200 ms: no rate yet
+    expect(c.remaining('denoise', 2, 10, 1000)).toBe(4000); // 2 steps per second, 8 left
+    expect(c.remaining('decode', 0, 1, 1100)).toBeUndefined();
+    expect(c.remaining('decode', 1, 1, 2000)).toBe(0);
+  });
+  test('durations read naturally', () => {
+    expect(formatMs(850)).toBe('850 ms');
+    expect(formatMs(4200)).toBe('4.2 s');
+    expect(formatMs(185_000)).toBe('3 min 5 s');
+    expect(formatMs(3_720_000)).toBe('1 h 2 min');
+    expect(formatMs(NaN)).toBe('–');
+  });
+  test('download names from prompts', () => {
+    expect(slug('A red fox in the snow, photo!')).toBe('a-red-fox-in-the-snow-photo');
+    expect(slug('   ')).toBe('image');
+    expect(slug('x'.repeat(80)).length).toBe(40);
+  });
+});

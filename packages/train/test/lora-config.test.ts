@@ -1,5 +1,5 @@
 import * as C from '@sdxs/core';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -56,5 +56,14 @@ describe('lora in the training config', () => {
     expect(() => parseTrainArgs(['-c', file, '--steps', '0'])).toThrow(C.ArgumentError);
     expect(() => parseTrainArgs([])).toThrow(/--config is required/);
     expect(() => parseTrainArgs(['-c', path.join(dir, 'missing.json')])).toThrow(C.ConfigError);
+  });
+
+  test('the example configs are valid; the LoRA one trains rank 16 on the default targets', () => {
+    const dir = path.resolve(__dirname, '../examples');
+    for (const f of ['train.sdxs-1b.json', 'lora.sdxs-1b.json']) validateTrainConfig(JSON.parse(readFileSync(path.join(dir, f), 'utf8')), f);
+    const lora = JSON.parse(readFileSync(path.join(dir, 'lora.sdxs-1b.json'), 'utf8')) as { lora: Record<string, unknown>; gradientCheckpointing: boolean };
+    expect(lora.lora).toMatchObject({ rank: 16 });
+    expect(lora.lora.targets).toBeUndefined();
+    expect(lora.gradientCheckpointing).toBe(true);
   });
 });

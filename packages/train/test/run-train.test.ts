@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { runTrain } from '../src/run-train.js';
-import { makeRunFixture } from './helpers/run-fixture.js';
+import { makeRunFixture, writeConfig } from './helpers/run-fixture.js';
 
 beforeAll(async () => {
   await C.setBackend('cpu');
@@ -66,4 +66,16 @@ describe('the Bun script', () => {
     expect(bad.status).toBe(2); // a usage error, as the CLI exits
     expect(bad.stderr).toContain('--config is required');
   });
+
+  test.skipIf(!existsSync(bun))('bun runs a LoRA config through the script (sources via the sdxs-source condition): JSON summary, the adapter files', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = await makeRunFixture('sdxs-bun-lora-');
+    const config = writeConfig(dir, 'lora.json', { backend: 'cpu', steps: 2, batchSize: 2, lora: { rank: 2, format: 'both' } });
+    const r = spawnSync(bun, ['--conditions=sdxs-source', path.join(root, 'packages/train/scripts/train.ts'), '--config', config, '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { steps: number; loraRank: number; files: string[] };
+    expect(s).toMatchObject({ steps: 2, loraRank: 2 });
+    expect(s.files.map((f) => path.basename(f))).toEqual(['pytorch_lora_weights.safetensors', 'lora_kohya.safetensors']);
+    expect(s.files.every((f) => existsSync(f))).toBe(true);
+  }, 120_000);
 });

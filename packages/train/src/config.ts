@@ -1,4 +1,5 @@
-import { InputError } from '@sdxs/core';
+import { ConfigError } from '@sdxs/core';
+import { validateLoraConfig, type LoraTrainConfig } from './lora-config.js';
 import type { AdamW8bitOptions } from './optim/adamw8bit.js';
 import type { LrScheduleConfig } from './schedule.js';
 import type { TimestepSampling } from './timesteps.js';
@@ -41,14 +42,17 @@ export interface TrainConfig {
   sampleGuidance?: number;
   /** Weights dtype of saved checkpoints (float32 resumes exactly). */
   saveDtype?: 'float32' | 'float16' | 'bfloat16';
+  /** Train LoRA adapters on the frozen base instead of the whole UNet (see examples/lora.sdxs-1b.json). */
+  lora?: LoraTrainConfig;
 }
 
 export function validateTrainConfig(c: Partial<TrainConfig>, file = 'train.json'): TrainConfig {
   for (const k of ['model', 'dataset', 'output'] as const) {
-    if (typeof c[k] !== 'string' || !c[k]) throw new InputError(`${file}: '${k}' (a path) is required`);
+    if (typeof c[k] !== 'string' || !c[k]) throw new ConfigError(`${file}: '${k}' (a path) is required`);
   }
-  if (!(Number.isInteger(c.steps) && c.steps! > 0)) throw new InputError(`${file}: 'steps' must be a positive integer`);
-  if (c.batchSize !== undefined && !(Number.isInteger(c.batchSize) && c.batchSize > 0)) throw new InputError(`${file}: 'batchSize' must be a positive integer`);
-  if (c.condDropout !== undefined && !(c.condDropout >= 0 && c.condDropout < 1)) throw new InputError(`${file}: 'condDropout' must be in [0, 1)`);
+  if (!(Number.isInteger(c.steps) && c.steps! > 0)) throw new ConfigError(`${file}: 'steps' must be a positive integer`);
+  if (c.batchSize !== undefined && !(Number.isInteger(c.batchSize) && c.batchSize > 0)) throw new ConfigError(`${file}: 'batchSize' must be a positive integer`);
+  if (c.condDropout !== undefined && !(c.condDropout >= 0 && c.condDropout < 1)) throw new ConfigError(`${file}: 'condDropout' must be in [0, 1)`);
+  if (c.lora !== undefined) validateLoraConfig(c.lora, file);
   return c as TrainConfig;
 }

@@ -4,32 +4,40 @@ import { UNet2DConditionModel } from '@sdxs/unet';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { latestCheckpoint, loadTrainingCheckpoint, saveDiffusersModel, saveTrainingCheckpoint } from './checkpoint.js';
-import { validateTrainConfig, type TrainConfig } from './config.js';
 import { readerSource } from './data-source.js';
 import type { Uncond } from './flow-matching.js';
+import { addTrainableLora, saveLoraFiles } from './lora-adapters.js';
 import { TrainLogger, type LogRecord } from './logger.js';
 import { sampleImagesCallback } from './samples.js';
+import { parseTrainArgs, TRAIN_USAGE } from './train-args.js';
 import { Trainer } from './trainer.js';
 
-export const TRAIN_USAGE = `sdxs train --config train.json [--steps N] [--output DIR] [--backend NAME] [--no-resume]
-  Flow-matching fine-tuning of the UNet on a dataset made by 'sdxs data convert'.
-  Resumes from the newest <output>/checkpoints/step-N unless --no-resume. Ctrl-C saves a checkpoint and stops.`;
+export { TRAIN_USAGE };
 
 export interface RunTrainResult {
   steps: number;
   last: LogRecord | null;
   output: string;
-  /** The final model folder (diffusers layout). */
+  /** The final model folder (diffusers layout), or for LoRA the folder holding pytorch_lora_weights.safetensors. */
   final: string | null;
+  /** Files written to `final` (LoRA: the adapter files, EMA ones under final/ema/). */
+  files: string[];
+  /** The tensor backend that ran. */
+  backend: string;
+  /** LoRA rank, or null for full fine-tuning. */
+  loraRank: number | null;
+  /** Stopped by Ctrl-C / SIGTERM / the signal (a checkpoint was saved). */
+  interrupted: boolean;
 }
 
-const isLocal = (s: string): boolean => s.startsWith('.') || s.startsWith('/') || existsSync(s);
-
-function resolvePaths(cfg: TrainConfig, base: string): TrainConfig {
-  const r = (p: string | undefined): string | undefined => (p === undefined ? undefined : isLocal(p) || !/^[\w.-]+\/[\w.-]+$/.test(p) ? path.resolve(base, p) : p);
-  return { ...cfg, model: r(cfg.model)!, unet: r(cfg.unet), dataset: path.resolve(base, cfg.dataset), output: path.resolve(base, cfg.output) };
+/** Where runTrain writes and what stops it (the CLI passes its own; the Bun script uses the process's). */
+export interface RunTrainIo {
+  stdout?: { write(s: string): unknown };
+  stderr?: { write(s: string): unknown };
+  env?: Record<string, string | undefined>;
+  /** Stops after the current step, with a checkpoint. Without it, SIGINT / SIGTERM of the process do. */
+  signal?: AbortSignal;
 }
 
 async function readUncond(dataset: string): Promise<Uncond | null> {
@@ -52,39 +60,36 @@ function schedulerShift(modelDir: string): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-/** `bun run packages/train/scripts/train.ts --config train.json` and `sdxs train`. */
-export async function runTrain(argv: readonly string[]): Promise<RunTrainResult | null> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string', short: 'c' },
-      steps: { type: 'string' },
-      output: { type: 'string' },
-      backend: { type: 'string' },
-      'no-resume': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${TRAIN_USAGE}\n`);
+/** `bun run packages/train/scripts/train.ts --config train.json` and `sdxs train` (null for --help). */
+export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Promise<RunTrainResult | null> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const args = parseTrainArgs(argv);
+  if (!args) {
+    stdout.write(`${TRAIN_USAGE}\n`);
     return null;
   }
-  if (!values.config) throw new C.InputError(`--config is required\n${TRAIN_USAGE}`);
-  const raw = JSON.parse(readFileSync(values.config, 'utf8')) as Partial<TrainConfig>;
-  if (values.steps) raw.steps = Number(values.steps);
-  if (values.output) raw.output = path.resolve(values.output);
-  if (values.backend) raw.backend = values.backend;
-  const cfg = resolvePaths(validateTrainConfig(raw, values.config), path.dirname(path.resolve(values.config)));
+  const { cfg, json } = args;
+  const lora = cfg.lora ?? null;
   // --backend, then the config's "backend", then SDXS_BACKEND, as every sdxs command does
-  await C.setBackend(cfg.backend ?? process.env.SDXS_BACKEND ?? 'auto');
+  const wanted = cfg.backend ?? (io.env ?? process.env).SDXS_BACKEND ?? 'auto';
+  if (wanted !== 'auto' && !C.listBackends().includes(wanted)) {
+    const msg = `unknown backend '${wanted}' (from ${args.backendFrom}); choose one of: auto, ${C.listBackends().join(', ')}`;
+    throw args.backendFrom.startsWith('"') ? new C.ConfigError(msg) : new C.ArgumentError(msg);
+  }
+  const backend = (await C.setBackend(wanted)).name;
+  if (!json) stderr.write(`sdxs train: backend ${backend}${wanted === 'auto' ? ' (auto)' : ''}${lora ? `, LoRA rank ${lora.rank}` : ''}\n`);
 
   const modelDir = await C.resolveModelSource(cfg.model);
   const unetDir = cfg.unet ?? path.join(modelDir, 'unet');
   const modelConfig = await C.loadConfig(unetDir);
   const ckptRoot = path.join(cfg.output, 'checkpoints');
-  const resumeFrom = values['no-resume'] ? null : await latestCheckpoint(ckptRoot);
-  const model = await UNet2DConditionModel.fromPretrained(resumeFrom ? path.join(resumeFrom, 'unet') : unetDir);
+  const resumeFrom = args.noResume ? null : await latestCheckpoint(ckptRoot);
+  // LoRA: the base keeps the checkpoint's precision (16-bit stays 16-bit) and stays frozen; only adapters train
+  const model = lora
+    ? await UNet2DConditionModel.fromPretrained(unetDir, { dtype: lora.baseDtype ?? 'source' })
+    : await UNet2DConditionModel.fromPretrained(resumeFrom ? path.join(resumeFrom, 'unet') : unetDir);
+  const params = lora ? await addTrainableLora(model, lora, cfg.seed ?? 0) : undefined;
 
   const reader = await DatasetReader.open(cfg.dataset, { batchSize: cfg.batchSize ?? 1, seed: cfg.seed ?? 0 });
   const hasLatents = reader.index.items[0]!.fields.includes('latent');
@@ -117,6 +122,7 @@ export async function runTrain(argv: readonly string[]): Promise<RunTrainResult 
   const shift = cfg.timesteps?.shift ?? schedulerShift(modelDir) ?? 1;
   const trainer = await Trainer.create({
     model,
+    params,
     optimizer: cfg.optimizer,
     optimizerOptions: cfg.optimizerOptions,
     schedule: { totalSteps: cfg.steps, ...cfg.lr },
@@ -129,8 +135,8 @@ export async function runTrain(argv: readonly string[]): Promise<RunTrainResult 
     seed: cfg.seed,
   });
   if (resumeFrom) {
-    await loadTrainingCheckpoint(resumeFrom, trainer, source);
-    process.stderr.write(`resumed from ${resumeFrom} at step ${trainer.step}\n`);
+    await loadTrainingCheckpoint(resumeFrom, trainer, source, { lora: lora !== null });
+    stderr.write(`resumed from ${resumeFrom} at step ${trainer.step}\n`);
   }
   const logger = new TrainLogger(cfg.output, cfg.plotEvery ?? 10, trainer.step);
 
@@ -162,7 +168,7 @@ export async function runTrain(argv: readonly string[]): Promise<RunTrainResult 
 
   const save = async (): Promise<void> => {
     const dir = path.join(ckptRoot, `step-${String(trainer.step).padStart(6, '0')}`);
-    await saveTrainingCheckpoint(dir, trainer, { modelConfig, source, dtype: cfg.saveDtype, extra: { config: cfg } });
+    await saveTrainingCheckpoint(dir, trainer, { modelConfig, source, dtype: cfg.saveDtype, extra: { config: cfg }, lora: lora !== null });
     const keep = cfg.keepCheckpoints ?? 3;
     const all = (await readdir(ckptRoot)).filter((d) => /^step-\d+$/.test(d)).sort();
     for (const d of all.slice(0, Math.max(0, all.length - keep))) await rm(path.join(ckptRoot, d), { recursive: true, force: true });
@@ -171,32 +177,54 @@ export async function runTrain(argv: readonly string[]): Promise<RunTrainResult 
   let stop = false;
   const onSignal = (): void => {
     stop = true;
-    process.stderr.write('\nstopping: saving a checkpoint after this step\n');
+    stderr.write('\nstopping: saving a checkpoint after this step\n');
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (io.signal) {
+    if (io.signal.aborted) stop = true;
+    else io.signal.addEventListener('abort', onSignal, { once: true });
+  } else {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   let last: LogRecord | null = null;
   try {
     while (trainer.step < cfg.steps && !stop) {
       const s = await trainer.trainStep(source);
       last = logger.log(s, { epoch: reader.getState().epoch });
-      process.stderr.write(`\rstep ${s.step}/${cfg.steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${(1000 / s.ms).toFixed(2)} it/s`);
+      stderr.write(`\rstep ${s.step}/${cfg.steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${(1000 / s.ms).toFixed(2)} it/s`);
       if (cfg.checkpointEvery && s.step % cfg.checkpointEvery === 0) await save();
       if (sample && cfg.sampleEvery && s.step % cfg.sampleEvery === 0) await sample(s.step);
     }
     logger.plot();
     await save();
     let final: string | null = null;
-    if (trainer.step >= cfg.steps) {
+    const files: string[] = [];
+    if (trainer.step >= cfg.steps && lora) {
+      final = path.join(cfg.output, 'final');
+      files.push(...(await saveLoraFiles(final, model, lora.format)));
+      if (trainer.ema) files.push(...(await saveLoraFiles(path.join(final, 'ema'), model, lora.format, trainer.ema.shadow)));
+    } else if (trainer.step >= cfg.steps) {
       final = path.join(cfg.output, 'final', 'unet');
       await saveDiffusersModel(final, model, modelConfig, { dtype: cfg.saveDtype });
+      files.push(path.join(final, 'diffusion_pytorch_model.safetensors'));
       if (trainer.ema) await saveDiffusersModel(path.join(cfg.output, 'final', 'unet_ema'), model, modelConfig, { dtype: cfg.saveDtype, weights: trainer.ema.shadow });
     }
-    process.stderr.write('\n');
-    return { steps: trainer.step, last, output: cfg.output, final };
+    stderr.write('\n');
+    const result: RunTrainResult = { steps: trainer.step, last, output: cfg.output, final, files, backend, loraRank: lora?.rank ?? null, interrupted: stop };
+    if (json) {
+      stdout.write(`${JSON.stringify({ steps: result.steps, loss: last?.loss ?? null, output: result.output, final, files, backend, loraRank: result.loraRank, interrupted: stop })}\n`);
+    } else {
+      const what = lora ? `LoRA rank ${lora.rank}` : 'UNet';
+      const lossText = last ? `, last loss ${last.loss.toFixed(4)}` : '';
+      stderr.write(`sdxs train: ${stop ? 'stopped' : 'trained'} ${what} to step ${trainer.step}/${cfg.steps} on ${backend}${lossText}; ${final ? `final: ${final}` : `checkpoint in ${ckptRoot}`}\n`);
+    }
+    return result;
   } finally {
+    io.signal?.removeEventListener('abort', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    model.dispose();
+    vae?.dispose();
     await reader.close();
   }
 }

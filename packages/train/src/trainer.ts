@@ -73,6 +73,8 @@ export class Trainer {
   readonly options: TrainerOptions;
   readonly rng: C.RandomGenerator;
   ema: Ema | null = null;
+  /** The model's LoRA adapters use dropout: each micro-batch draws its mask seed from `rng` (after the flow draws). */
+  readonly loraDropout: boolean;
 
   private constructor(opts: TrainerOptions, params: NamedParameters, optimizer: Optimizer) {
     this.options = opts;
@@ -81,6 +83,7 @@ export class Trainer {
     this.optimizer = optimizer;
     this.schedule = new LrSchedule(opts.schedule);
     this.rng = new C.RandomGenerator(opts.seed ?? 0);
+    this.loraDropout = C.nn.hasLoraDropout(opts.model);
     if (opts.gradientCheckpointing !== undefined) this.model.gradientCheckpointing = opts.gradientCheckpointing;
   }
 
@@ -113,6 +116,8 @@ export class Trainer {
       const batch = await source.next();
       try {
         const draws = drawFlow(this.rng, batch.latents.shape, this.options.flow ?? {});
+        // adapters in training mode for this forward (and its recompute under checkpointing) only
+        if (this.loraDropout) C.nn.setLoraTraining(this.model, this.rng.nextU32());
         try {
           const { value, grads: gs } = C.valueAndGrad(() => flowMatchingLoss(this.model, batch, draws, this.options.uncond ?? null), tensors);
           lossSum += ((await value.data()) as Float32Array)[0]!;
@@ -128,6 +133,7 @@ export class Trainer {
             }
           }
         } finally {
+          if (this.loraDropout) C.nn.setLoraTraining(this.model, null);
           draws.noise.dispose();
         }
         samples += batch.latents.shape[0]!;

@@ -1,48 +1,17 @@
 import * as C from '@sdxs/core';
-import { convertDataset } from '@sdxs/data';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { tmpdir } from 'node:os';
-import { mkdtempSync } from 'node:fs';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { runTrain } from '../src/run-train.js';
-import { FIXTURES } from './helpers/synthetic.js';
+import { makeRunFixture, writeConfig } from './helpers/run-fixture.js';
 
 beforeAll(async () => {
   await C.setBackend('cpu');
 });
 
-/** A fake text encoder with the tiny UNet's cross-attention width (24) and 6 tokens. */
-const fakeText = {
-  encode(prompts: string[]) {
-    const p = prompts[0] ?? '';
-    const s = new Float32Array(6 * 24).map((_, i) => Math.sin((p.charCodeAt(i % Math.max(1, p.length)) || 1) * (i + 1)));
-    const m = new Float32Array(6).map((_, i) => (i === 0 || i <= p.length ? 1 : 0));
-    return { states: C.fromData(s, [1, 6, 24], 'float32'), mask: C.fromData(m, [1, 6], 'float32') };
-  },
-};
-
 describe('runTrain (bun script / sdxs train)', () => {
   test('trains from a config, logs, plots, samples, checkpoints and resumes', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'sdxs-run-'));
-    const model = path.join(root, 'model');
-    mkdirSync(model);
-    symlinkSync(path.join(FIXTURES, 'diffusers', 'unet-tiny'), path.join(model, 'unet'));
-    symlinkSync(path.join(FIXTURES, 'diffusers', 'vae-tiny'), path.join(model, 'vae'));
-    mkdirSync(path.join(model, 'scheduler'));
-    writeFileSync(path.join(model, 'scheduler', 'scheduler_config.json'), JSON.stringify({ _class_name: 'FlowMatchEulerDiscreteScheduler', num_train_timesteps: 1000, shift: 5.0 }));
-    const images = path.join(root, 'images');
-    mkdirSync(images);
-    for (let i = 0; i < 4; i++) {
-      const raw = Buffer.alloc(64 * 64 * 3).map((_, k) => (k * (i + 3)) % 251);
-      await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(path.join(images, `img${i}.png`));
-      writeFileSync(path.join(images, `img${i}.txt`), `picture number ${i}`);
-    }
-    const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
-    const vae = await AsymmetricAutoencoderKL.fromPretrained(path.join(FIXTURES, 'diffusers', 'vae-tiny'));
-    await convertDataset({ in: images, out: path.join(root, 'dataset'), buckets: { min: 64, max: 128, step: 32 }, workers: 1, precompute: { vae, textEncoder: fakeText } });
-    vae.dispose();
+    const root = await makeRunFixture('sdxs-run-');
     const config = path.join(root, 'train.json');
     writeFileSync(
       config,
@@ -94,7 +63,19 @@ describe('the Bun script', () => {
     const help = execFileSync(bun, [path.join(root, 'packages/train/scripts/train.ts'), '--help'], { encoding: 'utf8' });
     expect(help).toContain('sdxs train --config');
     const bad = spawnSync(bun, [path.join(root, 'packages/train/scripts/train.ts')], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2); // a usage error, as the CLI exits
     expect(bad.stderr).toContain('--config is required');
   });
+
+  test.skipIf(!existsSync(bun))('bun runs a LoRA config through the script (sources via the sdxs-source condition): JSON summary, the adapter files', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = await makeRunFixture('sdxs-bun-lora-');
+    const config = writeConfig(dir, 'lora.json', { backend: 'cpu', steps: 2, batchSize: 2, lora: { rank: 2, format: 'both' } });
+    const r = spawnSync(bun, ['--conditions=sdxs-source', path.join(root, 'packages/train/scripts/train.ts'), '--config', config, '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { steps: number; loraRank: number; files: string[] };
+    expect(s).toMatchObject({ steps: 2, loraRank: 2 });
+    expect(s.files.map((f) => path.basename(f))).toEqual(['pytorch_lora_weights.safetensors', 'lora_kohya.safetensors']);
+    expect(s.files.every((f) => existsSync(f))).toBe(true);
+  }, 120_000);
 });

@@ -3,7 +3,7 @@ export { Module, ModuleList, checkKeys } from './module.js';
 export { Linear, Conv2d, GroupNorm, LayerNorm, RMSNorm, Embedding } from './layers.js';
 export { loadWeights, readTensor, convertRaw, storageFor, type LoadWeightsOptions, type WeightDType } from './load.js';
 export { Attention, type AttentionOptions as AttentionModuleOptions } from './blocks/attention.js';
-export { LoraSlots, isLoraLayer, addLayerAdapter, fuseLayer, unfuseLayer, removeLayerAdapters, type LoraLayer, type LoraLayerAdapter } from './lora.js';
+export { LoraSlots, isLoraLayer, addLayerAdapter, fuseLayer, unfuseLayer, removeLayerAdapters, loraDropoutMask, type LoraLayer, type LoraLayerAdapter, type LoraDropout } from './lora.js';
 export {
   loadLora,
   openLora,
@@ -21,4 +21,4 @@ export {
   type LoraComponent,
   type OpenedLora,
 } from './lora-load.js';
-export { addLora, loraStateDict, saveLora, type LoraInitOptions } from './lora-train.js';
+export { addLora, loraStateDict, saveLora, setLoraTraining, hasLoraDropout, type LoraInitOptions, type SaveLoraOptions } from './lora-train.js';

@@ -1,9 +1,10 @@
 /**
  * LoRA at the layer level. A Linear or Conv2d holds a `LoraSlots`: named low-rank adapters (down A, up B,
- * scale alpha/r) that the unfused forward adds as `y + c · up(down(x))` without touching the base weight,
- * and the fused state (the base tensor kept aside so that unfusing restores it bit for bit).
+ * scale alpha/r) that the unfused forward adds as `y + c · up(down(dropout(x)))` without touching the base
+ * weight, and the fused state (the base tensor kept aside so that unfusing restores it bit for bit).
+ * Dropout (PEFT's `lora_dropout`) acts only in training mode, when the slots carry a mask seed.
  */
-import { tidy } from '../engine.js';
+import { fromData, tidy } from '../engine.js';
 import { CheckpointError, InputError } from '../errors.js';
 import { conv2d, type Conv2dOptions } from '../ops/conv.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -13,6 +14,7 @@ import { reshape } from '../ops/shape.js';
 import { isStorageDType } from '../dtype.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { RandomGenerator } from '../random.js';
 import { Parameter } from './parameter.js';
 
 /** One adapter on one layer. Linear: down [r, in], up [out, r]. Conv2d: down [r, in, kh, kw], up [out, r, 1, 1]. */
@@ -21,6 +23,14 @@ export interface LoraLayerAdapter {
   readonly up: Parameter;
   /** alpha / rank (or alpha / sqrt(rank) for rsLoRA); 1 when the file gives no alpha */
   readonly scale: number;
+  /** dropout on the adapter's input while training (PEFT `lora_dropout`); absent or 0: none */
+  readonly dropout?: LoraDropout;
+}
+
+/** An adapter's input dropout: probability `p`, and `key`, which makes each layer's mask its own. */
+export interface LoraDropout {
+  readonly p: number;
+  readonly key: number;
 }
 
 interface FusedState {
@@ -35,6 +45,12 @@ export class LoraSlots {
   /** adapter name → weight (setAdapters); an adapter that is not listed is inactive */
   readonly weights = new Map<string, number>();
   fused: FusedState | null = null;
+  /**
+   * Training mode: the seed of this forward's dropout masks (null: evaluation, no dropout). A layer's mask
+   * depends only on (seed, adapter key, input shape), so a forward recomputed under gradient checkpointing
+   * draws the same masks.
+   */
+  trainingSeed: number | null = null;
 
   get isEmpty(): boolean {
     return this.adapters.size === 0;
@@ -61,27 +77,51 @@ export interface LoraLayer {
   loraShapes(rank: number): { down: readonly number[]; up: readonly number[] };
 }
 
-/** y + Σ c · up(down(x)) over the live adapters of a Linear. */
+/** A 32-bit hash of a string (FNV-1a), for dropout keys made from module paths. */
+export function hashKey(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The dropout mask (0 or 1/(1-p) per element) for one adapter input, drawn on the host from (seed, key). */
+export function loraDropoutMask(seed: number, d: LoraDropout, shape: readonly number[]): Tensor {
+  const g = new RandomGenerator((seed ^ Math.imul(d.key, 0x9e3779b1)) >>> 0);
+  const keep = 1 / (1 - d.p);
+  const m = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < m.length; i++) m[i] = g.uniform() < d.p ? 0 : keep;
+  return fromData(m, shape, 'float32');
+}
+
+/** The adapter's input: x, or x times a dropout mask in training mode. */
+function adapterInput(slots: LoraSlots, a: LoraLayerAdapter, x: Tensor): Tensor {
+  const d = a.dropout;
+  if (slots.trainingSeed === null || !d || d.p === 0) return x;
+  return mul(x, loraDropoutMask(slots.trainingSeed, d, x.shape));
+}
+
+/** y + Σ c · up(down(dropout(x))) over the live adapters of a Linear. */
 export function applyLinearLora(slots: LoraSlots, x: Tensor, y: Tensor): Tensor {
   if (slots.isEmpty) return y;
   let out = y;
-  for (const [a, c] of slots.live()) out = add(out, mul(linear(linear(x, a.down.use()), a.up.use()), c));
+  for (const [a, c] of slots.live()) out = add(out, mul(linear(linear(adapterInput(slots, a, x), a.down.use()), a.up.use()), c));
   return out;
 }
 
-/** y + Σ c · up(down(x)) over the live adapters of a Conv2d (down uses the layer's stride/padding, up is 1x1). */
+/** y + Σ c · up(down(dropout(x))) over the live adapters of a Conv2d (down uses the layer's stride/padding, up is 1x1). */
 export function applyConvLora(slots: LoraSlots, x: Tensor, y: Tensor, options: Conv2dOptions): Tensor {
   if (slots.isEmpty) return y;
   let out = y;
   for (const [a, c] of slots.live()) {
-    const h = conv2d(x, a.down.use(), null, options);
+    const h = conv2d(adapterInput(slots, a, x), a.down.use(), null, options);
     out = add(out, mul(conv2d(h, a.up.use()), c));
   }
   return out;
 }
 
 /** Attach an adapter (float32 tensors of the right shapes, taken over) to a layer. */
-export function addLayerAdapter(layer: LoraLayer, name: string, down: Tensor, up: Tensor, scale: number, where = 'LoRA'): void {
+export function addLayerAdapter(layer: LoraLayer, name: string, down: Tensor, up: Tensor, scale: number, where = 'LoRA', dropout?: LoraDropout): void {
+  if (dropout && !(dropout.p >= 0 && dropout.p < 1)) throw new InputError(`${where}: LoRA dropout must be in [0, 1), got ${dropout.p}`);
   if (layer.lora.adapters.has(name)) throw new InputError(`${where}: the layer already has an adapter named '${name}'; unload it or pick another adapterName`);
   const rank = down.shape[0]!;
   const want = layer.loraShapes(rank);
@@ -93,7 +133,7 @@ export function addLayerAdapter(layer: LoraLayer, name: string, down: Tensor, up
   d.set(down);
   const u = new Parameter(up.shape);
   u.set(up);
-  layer.lora.adapters.set(name, { down: d, up: u, scale });
+  layer.lora.adapters.set(name, dropout && dropout.p > 0 ? { down: d, up: u, scale, dropout } : { down: d, up: u, scale });
   layer.lora.weights.set(name, 1);
 }
 

@@ -1,0 +1,88 @@
+/** The command line of `sdxs train` and `scripts/train.ts`: flags, and the config file they override. */
+import * as C from '@sdxs/core';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { validateTrainConfig, type TrainConfig } from './config.js';
+import { DEFAULT_LORA_RANK, MAX_LORA_RANK } from './lora-config.js';
+
+export const TRAIN_USAGE = `sdxs train --config train.json [options]
+  Flow-matching fine-tuning of the UNet (or LoRA adapters on it) on a dataset made by 'sdxs data convert'.
+  -c, --config <file>   training config (examples: packages/train/examples/train.sdxs-1b.json, lora.sdxs-1b.json)
+  --steps <n>           optimizer steps in total (overrides "steps")
+  -o, --output <dir>    run folder (overrides "output")
+  --backend <name>      tensor backend (overrides "backend"; default SDXS_BACKEND, else auto)
+  --lora                train LoRA adapters on the frozen base (the config's "lora", else rank ${DEFAULT_LORA_RANK} on the
+                        transformer blocks' attention and feed-forward projections)
+  --lora-rank <n>       LoRA rank (implies --lora)
+  --no-resume           start over instead of resuming from the newest <output>/checkpoints/step-N
+  --json                print a JSON summary on stdout (default: a summary line on stderr)
+  Ctrl-C saves a checkpoint and stops (exit 130); a re-run resumes from it.`;
+
+export interface TrainArgs {
+  cfg: TrainConfig;
+  /** The config file as given. */
+  configFile: string;
+  /** Where the backend name came from, for error messages. */
+  backendFrom: string;
+  noResume: boolean;
+  json: boolean;
+}
+
+/** Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors. */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      config: { type: 'string', short: 'c' },
+      steps: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      backend: { type: 'string' },
+      lora: { type: 'boolean' },
+      'lora-rank': { type: 'string' },
+      'no-resume': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  if (!values.config) throw new C.ArgumentError(`--config is required\n${TRAIN_USAGE}`);
+  let raw: Partial<TrainConfig>;
+  try {
+    raw = JSON.parse(readFileSync(values.config, 'utf8')) as Partial<TrainConfig>;
+  } catch (e) {
+    throw new C.ConfigError(`${values.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a readable JSON config (${(e as Error).message})`}`);
+  }
+  if (values.steps !== undefined) {
+    const n = Number(values.steps);
+    if (!(Number.isInteger(n) && n > 0)) throw new C.ArgumentError(`--steps expects a positive integer, got '${values.steps}'`);
+    raw.steps = n;
+  }
+  if (values.output) raw.output = path.resolve(values.output);
+  if (values.backend) raw.backend = values.backend;
+  const rankFlag = values['lora-rank'];
+  if (values.lora || rankFlag !== undefined) {
+    const rank = rankFlag === undefined ? undefined : Number(rankFlag);
+    if (rank !== undefined && !(Number.isInteger(rank) && rank >= 1 && rank <= MAX_LORA_RANK)) throw new C.ArgumentError(`--lora-rank expects an integer from 1 to ${MAX_LORA_RANK}, got '${rankFlag}'`);
+    raw.lora = { ...(raw.lora ?? { rank: DEFAULT_LORA_RANK }), ...(rank === undefined ? {} : { rank }) };
+  }
+  const backendFrom = values.backend ? '--backend' : raw.backend ? `"backend" in ${values.config}` : 'SDXS_BACKEND';
+  const cfg = resolvePaths(validateTrainConfig(raw, values.config), path.dirname(path.resolve(values.config)));
+  return { cfg, configFile: values.config, backendFrom, noResume: values['no-resume'] ?? false, json: values.json ?? false };
+}
+
+const isLocal = (s: string): boolean => s.startsWith('.') || s.startsWith('/') || existsSync(s);
+
+/** Paths in the config resolve against the config file; `model` and `lora.initFrom` may be hub repo ids. */
+function resolvePaths(cfg: TrainConfig, base: string): TrainConfig {
+  const r = (p: string | undefined): string | undefined => (p === undefined ? undefined : isLocal(p) || !/^[\w.-]+\/[\w.-]+$/.test(p) ? path.resolve(base, p) : p);
+  return {
+    ...cfg,
+    model: r(cfg.model)!,
+    unet: r(cfg.unet),
+    dataset: path.resolve(base, cfg.dataset),
+    output: path.resolve(base, cfg.output),
+    ...(cfg.lora ? { lora: { ...cfg.lora, initFrom: r(cfg.lora.initFrom) } } : {}),
+  };
+}

@@ -120,6 +120,9 @@ export class Trainer {
         if (this.loraDropout) C.nn.setLoraTraining(this.model, this.rng.nextU32());
         try {
           const { value, grads: gs } = C.valueAndGrad(() => flowMatchingLoss(this.model, batch, draws, this.options.uncond ?? null), tensors);
+          // graph backends: the loss and every gradient come out of one run (reading them one by one would
+          // compile a graph per read)
+          await C.realize([value, ...gs]);
           lossSum += ((await value.data()) as Float32Array)[0]!;
           value.dispose();
           for (let i = 0; i < gs.length; i++) {

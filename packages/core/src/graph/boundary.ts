@@ -3,6 +3,7 @@
  * marks a model's forward as one region so that it becomes one graph with a stable cache key, whatever
  * ran before or after it. On every other backend these functions cost nothing.
  */
+import { activeTape } from '../autograd/tape.js';
 import { currentBackend } from '../engine.js';
 import { Tensor } from '../tensor.js';
 import { isLazyBackend, newCutGroup, type LazyBackend } from './lazy-backend.js';
@@ -43,6 +44,11 @@ export function compiled<T>(label: string, inputs: unknown, fn: () => T, sideOut
   if (!isLazyBackend(backend)) return fn();
   cut(handles(inputs), `${label}:input`);
   const result = fn();
+  // Under a recording tape (a training step) the outputs are not cut: the backward needs the region's
+  // intermediates, so forward and backward become one graph (one session, one copy of the weights)
+  // instead of a forward graph and a backward graph that computes the forward again.
+  const tape = activeTape();
+  if (tape && !tape.paused) return result;
   // state written elsewhere (a generation cache) belongs to the same graph as the result
   cut(handles(sideOutputs ? [result, sideOutputs()] : result), label);
   return result;

@@ -92,7 +92,11 @@ export class Trainer {
     const params = opts.params ?? opts.model.namedParameters().filter(([n, p]) => p.trainable && pick(n));
     if (params.length === 0) throw new C.InputError('no trainable parameters');
     // Weights train in float32: 16-bit storage is widened once (no backend here computes in 16 bit).
-    for (const [, p] of params) if (p.value.dtype !== 'float32') p.set(C.cast(p.value, 'float32'));
+    for (const [, p] of params) {
+      if (p.value.dtype !== 'float32') p.set(C.cast(p.value, 'float32'));
+      // graph backends: trained values are graph inputs from the first step (one compile, reused)
+      p.willChange();
+    }
     const optimizer = (opts.optimizer ?? 'adamw8bit') === 'adamw' ? new AdamW(params, opts.optimizerOptions) : new AdamW8bit(params, opts.optimizerOptions);
     const t = new Trainer(opts, params, optimizer);
     if (opts.ema) t.ema = await Ema.create(params, opts.ema);

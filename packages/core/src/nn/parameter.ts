@@ -62,6 +62,17 @@ export class Parameter {
     if (isLazyBackend(t.backend) && this.sets === 1) t.backend.markConstant(t.handle as LazyValue);
   }
 
+  /**
+   * Declare that the value will be replaced again (a parameter about to be trained): from now on compiled
+   * graphs take it as an input instead of baking it, so the first training step compiles the graph that
+   * every later step reuses (no second compile, no second copy of the graph's weights).
+   */
+  willChange(): void {
+    this.sets = Math.max(this.sets, 2);
+    const t = this.tensor;
+    if (t && isLazyBackend(t.backend)) (t.handle as LazyValue).constant = false;
+  }
+
   /** Dispose the value; graph backends drop the compiled sessions that hold it. */
   private disposeValue(): void {
     if (this.tensor && this.tensor.backend === null && !this.tensor.isDisposed) releaseStorageWeight(this.tensor.handle as Uint16Array);

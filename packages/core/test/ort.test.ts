@@ -113,6 +113,22 @@ forEachBackend(
       expect(runner.size!()).toBe(held - 1);
     });
 
+    test('a training graph (forward and backward of a weight) is marked as sharing weights; inference is not', async () => {
+      const b = new Block();
+      load(b, randomBlock(5), 'float16');
+      const xs = new C.RandomGenerator(6).fillNormal(new Float32Array(2 * 3 * 16));
+      const x = C.tensor(xs, [2, 3, 16]);
+      const y = b.forward(x);
+      expect(lowerSegment(planSegment([y.handle as LazyValue], 'block')).sharedWeights).toBe(false);
+      // d(sum y)/dx multiplies by the same weight as the forward: two products of one weight in one graph
+      const { value, grads } = C.valueAndGrad(() => C.sum(b.forward(x)), [x]);
+      const seg = planSegment([value.handle as LazyValue, grads[0]!.handle as LazyValue], 'train');
+      expect(lowerSegment(seg).sharedWeights).toBe(true);
+      await C.realize([y, value, ...grads]);
+      C.dispose([x, y, value, ...grads]);
+      b.dispose();
+    });
+
     test('eager ops (a user matmul, a scheduler step) run on the same backend, sync and async reads', async () => {
       const a = C.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       const m = C.tensor([1, 0, 0, 1, 1, 1], [3, 2]);

@@ -16,6 +16,12 @@ export interface LoweredModel {
   outputNames: string[];
   /** in-memory "files" the initializers point into */
   externalData: { path: string; data: Uint8Array }[];
+  /**
+   * Whether some weight feeds two or more matrix products or convolutions (a training graph: forward,
+   * recompute and backward products of the same weight). ONNX Runtime pre-packs a copy of a weight per such
+   * consumer and keeps the original too, so the runner turns pre-packing off for these graphs.
+   */
+  sharedWeights: boolean;
 }
 
 export interface LowerOptions {
@@ -41,6 +47,8 @@ class Builder {
   readonly nodes: P.Msg[] = [];
   readonly initializers: P.Msg[] = [];
   readonly externalData: { path: string; data: Uint8Array }[] = [];
+  /** op type, inputs and output of each node, in order (for graph-level facts such as sharedWeights) */
+  readonly edges: { op: string; inputs: readonly string[]; output: string }[] = [];
   private n = 0;
   private readonly consts = new Map<string, string>();
 
@@ -51,6 +59,7 @@ class Builder {
   op(op: string, inputs: readonly string[], attrs?: Record<string, P.AttrValue>, domain?: string, out?: string): string {
     const o = out ?? this.fresh(op);
     this.nodes.push(P.node({ op, inputs, outputs: [o], attrs, domain }));
+    this.edges.push({ op, inputs, output: o });
     return o;
   }
 
@@ -184,7 +193,33 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     outputs,
     opsets: { '': 21, 'com.microsoft': 1 },
   });
-  return { bytes, inputNames, outputNames, externalData: b.externalData };
+  return { bytes, inputNames, outputNames, externalData: b.externalData, sharedWeights: sharesWeights(b, seg.constants.map((_, i) => `w${i}`)) };
+}
+
+/** Ops that pass a weight on unchanged in value (a cast from its 16-bit storage, a layout change). */
+const WEIGHT_VIEWS = new Set(['Cast', 'Transpose', 'Reshape', 'Identity', 'Unsqueeze', 'Squeeze']);
+/** Kernels that ONNX Runtime's CPU provider pre-packs a constant operand for. */
+const PACKED = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'Conv', 'ConvTranspose']);
+
+/** Whether a weight (followed through casts and layout ops) is an operand of two or more packed kernels. */
+function sharesWeights(b: Builder, weights: readonly string[]): boolean {
+  const root = new Map<string, string>(weights.map((w) => [w, w]));
+  const uses = new Map<string, number>();
+  for (const e of b.edges) {
+    if (WEIGHT_VIEWS.has(e.op)) {
+      const r = root.get(e.inputs[0] ?? '');
+      if (r) root.set(e.output, r);
+    } else if (PACKED.has(e.op)) {
+      for (const i of e.inputs) {
+        const r = root.get(i);
+        if (!r) continue;
+        const n = (uses.get(r) ?? 0) + 1;
+        if (n > 1) return true;
+        uses.set(r, n);
+      }
+    }
+  }
+  return false;
 }
 
 function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: LowerOptions): void {

@@ -64,7 +64,7 @@ export class OrtRunner implements SegmentRunner {
 
   private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
     const m = lowerSegment(seg, this.opts);
-    return { src: { bytes: m.bytes, externalData: m.externalData }, inputNames: m.inputNames, outputNames: m.outputNames };
+    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
   }
 
   private hit(seg: Segment): Entry | null {

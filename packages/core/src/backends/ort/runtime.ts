@@ -27,6 +27,8 @@ export interface OrtSession {
 export interface SessionSource {
   bytes: Uint8Array;
   externalData: { path: string; data: Uint8Array }[];
+  /** some weight feeds several matrix products (a training graph): pre-packing would copy it per product */
+  sharedWeights?: boolean;
 }
 
 export interface OrtRuntime {
@@ -94,22 +96,28 @@ async function requireCudaProvider(): Promise<void> {
 }
 
 /**
- * SDXS_ORT_PREPACK=0 stops ONNX Runtime from keeping a second, pre-packed copy of each MatMul/Conv weight:
- * less memory (the UNet's peak drops by about its float32 size) for some speed.
+ * ONNX Runtime keeps a pre-packed copy of each MatMul/Conv weight beside the original, one per consumer.
+ * It is off for graphs where a weight feeds several products (training: forward, recompute and backward
+ * use each weight; a LoRA step on the real UNet peaked at 21.5 GB with it and 18.9 GB without, and ran no
+ * slower). SDXS_ORT_PREPACK=0 turns it off everywhere (less memory, some speed), =1 on everywhere.
  */
-function prepackOptions(): { extra?: { session: { disable_prepacking: string } } } {
+function prepackOptions(src: SessionSource): { extra?: { session: { disable_prepacking: string } } } {
   const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_PREPACK : undefined;
-  return env === '0' ? { extra: { session: { disable_prepacking: '1' } } } : {};
+  const off = env === '0' || (env !== '1' && src.sharedWeights === true);
+  return off ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
 
 /**
  * ONNX Runtime's CPU memory arena keeps what a session allocated until the session goes; without it
  * (SDXS_ORT_ARENA=0) freed activations go back to the allocator, which lowers the peak when several
- * large models run one after the other (text encoder, then UNet).
+ * large models run one after the other (text encoder, then UNet). Training graphs (shared weights) run
+ * without it by default: their activations come and go in waves that the arena rounds up (the real-UNet
+ * LoRA step: 18.9 GB with it, 16.4 GB without). SDXS_ORT_ARENA=1 keeps it everywhere.
  */
-function arenaOptions(): { enableCpuMemArena?: boolean } {
+function arenaOptions(src: SessionSource): { enableCpuMemArena?: boolean } {
   const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_ARENA : undefined;
-  return env === '0' ? { enableCpuMemArena: false } : env === '1' ? { enableCpuMemArena: true } : {};
+  if (env === '0' || (env !== '1' && src.sharedWeights === true)) return { enableCpuMemArena: false };
+  return env === '1' ? { enableCpuMemArena: true } : {};
 }
 
 /** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
@@ -139,13 +147,11 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
     ...threadOptions(),
-    ...prepackOptions(),
-    ...arenaOptions(),
   };
   const createSync = (src: SessionSource): OrtSession => {
     const s = new binding.binding.InferenceSession();
     const buf = src.bytes;
-    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, externalData: src.externalData });
+    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, ...prepackOptions(src), ...arenaOptions(src), externalData: src.externalData });
     const runSync = (feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray> => {
       const f: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);

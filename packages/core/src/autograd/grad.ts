@@ -1,6 +1,9 @@
 import { SdxsError } from '../errors.js';
-import { tidy } from '../engine.js';
+import { currentBackend, tidy } from '../engine.js';
+import { isLazyBackend } from '../graph/lazy-backend.js';
 import { ones, zeros } from '../ops/create.js';
+import { add, mul } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
 import type { Tensor } from '../tensor.js';
 import { activeTape, backward, withTape } from './tape.js';
 
@@ -83,9 +86,10 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: r
     outputs: list,
     vjp: (dys, ctx) =>
       tidy(() => {
-        const watched = [...inputs, ...tape.watched];
+        const xs = recomputeInputs(inputs, dys);
+        const watched = [...xs, ...tape.watched];
         const inner = withTape(watched, () => {
-          const r = fn(...inputs);
+          const r = fn(...xs);
           return Array.isArray(r) ? r : [r];
         });
         try {
@@ -99,7 +103,7 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: r
               seeds.push(d);
             }
           });
-          const gs = backward(inner.tape, roots, seeds, inputs, ctx);
+          const gs = backward(inner.tape, roots, seeds, xs, ctx);
           return gs;
         } finally {
           inner.tape.release();
@@ -107,4 +111,19 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: r
       }),
   });
   return outs;
+}
+
+/**
+ * The inputs a checkpointed function is recomputed from. Eager backends: the inputs themselves. Graph
+ * backends record forward and backward as one graph, where the recompute would be the same nodes on the
+ * same values as the forward, and a compiler's common-subexpression pass merges them (every forward
+ * intermediate then lives until the backward: no checkpointing). There each float input gets `+ 0·Σdy`:
+ * the same values (x + 0 = x), but new graph values that also cannot be computed before the gradient
+ * arrives, so the recompute runs late, block by block, as on eager backends.
+ */
+function recomputeInputs(inputs: readonly Tensor[], dys: readonly (Tensor | null)[]): readonly Tensor[] {
+  const dy = dys.find((d) => d !== null);
+  if (!dy || !isLazyBackend(currentBackend())) return inputs;
+  const zero = mul(sum(dy), 0);
+  return inputs.map((x) => (x.dtype === 'float32' ? add(x, zero) : x));
 }

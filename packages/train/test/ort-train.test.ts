@@ -58,7 +58,7 @@ describe('LoRA training on ort-cpu', () => {
     for (const step of ort.compiles.slice(1)) expect(step.filter((ops) => ops > 100)).toEqual([]);
   });
 
-  test.skipIf(ortWhy !== null)('a frozen 16-bit base (weights cast at each use in the graph, held 16-bit by ONNX Runtime): gradients equal to cpu, one compile', async () => {
+  test.skipIf(ortWhy !== null)('a frozen 16-bit base: LoRA gradients equal to cpu, one compile', async () => {
     // gradients of one fixed draw: the Adam steps themselves would amplify rounding-level differences of
     // near-zero gradient elements into full-learning-rate steps of opposite sign
     const grads = async (backend: string): Promise<Float32Array[]> => {

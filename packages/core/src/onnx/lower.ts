@@ -22,8 +22,6 @@ export interface LoweredModel {
    * consumer and keeps the original too, so the runner turns pre-packing off for these graphs.
    */
   sharedWeights: boolean;
-  /** 16-bit weights were cast at each use (LowerOptions.castPerUse, and there were some) */
-  castPerUse: boolean;
 }
 
 export interface LowerOptions {
@@ -38,12 +36,6 @@ export interface LowerOptions {
   transposedMatMul?: boolean;
   /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
   attentionKvLayout?: 'bnsh' | 'bsd';
-  /**
-   * 16-bit weights get their own Cast to float32 at each use instead of one shared Cast, so that (with the
-   * runtime's constant folding and common-subexpression passes off) the float32 copy of a weight lives only
-   * around its use: a training graph then holds its frozen base in 16 bits.
-   */
-  castPerUse?: boolean;
 }
 
 const F32 = 'float32' as const;
@@ -98,8 +90,7 @@ class Builder {
     return name;
   }
 
-  /** A weight as an initializer; a 16-bit one is cast to float32 once (`cast`), its name naming the result. */
-  weight(name: string, v: LazyValue, index: number, cast = true): string {
+  weight(name: string, v: LazyValue, index: number): string {
     const src = v.storage ? v.storage.bits : v.data!;
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     const dtype: P.OnnxDType = v.storage ? v.storage.dtype : toOnnx(v.dtype);
@@ -110,9 +101,7 @@ class Builder {
       this.externalData.push({ path, data: bytes });
       this.initializers.push(P.tensorExternal(stored, dtype, v.shape, path, 0, bytes.byteLength));
     }
-    if (!v.storage) return name;
-    if (!cast) return stored;
-    this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
+    if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
     return name;
   }
 }
@@ -179,20 +168,13 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     names.set(v, name);
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
-  // castPerUse: a 16-bit weight's name is its stored (16-bit) initializer, cast again at every use below
-  const perUse = new Set<LazyValue>();
-  seg.constants.forEach((v, i) => {
-    if (opts.castPerUse && v.storage) {
-      perUse.add(v);
-      names.set(v, b.weight(`w${i}`, v, i, false));
-    } else names.set(v, b.weight(`w${i}`, v, i));
-  });
+  seg.constants.forEach((v, i) => names.set(v, b.weight(`w${i}`, v, i)));
   const outputNames: string[] = [];
   const outIndex = new Map<LazyValue, string>();
   seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
   seg.nodes.forEach((v, i) => {
     const name = outIndex.get(v) ?? `v${i}`;
-    const ins = v.inputs.map((u) => (!u ? '' : perUse.has(u) ? b.op('Cast', [names.get(u)!], { to: P.ONNX_DTYPE.float32 }) : names.get(u)!));
+    const ins = v.inputs.map((u) => (u ? names.get(u)! : ''));
     lowerOp(b, v, ins, name, opts);
     names.set(v, name);
   });
@@ -211,8 +193,7 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     outputs,
     opsets: { '': 21, 'com.microsoft': 1 },
   });
-  const weightNames = seg.constants.map((v, i) => (perUse.has(v) ? names.get(v)! : `w${i}`));
-  return { bytes, inputNames, outputNames, externalData: b.externalData, sharedWeights: sharesWeights(b, weightNames), castPerUse: perUse.size > 0 };
+  return { bytes, inputNames, outputNames, externalData: b.externalData, sharedWeights: sharesWeights(b, seg.constants.map((_, i) => `w${i}`)) };
 }
 
 /** Ops that pass a weight on unchanged in value (a cast from its 16-bit storage, a layout change). */

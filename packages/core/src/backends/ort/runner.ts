@@ -48,12 +48,6 @@ const envNumber = (name: string): number | undefined => {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 };
 
-/** '0' / '1' of an environment variable (undefined when unset or anything else). */
-const envFlag = (name: string): boolean | undefined => {
-  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
-  return v === '0' ? false : v === '1' ? true : undefined;
-};
-
 export class OrtRunner implements SegmentRunner {
   private readonly cache = new Map<string, Entry>();
   private readonly maxSessions: number;
@@ -69,13 +63,8 @@ export class OrtRunner implements SegmentRunner {
   }
 
   private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
-    let m = lowerSegment(seg, this.opts);
-    // A training graph on the CPU keeps its frozen 16-bit weights 16-bit: cast at each use, not folded
-    // into a float32 copy at load (SDXS_ORT_HALF_TRAINING=0 folds them: faster, 2x the weight memory).
-    if (m.sharedWeights && this.opts.halfInputs && envFlag('SDXS_ORT_HALF_TRAINING') !== false && seg.constants.some((w) => w.storage)) {
-      m = lowerSegment(seg, { ...this.opts, castPerUse: true });
-    }
-    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights, castPerUse: m.castPerUse }, inputNames: m.inputNames, outputNames: m.outputNames };
+    const m = lowerSegment(seg, this.opts);
+    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
   }
 
   private hit(seg: Segment): Entry | null {

@@ -29,11 +29,6 @@ export interface SessionSource {
   externalData: { path: string; data: Uint8Array }[];
   /** some weight feeds several matrix products (a training graph): pre-packing would copy it per product */
   sharedWeights?: boolean;
-  /**
-   * 16-bit weights are cast at each use: constant folding (which would make one float32 copy of each) and
-   * common-subexpression elimination (which would merge the casts back into one) must stay off
-   */
-  castPerUse?: boolean;
 }
 
 export interface OrtRuntime {
@@ -106,15 +101,10 @@ async function requireCudaProvider(): Promise<void> {
  * use each weight; a LoRA step on the real UNet peaked at 21.5 GB with it and 18.9 GB without, and ran no
  * slower). SDXS_ORT_PREPACK=0 turns it off everywhere (less memory, some speed), =1 on everywhere.
  */
-function prepackOptions(src: SessionSource): { session?: { disable_prepacking: string } } {
+function prepackOptions(src: SessionSource): { extra?: { session: { disable_prepacking: string } } } {
   const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_PREPACK : undefined;
   const off = env === '0' || (env !== '1' && src.sharedWeights === true);
-  return off ? { session: { disable_prepacking: '1' } } : {};
-}
-
-/** Graph passes that would undo per-use casts of 16-bit weights (see SessionSource.castPerUse). */
-function optimizerOptions(src: SessionSource): { optimization?: { disable_specified_optimizers: string } } {
-  return src.castPerUse ? { optimization: { disable_specified_optimizers: 'ConstantFolding;CommonSubexpressionElimination' } } : {};
+  return off ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
 
 /**
@@ -161,7 +151,7 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
   const createSync = (src: SessionSource): OrtSession => {
     const s = new binding.binding.InferenceSession();
     const buf = src.bytes;
-    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, extra: { ...prepackOptions(src), ...optimizerOptions(src) }, ...arenaOptions(src), externalData: src.externalData });
+    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, ...prepackOptions(src), ...arenaOptions(src), externalData: src.externalData });
     const runSync = (feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray> => {
       const f: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);

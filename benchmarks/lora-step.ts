@@ -19,7 +19,7 @@ import { addTrainableLora } from '../packages/train/src/lora-adapters.js';
 import { Trainer, type BatchSource } from '../packages/train/src/trainer.js';
 import { UNet2DConditionModel } from '../packages/unet/src/index.js';
 import { tiledRandomHalf } from './random-weights.js';
-import { REAL_CONFIG } from './unet.bench.js';
+import { QUICK_CONFIG, REAL_CONFIG } from './unet.bench.js';
 
 const arg = (n: string): string | undefined => {
   const i = process.argv.indexOf(`--${n}`);
@@ -31,16 +31,7 @@ const sizes = (arg('sizes') ?? (tiny ? '8,16' : '32,64')).split(',').map(Number)
 const steps = Number(arg('steps') ?? 2);
 const rank = Number(arg('rank') ?? 16);
 
-/** The real config's structure at a small width: the same blocks, heads of 2, 64-wide conditioning. */
-const TINY_CONFIG: C.ConfigObject = {
-  ...REAL_CONFIG,
-  block_out_channels: [32, 64, 64, 64],
-  layers_per_block: [1, 1, 1, 1],
-  transformer_layers_per_block: [1, 1, 1, 1],
-  attention_head_dim: [2, 2, 2, 2],
-  cross_attention_dim: 64,
-};
-const config = tiny ? TINY_CONFIG : { ...REAL_CONFIG, sample_size: 64 };
+const config = tiny ? QUICK_CONFIG : { ...REAL_CONFIG, sample_size: 64 };
 const tokens = tiny ? 8 : 249;
 const crossDim = config.cross_attention_dim as number;
 

@@ -32,7 +32,8 @@ export const REAL_CONFIG: C.ConfigObject = {
   freq_shift: 0,
 };
 
-const QUICK_CONFIG: C.ConfigObject = {
+/** The real config's structure at a small width: the same blocks, heads of 2, 64-wide conditioning. */
+export const QUICK_CONFIG: C.ConfigObject = {
   ...REAL_CONFIG,
   block_out_channels: [32, 64, 64, 64],
   layers_per_block: [1, 1, 1, 1],

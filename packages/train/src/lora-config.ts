@@ -51,7 +51,7 @@ export function validateLoraConfig(v: unknown, file: string): LoraTrainConfig {
   };
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new C.ConfigError(`${file}: 'lora' must be an object such as { "rank": 16 }`);
   const l = v as Record<string, unknown>;
-  for (const k of Object.keys(l)) if (!KEYS.has(k) && !k.startsWith('//')) bad(`${k}' is not a LoRA option (known: ${[...KEYS].join(', ')})`);
+  for (const k of Object.keys(l)) if (!KEYS.has(k) && !k.startsWith('//')) bad(`${C.clip(k, 80)}' is not a LoRA option (known: ${[...KEYS].join(', ')})`);
   if (!(Number.isInteger(l.rank) && (l.rank as number) >= 1 && (l.rank as number) <= MAX_LORA_RANK)) bad(`rank' must be an integer from 1 to ${MAX_LORA_RANK}, got ${C.previewValue(l.rank)}`);
   if (l.alpha !== undefined && !(typeof l.alpha === 'number' && Number.isFinite(l.alpha) && l.alpha > 0)) bad(`alpha' must be a positive number`);
   if (l.dropout !== undefined && !(typeof l.dropout === 'number' && l.dropout >= 0 && l.dropout < 1)) bad(`dropout' must be in [0, 1)`);

@@ -26,6 +26,7 @@ describe('lora in the training config', () => {
       [{ rank: 4, baseDtype: 'float16' }, /'lora\.baseDtype'/],
       [{ rank: 4, ranks: 8 }, /'lora\.ranks' is not a LoRA option/],
       [16, /'lora' must be an object/],
+      [{ rank: 4, ['k'.repeat(100_000)]: 1 }, /'lora\.k+… \(100000 characters\)' is not a LoRA option/],
     ];
     for (const [lora, msg] of bad) {
       let err: unknown;
@@ -37,6 +38,7 @@ describe('lora in the training config', () => {
       expect(err, JSON.stringify(lora)).toBeInstanceOf(C.ConfigError);
       expect((err as Error).message, JSON.stringify(lora)).toMatch(msg);
       expect((err as Error).message).toMatch(/^x\.json: /);
+      expect((err as Error).message.length).toBeLessThan(400);
     }
   });
 

@@ -24,7 +24,7 @@ export {
   type MemoryInfo,
   type BackendFactory,
 } from './engine.js';
-export { RandomGenerator } from './random.js';
+export { RandomGenerator, fnv1a } from './random.js';
 export * from './ops/index.js';
 export { valueAndGrad, grad, vjp, noGrad, checkpoint, type ValueAndGrad } from './autograd/grad.js';
 export { unbroadcast } from './autograd/vjp.js';

@@ -80,3 +80,10 @@ export class RandomGenerator {
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
+
+/** FNV-1a of a string (32-bit): stable keys from names (shard assignment, per-layer dropout streams). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -1,3 +1,4 @@
+import * as C from '@sdxs/core';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -21,17 +22,7 @@ export function listImages(root: string, exclude?: string): string[] {
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** FNV-1a of a string: stable machine assignment for `--shard i/n`. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
 /** Whether `source` belongs to machine `index` of `count`. */
 export function inShard(source: string, index: number, count: number): boolean {
-  return count <= 1 || fnv1a(source) % count === index;
+  return count <= 1 || C.fnv1a(source) % count === index;
 }

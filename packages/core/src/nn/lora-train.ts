@@ -5,9 +5,9 @@
 import { fromData } from '../engine.js';
 import { InputError } from '../errors.js';
 import { saveSafetensors, type SafetensorsTensorMap } from '../io/safetensors-write.js';
-import { RandomGenerator } from '../random.js';
+import { RandomGenerator, fnv1a } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { addLayerAdapter, hashKey, isLoraLayer, type LoraLayer } from './lora.js';
+import { addLayerAdapter, checkLoraDropout, isLoraLayer, type LoraLayer } from './lora.js';
 import type { Module } from './module.js';
 import type { Parameter } from './parameter.js';
 
@@ -34,7 +34,7 @@ export function addLora(module: Module, opts: LoraInitOptions): [string, Paramet
   const name = opts.adapterName ?? 'default';
   if (!(Number.isInteger(opts.rank) && opts.rank > 0)) throw new InputError(`LoRA rank must be a positive integer, got ${opts.rank}`);
   const p = opts.dropout ?? 0;
-  if (!(p >= 0 && p < 1)) throw new InputError(`LoRA dropout must be in [0, 1), got ${opts.dropout}`);
+  checkLoraDropout(p);
   const layers = module.namedModules().filter((e): e is [string, Module & LoraLayer] => isLoraLayer(e[1]) && matches(e[0], opts.targets));
   if (!layers.length) throw new InputError(`LoRA targets ${opts.targets.join(', ')} match no Linear or Conv2d layer`);
   const g = new RandomGenerator(opts.seed ?? 0);
@@ -46,7 +46,7 @@ export function addLora(module: Module, opts: LoraInitOptions): [string, Paramet
     const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
     const a = fromData(g.fillUniform(new Float32Array(size(down)), -bound, bound), down, 'float32');
     const b = fromData(new Float32Array(size(up)), up, 'float32');
-    addLayerAdapter(layer, name, a, b, (opts.alpha ?? opts.rank) / opts.rank, path, p > 0 ? { p, key: hashKey(path) } : undefined);
+    addLayerAdapter(layer, name, a, b, (opts.alpha ?? opts.rank) / opts.rank, path, p > 0 ? { p, key: fnv1a(path) } : undefined);
     const ad = layer.lora.adapters.get(name)!;
     out.push([`${path}.lora_A.weight`, ad.down], [`${path}.lora_B.weight`, ad.up]);
   }

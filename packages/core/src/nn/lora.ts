@@ -77,11 +77,9 @@ export interface LoraLayer {
   loraShapes(rank: number): { down: readonly number[]; up: readonly number[] };
 }
 
-/** A 32-bit hash of a string (FNV-1a), for dropout keys made from module paths. */
-export function hashKey(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+/** Throws unless `p` is a dropout probability LoRA accepts: [0, 1). */
+export function checkLoraDropout(p: number, where = 'LoRA'): void {
+  if (!(p >= 0 && p < 1)) throw new InputError(`${where}: LoRA dropout must be in [0, 1), got ${p}`);
 }
 
 /** The dropout mask (0 or 1/(1-p) per element) for one adapter input, drawn on the host from (seed, key). */
@@ -121,7 +119,7 @@ export function applyConvLora(slots: LoraSlots, x: Tensor, y: Tensor, options: C
 
 /** Attach an adapter (float32 tensors of the right shapes, taken over) to a layer. */
 export function addLayerAdapter(layer: LoraLayer, name: string, down: Tensor, up: Tensor, scale: number, where = 'LoRA', dropout?: LoraDropout): void {
-  if (dropout && !(dropout.p >= 0 && dropout.p < 1)) throw new InputError(`${where}: LoRA dropout must be in [0, 1), got ${dropout.p}`);
+  if (dropout) checkLoraDropout(dropout.p, where);
   if (layer.lora.adapters.has(name)) throw new InputError(`${where}: the layer already has an adapter named '${name}'; unload it or pick another adapterName`);
   const rank = down.shape[0]!;
   const want = layer.loraShapes(rank);

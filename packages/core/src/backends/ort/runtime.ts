@@ -102,10 +102,16 @@ async function requireCudaProvider(): Promise<void> {
  * slower). SDXS_ORT_PREPACK=0 turns it off everywhere (less memory, some speed), =1 on everywhere.
  */
 function prepackOptions(src: SessionSource): { extra?: { session: { disable_prepacking: string } } } {
-  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_PREPACK : undefined;
-  const off = env === '0' || (env !== '1' && src.sharedWeights === true);
-  return off ? { extra: { session: { disable_prepacking: '1' } } } : {};
+  return offFor('SDXS_ORT_PREPACK', src) ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
+
+const envValue = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
+
+/** A feature that training graphs (shared weights) run without: `<name>=0` turns it off everywhere, `=1` keeps it everywhere. */
+const offFor = (name: string, src: SessionSource): boolean => {
+  const env = envValue(name);
+  return env === '0' || (env !== '1' && src.sharedWeights === true);
+};
 
 /**
  * ONNX Runtime's CPU memory arena keeps what a session allocated until the session goes; without it
@@ -115,14 +121,13 @@ function prepackOptions(src: SessionSource): { extra?: { session: { disable_prep
  * LoRA step: 18.9 GB with it, 16.4 GB without). SDXS_ORT_ARENA=1 keeps it everywhere.
  */
 function arenaOptions(src: SessionSource): { enableCpuMemArena?: boolean } {
-  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_ARENA : undefined;
-  if (env === '0' || (env !== '1' && src.sharedWeights === true)) return { enableCpuMemArena: false };
-  return env === '1' ? { enableCpuMemArena: true } : {};
+  if (offFor('SDXS_ORT_ARENA', src)) return { enableCpuMemArena: false };
+  return envValue('SDXS_ORT_ARENA') === '1' ? { enableCpuMemArena: true } : {};
 }
 
 /** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
 function threadOptions(): { intraOpNumThreads?: number } {
-  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_THREADS : undefined;
+  const env = envValue('SDXS_ORT_THREADS');
   const n = env ? Number(env) : NaN;
   return Number.isInteger(n) && n > 0 ? { intraOpNumThreads: n } : {};
 }

@@ -3,6 +3,7 @@
  * prefix, as diffusers' `save_lora_weights` writes them, and kohya), and exact reloading for resume.
  */
 import * as C from '@sdxs/core';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LORA_TARGETS, type LoraTrainConfig } from './lora-config.js';
 import type { NamedParameters } from './optim/optimizer.js';
@@ -63,7 +64,6 @@ async function copyAdaptersFrom(model: C.Module, source: string): Promise<void> 
 
 /** Writes the trained adapter (or `weights`, e.g. EMA, by PEFT name) into `dir` in the requested formats; returns the files. */
 export async function saveLoraFiles(dir: string, model: C.Module, format: LoraTrainConfig['format'] = 'peft', weights?: ReadonlyMap<string, Float32Array>): Promise<string[]> {
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
   if (format !== 'kohya') {
@@ -92,7 +92,8 @@ export async function readLoraState(file: string, params: NamedParameters): Prom
       else if (!(data instanceof Float32Array) || data.length !== p.shape.reduce((a, b) => a * b, 1)) problems.push(`${key}: not float32 ${C.fmtShape(p.shape)}`);
       else out.set(name, data);
     }
-    for (const n of want.keys()) if (!out.has(n) && !problems.some((m) => m.startsWith(`${PEFT_PREFIX}${n}:`))) problems.push(`missing ${PEFT_PREFIX}${n}`);
+    const present = new Set(f.names().map((k) => (k.startsWith(PEFT_PREFIX) ? k.slice(PEFT_PREFIX.length) : k)));
+    for (const n of want.keys()) if (!present.has(n)) problems.push(`missing ${PEFT_PREFIX}${n}`);
     if (problems.length) throw new C.CheckpointError(`${file}: the saved adapter does not fit this run's LoRA (rank, targets): ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; … ${problems.length - 8} more` : ''}`);
     return out;
   } finally {

@@ -75,7 +75,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
   const wanted = cfg.backend ?? (io.env ?? process.env).SDXS_BACKEND ?? 'auto';
   if (wanted !== 'auto' && !C.listBackends().includes(wanted)) {
     const msg = `unknown backend '${wanted}' (from ${args.backendFrom}); choose one of: auto, ${C.listBackends().join(', ')}`;
-    throw args.backendFrom.startsWith('"') ? new C.ConfigError(msg) : new C.ArgumentError(msg);
+    throw args.backendInConfig ? new C.ConfigError(msg) : new C.ArgumentError(msg);
   }
   const backend = (await C.setBackend(wanted)).name;
   if (!json) stderr.write(`sdxs train: backend ${backend}${wanted === 'auto' ? ' (auto)' : ''}${lora ? `, LoRA rank ${lora.rank}` : ''}\n`);

@@ -21,10 +21,10 @@ export const TRAIN_USAGE = `sdxs train --config train.json [options]
 
 export interface TrainArgs {
   cfg: TrainConfig;
-  /** The config file as given. */
-  configFile: string;
   /** Where the backend name came from, for error messages. */
   backendFrom: string;
+  /** The backend name came from the config file (a bad one is a config error, not a usage error). */
+  backendInConfig: boolean;
   noResume: boolean;
   json: boolean;
 }
@@ -69,7 +69,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
   }
   const backendFrom = values.backend ? '--backend' : raw.backend ? `"backend" in ${values.config}` : 'SDXS_BACKEND';
   const cfg = resolvePaths(validateTrainConfig(raw, values.config), path.dirname(path.resolve(values.config)));
-  return { cfg, configFile: values.config, backendFrom, noResume: values['no-resume'] ?? false, json: values.json ?? false };
+  return { cfg, backendFrom, backendInConfig: !values.backend && Boolean(raw.backend), noResume: values['no-resume'] ?? false, json: values.json ?? false };
 }
 
 const isLocal = (s: string): boolean => s.startsWith('.') || s.startsWith('/') || existsSync(s);

@@ -46,6 +46,12 @@ test('sdxs train: an unknown SDXS_BACKEND or a bad flag is a usage error (2), a 
   const r = await runCli(['train', '-c', bad], { SDXS_BACKEND: 'cpu' });
   expect(r.code).toBe(3);
   expect(r.stderr).toMatch(/input error: .*bad\.json: 'lora\.dropout' must be in \[0, 1\)/);
+  // a backend named in the config file is the config's fault (3); --backend overrides it
+  const named = writeConfig(root, 'named.json', { steps: 1, backend: 'no-such-backend' });
+  const fromConfig = await runCli(['train', '-c', named, '--lora']);
+  expect(fromConfig.code).toBe(3);
+  expect(fromConfig.stderr).toMatch(/unknown backend 'no-such-backend' \(from "backend" in .*named\.json\)/);
+  expect((await runCli(['train', '-c', named, '--lora', '--backend', 'also-missing'])).code).toBe(2);
 });
 
 test('sdxs train stops on Ctrl-C with a checkpoint and exits 130', async () => {

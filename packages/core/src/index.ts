@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './dtype.js';
 export * from './shape.js';
-export type { Backend, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
+export type { Backend, BackendOptions, ComputePrecision, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
 export { OP_NAMES } from './backend.js';
 export { Tensor } from './tensor.js';
 export {
@@ -12,6 +12,7 @@ export {
   isBackendAvailable,
   backendFailure,
   backendInstance,
+  computeOf,
   probeReport,
   type BackendProbe,
   currentBackend,
@@ -47,5 +48,6 @@ export { tfjsLimits } from './backends/tfjs/nn.js';
 export { openLocalFile, LocalFileError } from './io/local-file.js';
 export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
+export { fullPrecision } from './graph/full-precision.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -1,5 +1,5 @@
 import type { DType } from '../dtype.js';
-import { currentBackend, ENGINE, fromData } from '../engine.js';
+import { computeOf, currentBackend, ENGINE, fromData } from '../engine.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
@@ -33,7 +33,30 @@ export interface LoadWeightsOptions {
 
 /** float32, or the checkpoint's own precision on graph backends (ort-*), which cast 16-bit weights in the graph. */
 export function defaultWeightDType(): WeightDType {
+  if (ENGINE.active && computeOf(ENGINE.active) === 'float16') return 'float16';
   return ENGINE.active && isLazyBackend(ENGINE.active) ? 'source' : 'float32';
+}
+
+/**
+ * On a backend that computes in float16, 16-bit policies keep every float tensor in float16: bfloat16 and
+ * float32 checkpoints are converted once, here (convertRaw refuses a value beyond float16's range, naming
+ * the tensor), so the compiled graphs never hold a second copy.
+ */
+function policyFor(policy: WeightDType): WeightDType {
+  const f16 = ENGINE.active && computeOf(ENGINE.active) === 'float16';
+  return f16 && (policy === 'half' || policy === 'source') ? 'float16' : policy;
+}
+
+const FLOAT16_MAX = 65504;
+
+/** Refuse a finite value that float16 cannot hold (it would silently become Inf). */
+function checkFloat16Range(f32: Float32Array, where: string): void {
+  for (let i = 0; i < f32.length; i++) {
+    const x = f32[i]!;
+    if ((x > FLOAT16_MAX || x < -FLOAT16_MAX) && Number.isFinite(x)) {
+      throw new CheckpointError(`${where}: value ${x} at index ${i} is beyond float16's range (±${FLOAT16_MAX}); keep this tensor in float32 or bfloat16 (compute: 'float32', dtype 'half' or 'source')`);
+    }
+  }
 }
 
 /** Convert a safetensors typed array to the requested sdxs dtype. */
@@ -53,6 +76,7 @@ export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, t
   } else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) f32 = Float32Array.from(raw, (v) => Number(v));
   else throw new CheckpointError(`${where}: cannot convert ${from} to ${to}`);
   if (to === 'float32') return f32;
+  if (to === 'float16') checkFloat16Range(f32, where);
   return to === 'float16' ? f32ToF16(f32) : f32ToBf16(f32);
 }
 
@@ -110,7 +134,7 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   if (problems) throw new CheckpointError(`${where}: checkpoint does not match the model: ${problems}`);
   let bytes = 0;
   let loaded = 0;
-  const policy = opts.dtype ?? defaultWeightDType();
+  const policy = policyFor(opts.dtype ?? defaultWeightDType());
   const todo = entries.filter(([k]) => params.has(k));
   checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {

@@ -40,7 +40,9 @@ function defaultMaxBytes(): number {
   return os ? 0.4 * os.totalmem() : 2 ** 31;
 }
 
-const weightBytes = (ws: readonly LazyValue[]): number => ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+/** Bytes the runtime holds for a session's weights: 2 per value in float16 graphs, 4 in float32 ones (16-bit weights folded to float32 at load). */
+const weightBytes = (ws: readonly LazyValue[], compute: 'float16' | 'float32' = 'float32'): number =>
+  ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (compute === 'float16' ? 2 : 4), 0);
 
 const envNumber = (name: string): number | undefined => {
   const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
@@ -109,7 +111,7 @@ export class OrtRunner implements SegmentRunner {
     const { src, inputNames, outputNames } = this.lower(seg);
     const event = { backend: this.backendName, label: seg.label, ops: seg.nodes.length, weights: seg.constants.length };
     emitCompileEvent({ ...event, phase: 'start', ms: 0 });
-    const bytes = weightBytes(seg.constants);
+    const bytes = weightBytes(seg.constants, this.opts.compute);
     this.evictFor(bytes);
     const finish = (session: OrtSession): Entry => {
       emitCompileEvent({ ...event, phase: 'end', ms: performance.now() - t0 });

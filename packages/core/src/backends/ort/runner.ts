@@ -120,20 +120,7 @@ export class OrtRunner implements SegmentRunner {
     return { src, finish };
   }
 
-  private entrySync(seg: Segment): Entry {
-    const cached = this.hit(seg);
-    if (cached) return cached;
-    if (!this.rt.createSync) throw new SdxsError('UNSUPPORTED', `${this.backendName} cannot compile synchronously; use await t.data()`);
-    const { src, finish } = this.begin(seg);
-    try {
-      return finish(this.rt.createSync(src));
-    } catch (e) {
-      this.fail(seg, e, 'compiling');
-    }
-  }
-
   private async entry(seg: Segment): Promise<Entry> {
-    if (this.rt.createSync) return this.entrySync(seg);
     const cached = this.hit(seg);
     if (cached) return cached;
     const { src, finish } = this.begin(seg);
@@ -162,19 +149,6 @@ export class OrtRunner implements SegmentRunner {
     if (!e) return;
     this.cache.delete(seg.key);
     e.session.dispose();
-  }
-
-  runSync(seg: Segment): HostArray[] {
-    const e = this.entrySync(seg);
-    let out: Record<string, HostArray>;
-    try {
-      out = e.session.runSync!(this.feeds(seg, e), e.outputNames);
-    } catch (err) {
-      this.fail(seg, err, 'running');
-    } finally {
-      this.dropIfReleased(seg);
-    }
-    return e.outputNames.map((n) => out[n]!);
   }
 
   async run(seg: Segment): Promise<HostArray[]> {

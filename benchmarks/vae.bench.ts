@@ -31,14 +31,15 @@ export const VAE_REAL_CONFIG: C.ConfigObject = {
   scaling_factor: 1.0,
 };
 
-const QUICK_CONFIG: C.ConfigObject = { ...VAE_REAL_CONFIG, down_block_out_channels: [32, 32, 64, 64], up_block_out_channels: [32, 32, 32, 64, 64], norm_num_groups: 8 };
+/** The real config's structure at a small width (`--quick`, and the device run's dry run). */
+export const VAE_QUICK_CONFIG: C.ConfigObject = { ...VAE_REAL_CONFIG, down_block_out_channels: [32, 32, 64, 64], up_block_out_channels: [32, 32, 32, 64, 64], norm_num_groups: 8 };
 
 let cached: { quick: boolean; vae: AsymmetricAutoencoderKL } | null = null;
 /** The model with seeded float32 weights (kept across backends: host-side weights move with each use). */
 export function vaeBenchModel(quick: boolean): AsymmetricAutoencoderKL {
   if (cached?.quick === quick) return cached.vae;
   cached?.vae.dispose();
-  const vae = new AsymmetricAutoencoderKL(quick ? QUICK_CONFIG : VAE_REAL_CONFIG);
+  const vae = new AsymmetricAutoencoderKL(quick ? VAE_QUICK_CONFIG : VAE_REAL_CONFIG);
   randomizeWeights(vae, { seed: 1234 });
   console.error(`[bench] vae: ${(vae.numParameters() / 1e6).toFixed(1)} M parameters`);
   cached = { quick, vae };

@@ -45,7 +45,8 @@ export function nvidiaQuery(fields: string): string | null {
 }
 
 function gpuUsedMiB(): number | null {
-  const v = Number(nvidiaQuery('memory.used'));
+  const q = nvidiaQuery('memory.used');
+  const v = q === null || q === '' ? NaN : Number(q);
   return Number.isFinite(v) ? v : null;
 }
 
@@ -118,6 +119,20 @@ export function runChild(spec: ChildSpec): Promise<ChildRun> {
       finish(code);
     });
   });
+}
+
+/** Every `CHECK {json}` line a worker printed (parity checks as they came), parsed. */
+export function checkLines<T>(stdout: string): T[] {
+  const out: T[] = [];
+  for (const l of stdout.split('\n')) {
+    if (!l.startsWith('CHECK ')) continue;
+    try {
+      out.push(JSON.parse(l.slice('CHECK '.length)) as T);
+    } catch {
+      /* a line cut by the kill */
+    }
+  }
+  return out;
 }
 
 /** The `RESULT {json}` line a worker printed, parsed, or null. */

@@ -4,7 +4,8 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ChildRun, haveNvidiaSmi, nvidiaQuery, resultLine, runChild } from './child.js';
+import { type ChildRun, checkLines, haveNvidiaSmi, nvidiaQuery, resultLine, runChild } from './child.js';
+import type { ParityCheck } from './fixture-parity.js';
 import { type Mode, type Plan, planFor, torchConfigs } from './plan.js';
 import { type Report, type Stage, writeReport } from './report.js';
 import type { Task, TaskResult } from './tasks.js';
@@ -124,15 +125,14 @@ export async function drive(o: DriveOptions): Promise<Report> {
           add({ stage: 'parity', backend, compute, status: 'skipped', reason: sl.skip });
           continue;
         }
-        const task: Task = { kind: 'parity', backend, compute, fixtures, ...(first ? { saveTo: cpuOutputs } : { against: cpuOutputs }) };
+        const task: Task = { kind: 'parity', backend, compute, fixtures, cases: plan.parityCases, ...(first ? { saveTo: cpuOutputs } : { against: cpuOutputs }) };
         const { run, result } = await worker(task, sl.capS, `parity ${key}`);
         const base = { stage: 'parity', backend, compute, capS: sl.capS, ...measured(run) };
         if (!result) {
-          const f = failed(run, sl.capS);
-          unavailable.set(key, `parity ${f.status}: ${f.reason ?? ''}`);
-          add({ ...base, ...f });
+          // stopped or crashed: keep the checks it finished; the backend started, so it is still timed below
+          add({ ...base, ...failed(run, sl.capS), checks: checkLines<ParityCheck>(run.stdout) });
         } else {
-          if (result.status !== 'ok') unavailable.set(key, result.error ?? result.status);
+          if (result.status === 'unavailable') unavailable.set(key, result.error ?? result.status);
           add({ ...base, status: result.status, reason: result.error, computeUsed: result.computeUsed, checks: result.checks });
         }
       }

@@ -166,17 +166,28 @@ function tolerance(root: string, caseDir: string): Tolerance {
   throw new C.InputError(`${path.join(root, caseDir, 'case.json')}: no tolerance`);
 }
 
-/** Runs every parity case on the active backend; `against` holds ort-cpu float32's outputs by `case/check`. */
-export async function runParity(root: string, half: boolean, against: Map<string, Float32Array> | null): Promise<ParityOutcome> {
+/** Runs the parity cases (all, or those named in `only`) on the active backend; `against` holds ort-cpu float32's outputs by `case/check`. */
+export async function runParity(
+  root: string,
+  half: boolean,
+  against: Map<string, Float32Array> | null,
+  onCheck: (c: ParityCheck, caseSeconds: number) => void = () => {},
+  only?: readonly string[],
+): Promise<ParityOutcome> {
   const checks: ParityCheck[] = [];
   const outputs: ParityOutcome['outputs'] = new Map();
-  for (const kase of PARITY_CASES) {
+  const push = (c: ParityCheck, t0: number): void => {
+    checks.push(c);
+    onCheck(c, (performance.now() - t0) / 1000);
+  };
+  for (const kase of PARITY_CASES.filter((k) => !only || only.includes(k.name))) {
+    const t0 = performance.now();
     const tol = tolerance(root, kase.caseDir);
     let outs: Outputs;
     try {
       outs = await kase.run(root);
     } catch (e) {
-      checks.push({ name: kase.name, shape: [], maxAbsRef: NaN, maxAbsErr: NaN, relErr: NaN, relErrVsOrtCpu: null, pass: false, error: (e as Error).message.split('\n')[0] });
+      push({ name: kase.name, shape: [], maxAbsRef: NaN, maxAbsErr: NaN, relErr: NaN, relErrVsOrtCpu: null, pass: false, error: (e as Error).message.split('\n')[0] }, t0);
       continue;
     }
     try {
@@ -186,7 +197,7 @@ export async function runParity(root: string, half: boolean, against: Map<string
         try {
           actual = (await o.actual.data()) as Float32Array;
         } catch (e) {
-          checks.push({ name: key, shape: [...o.actual.shape], maxAbsRef: NaN, maxAbsErr: NaN, relErr: NaN, relErrVsOrtCpu: null, pass: false, error: (e as Error).message.split('\n')[0] });
+          push({ name: key, shape: [...o.actual.shape], maxAbsRef: NaN, maxAbsErr: NaN, relErr: NaN, relErrVsOrtCpu: null, pass: false, error: (e as Error).message.split('\n')[0] }, t0);
           continue;
         }
         const expected = (await o.expected.data()) as Float32Array;
@@ -208,7 +219,7 @@ export async function runParity(root: string, half: boolean, against: Map<string
           vsCpu = m / (maxRef || 1);
         }
         const rel = maxErr / (maxRef || 1);
-        checks.push({ name: key, shape: [...o.actual.shape], maxAbsRef: maxRef, maxAbsErr: maxErr, relErr: rel, relErrVsOrtCpu: vsCpu, pass: half ? rel <= HALF_BUDGET : excess <= 0 && Number.isFinite(maxErr) });
+        push({ name: key, shape: [...o.actual.shape], maxAbsRef: maxRef, maxAbsErr: maxErr, relErr: rel, relErrVsOrtCpu: vsCpu, pass: half ? rel <= HALF_BUDGET : excess <= 0 && Number.isFinite(maxErr) }, t0);
         outputs.set(key, { shape: [...o.actual.shape], data: Float32Array.from(actual) });
       }
     } finally {

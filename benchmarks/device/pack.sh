@@ -14,7 +14,8 @@
 # Slow parts (Node, ONNX Runtime, native, diffusers) are cached in .device-cache/ by version.
 #   benchmarks/device/pack.sh            (after `npm ci && npm run build`)
 # Env: DEVICE_CARRY, DEVICE_CACHE, SDXS_FIXTURES (default ../shared/fixtures), DIFFUSERS_GIT (a diffusers git
-# directory; default the search tool's mirror), DEVICE_PACK_XZ (xz level, default -6).
+# directory; default the search tool's mirror), DEVICE_PACK_XZ (xz level, default -6; the CI dry run packs at -1,
+# 10x faster and about 8 MB larger, and the limit holds at either).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 carry="${DEVICE_CARRY:-$root/.device-carry}"
@@ -157,8 +158,5 @@ size=$(du -sb "$carry" | cut -f1)
 total=$((size + tracked))
 echo "carry=$carry size_bytes=$size tracked_bytes=$tracked total_bytes=$total limit_bytes=$limit" >> "$carry/MANIFEST.txt"
 say "$(tail -1 "$carry/MANIFEST.txt")"
-if [ "$total" -gt "$limit" ]; then
-  if [ "$level" = "-6" ]; then die "carry folder + tracked files = $total bytes, over the device tool's 64 MiB"; fi
-  say "warning: over 64 MiB at xz $level (the default level -6 packs smaller)"
-fi
+[ "$total" -le "$limit" ] || die "carry folder + tracked files = $total bytes at xz $level, over the device tool's 64 MiB"
 echo "$carry"

@@ -81,7 +81,7 @@ export function markdown(r: Report): string {
     '',
     `${String(m.gpu ?? 'no GPU')}; Node ${String(m.node)}; onnxruntime-node ${String(m.onnxruntime ?? '?')}; PyTorch ${String(m.torch ?? 'not run')}; started ${String(m.started)}, ${n(m.elapsedS as number, 0)} s of a ${String(m.budgetS)} s budget.`,
     '',
-    '## Timings (real configs, random 16-bit weights)',
+    m.mode === 'device' ? '## Timings (real configs, random 16-bit weights)' : '## Timings (dry run: tiny configs and sizes, software Vulkan)',
     '',
     '`generate` is the whole `sdxs generate` process (load, compile, encode, denoise, decode, PNG) against PyTorch building its models and running once; the other cases compare steady calls. GPU MiB: rise of nvidia-smi\'s used memory while the process ran.',
     '',

@@ -24,7 +24,7 @@ export const MODEL_FIXTURE_FILES: readonly string[] = [
 ];
 
 export type Task =
-  | { kind: 'parity'; backend: string; compute: Compute; fixtures: string; saveTo?: string; against?: string }
+  | { kind: 'parity'; backend: string; compute: Compute; fixtures: string; cases?: string[]; saveTo?: string; against?: string }
   | { kind: 'unet-step'; backend: string; compute: Compute; quick: boolean; latent: number; batch: number; tokens: number; runs: number }
   | { kind: 'vae-decode'; backend: string; compute: Compute; quick: boolean; latent: number; runs: number }
   | { kind: 'make-model'; dir: string; real: boolean };
@@ -108,7 +108,11 @@ async function vaeDecode(t: Extract<Task, { kind: 'vae-decode' }>): Promise<Task
 
 async function parity(t: Extract<Task, { kind: 'parity' }>): Promise<TaskResult> {
   const against = t.against ? await readOutputs(t.against) : null;
-  const { checks, outputs } = await runParity(t.fixtures, t.compute === 'float16', against);
+  // each check also goes out as it comes (a `CHECK {json}` line), so a worker stopped at its cap still reports
+  const { checks, outputs } = await runParity(t.fixtures, t.compute === 'float16', against, (c, s) => {
+    process.stdout.write(`CHECK ${JSON.stringify(c)}\n`);
+    process.stderr.write(`[parity] ${t.backend}:${t.compute} ${c.name}: ${c.error ?? c.relErr.toExponential(1)} (${s.toFixed(1)} s into the case)\n`);
+  }, t.cases);
   if (t.saveTo) await saveOutputs(t.saveTo, outputs);
   return { status: 'ok', checks };
 }

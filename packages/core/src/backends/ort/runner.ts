@@ -40,7 +40,7 @@ function defaultMaxBytes(): number {
   return os ? 0.4 * os.totalmem() : 2 ** 31;
 }
 
-/** Bytes the runtime holds for a session's weights: 2 per value in float16 graphs, 4 in float32 ones (16-bit weights folded to float32 at load). */
+/** Bytes the runtime holds for a session's weights: 2 per value in float16 graphs, 4 in float32 ones (16-bit weights folded to float32 at load on the CPU). */
 const weightBytes = (ws: readonly LazyValue[], compute: 'float16' | 'float32' = 'float32'): number =>
   ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (compute === 'float16' ? 2 : 4), 0);
 
@@ -66,7 +66,8 @@ export class OrtRunner implements SegmentRunner {
 
   private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
     const m = lowerSegment(seg, this.opts);
-    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
+    const halfWeights = (this.opts.compute ?? 'float32') === 'float32' && seg.constants.some((w) => w.storage);
+    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights, halfWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
   }
 
   private hit(seg: Segment): Entry | null {

@@ -4,7 +4,7 @@
  * asynchronously): onnxruntime-node (native CPU, WebGPU through its own Dawn, CUDA when its provider is
  * installed) and onnxruntime-web (wasm and WebGPU in browsers, Node and Bun). Both are optional peers.
  */
-import { probeDawnAdapter } from '../dawn-probe.js';
+import { dawnAdapterInfo, probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { HostArray } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
@@ -28,6 +28,8 @@ export interface SessionSource {
   externalData: { path: string; data: Uint8Array }[];
   /** some weight feeds several matrix products (a training graph): pre-packing would copy it per product */
   sharedWeights?: boolean;
+  /** a float32 graph with 16-bit weights cast in the graph (kept 16-bit on a GPU: see keepHalfOptions) */
+  halfWeights?: boolean;
 }
 
 export interface OrtRuntime {
@@ -116,6 +118,26 @@ function prepackOptions(src: SessionSource): { extra?: { session: { disable_prep
   return offFor('SDXS_ORT_PREPACK', src) ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
 
+/**
+ * ONNX Runtime folds `Cast(float16 weight → float32)` into a float32 initializer at load (constant folding,
+ * and FuseFp16InitializerToFp32NodeTransformer): on a GPU that doubles a 16-bit model's device memory (the
+ * UNet: 6.8 GB instead of 3.4). Float32 graphs on a GPU provider turn both off, so 16-bit weights are uploaded
+ * as 16 bits and cast where they are used (SDXS_ORT_KEEP_HALF=0 folds them again). Only on a device that can
+ * hold float16 (CUDA, a WebGPU adapter with shader-f16): without it the Cast cannot run there ("Program Cast
+ * requires f16 but the device does not support it"), and the weights are folded to float32 as before.
+ */
+function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { optimization: { disable_specified_optimizers: string } } } {
+  const env = envValue('SDXS_ORT_KEEP_HALF');
+  const on = env === '1' || (env !== '0' && src.halfWeights === true && halfDevice);
+  return on ? { extra: { optimization: { disable_specified_optimizers: 'ConstantFolding;FuseFp16InitializerToFp32NodeTransformer' } } } : {};
+}
+
+/** Session options of one segment: the shared ones plus its pre-packing, arena and 16-bit weight settings. */
+function sessionOptions(base: object, src: SessionSource, halfDevice: boolean): object {
+  const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra };
+  return { ...base, ...arenaOptions(src), ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
+}
+
 const envValue = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
 
 /** A feature that training graphs (shared weights) run without: `<name>=0` turns it off everywhere, `=1` keeps it everywhere. */
@@ -164,8 +186,10 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     logSeverityLevel: 3,
     ...threadOptions(),
   };
+  // a device that holds float16 tensors: 16-bit weights can stay 16-bit there
+  const halfDevice = provider === 'cuda' || (provider === 'webgpu' && (await dawnAdapterInfo()).shaderF16);
   const create = async (src: SessionSource): Promise<OrtSession> => {
-    const s = await ort.InferenceSession.create(src.bytes, { ...options, ...prepackOptions(src), ...arenaOptions(src), externalData: src.externalData });
+    const s = await ort.InferenceSession.create(src.bytes, sessionOptions(options, src, halfDevice));
     return wrapSession(ort, s);
   };
   // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).

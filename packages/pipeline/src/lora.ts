@@ -52,6 +52,7 @@ export class PipelineLoras {
     const opened = await C.nn.openLora(source, { ...hub, weightName: opts.weightName });
     const parts = new Set<Part>();
     try {
+      if (opened.file.names().length === 0) throw new C.CheckpointError(`${opened.file.file}: the LoRA file holds no tensors (an empty LoRA changes nothing)`);
       for (const k of opened.file.names()) {
         const p = C.nn.parseLoraKey(k);
         parts.add('problem' in p || p.component !== 'text_encoder' ? 'unet' : 'text_encoder');

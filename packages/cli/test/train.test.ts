@@ -45,7 +45,7 @@ test('sdxs train: an unknown SDXS_BACKEND or a bad flag is a usage error (2), a 
   const bad = writeConfig(root, 'bad.json', { steps: 1, lora: { rank: 4, dropout: 2 } });
   const r = await runCli(['train', '-c', bad], { SDXS_BACKEND: 'cpu' });
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/input error: .*bad\.json: 'lora\.dropout' must be in \[0, 1\)/);
+  expect(r.stderr).toMatch(/input error: .*bad\.json: 'lora\.dropout' must be a number in \[0, 1\), got 2/);
   // a backend named in the config file is the config's fault (3); --backend overrides it
   const named = writeConfig(root, 'named.json', { steps: 1, backend: 'no-such-backend' });
   const fromConfig = await runCli(['train', '-c', named, '--lora']);

@@ -146,12 +146,18 @@ describe('the training config is validated up front', () => {
     expect(validateTrainConfig({ ...BASE, ema: null }).ema).toBeNull();
   });
 
-  test('a BOM is accepted in the training config as in unet/config.json (one rule for every JSON config reader)', () => {
+  test('a BOM is accepted in the training config as in unet/config.json (one rule for every JSON config reader)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sdxs-train-bom-'));
     const file = path.join(dir, 'train.json');
     writeFileSync(file, `\ufeff${JSON.stringify({ ...BASE, batchSize: 2 })}`);
     expect(parseTrainArgs(['-c', file])!.cfg.batchSize).toBe(2);
     expect(C.parseConfig(`\ufeff${JSON.stringify({ in_channels: 4 })}`, 'unet/config.json')).toEqual({ in_channels: 4 });
+    // and in a sharded checkpoint's index
+    writeFileSync(path.join(dir, 'shard.safetensors'), C.serializeSafetensors({ w: { dtype: 'F32', shape: [1], data: Float32Array.of(2) } }));
+    writeFileSync(path.join(dir, 'model.safetensors.index.json'), `\ufeff${JSON.stringify({ weight_map: { w: 'shard.safetensors' } })}`);
+    const sharded = await C.loadSafetensorsIndex(path.join(dir, 'model.safetensors.index.json'));
+    expect(sharded.names()).toEqual(['w']);
+    await sharded.close();
     // not JSON at all stays a ConfigError naming the file
     writeFileSync(file, '\ufeff{"model": ');
     expect(() => parseTrainArgs(['-c', file])).toThrow(new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: config is not valid JSON`));

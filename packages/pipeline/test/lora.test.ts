@@ -114,5 +114,8 @@ describe('SdxsPipeline LoRA', () => {
     expect(e).toBeInstanceOf(C.CheckpointError);
     expect(e!.message).toContain(`nan.safetensors [${key}.lora_A.weight]`);
     expect(pipe.loraAdapters).toEqual([]);
+    // a non-finite weight is refused before anything is registered
+    await expect(pipe.loadLoraWeights(file('overflow.safetensors'), { weight: Number.NaN })).rejects.toThrow(C.InputError);
+    expect(pipe.loraAdapters).toEqual([]);
   }, 120_000);
 });

@@ -73,6 +73,15 @@ describe('LoRA files with unusable values are refused with a CheckpointError nam
       const e = await refused(net, f);
       expect(e.message).toContain('[lin.alpha]');
     }
+    // an integer alpha (some tools write I64) is a number like any other; a bool one is refused
+    const int = await writeLora((m) => void (m['lin.alpha'] = { dtype: 'I64', shape: [], data: BigInt64Array.of(4n) }));
+    const withInt = new Net();
+    await C.nn.loadLora(withInt, int);
+    expect(withInt.lin.lora.adapters.get('default_0')!.scale).toBe(4 / RANK);
+    const bool = await writeLora((m) => void (m['lin.alpha'] = { dtype: 'BOOL', shape: [], data: Uint8Array.of(1) }));
+    expect((await refused(net, bool)).message).toMatch(/\[lin\.alpha\]: the tensor is BOOL/);
+    const huge = await writeLora((m) => void (m['lin.alpha'] = { dtype: 'I64', shape: [], data: BigInt64Array.of(10n ** 18n) }));
+    expect((await refused(net, huge)).message).toContain('[lin.alpha]');
     // a sane alpha still loads: scale alpha / rank
     const ok = await writeLora((m) => void (m['lin.alpha'] = { dtype: 'F32', shape: [], data: Float32Array.of(8) }));
     await C.nn.loadLora(net, ok);

@@ -20,7 +20,7 @@ import { loadSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { reshape } from '../ops/shape.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { convertRaw } from './load.js';
+import { convertRaw, isFloatDType } from './load.js';
 import { fromData } from '../engine.js';
 import { addLayerAdapter, asFloat32, checkLoraScale, fuseLayer, isLoraLayer, removeLayerAdapters, unfuseLayer, type LoraLayer } from './lora.js';
 import type { Module } from './module.js';
@@ -418,6 +418,8 @@ async function readAs(file: SafetensorsFile, key: string, shape: readonly number
 async function readScalar(file: SafetensorsFile, key: string): Promise<number> {
   const info = file.info(key);
   if (info.shape.reduce((a, b) => a * b, 1) !== 1) throw new CheckpointError(`${file.file} [${key}]: alpha must be a scalar, got ${fmtShape(info.shape)}`);
+  // an alpha is a number, and some tools store a whole one as an integer tensor (I64): that one is read as is
+  if (!isFloatDType(info.dtype) && info.dtype !== 'BOOL') return Number((await file.readTyped(key))[0]!);
   return (await readFinite(file, key))[0]!;
 }
 

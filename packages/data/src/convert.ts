@@ -31,6 +31,8 @@ export interface ConvertOptions {
   requireCaption?: boolean;
   /** Images whose header claims more pixels are skipped as corrupt before decoding (default DEFAULT_MAX_IMAGE_PIXELS of @sdxs/vae, 8192x8192). */
   maxImagePixels?: number;
+  /** Image files larger than this (bytes) are skipped before they are read (default: maxImageBytesFor(maxImagePixels) of @sdxs/vae). */
+  maxImageBytes?: number;
   /** Items per part file (default 64). */
   itemsPerShard?: number;
   onProgress?: (p: { done: number; total: number; skipped: number }) => void;
@@ -101,7 +103,8 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const info: DatasetInfo = { buckets: buckets.map(([w, h]) => [w, h]) };
   let processed = 0;
   let skippedCount = 0;
-  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
+  const maxPixels = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), maxPixels, opts.maxImageBytes);
   try {
     if (textEncoder && !existsSync(path.join(outDir, 'uncond.safetensors'))) {
       const u = await encodeText(textEncoder, '');

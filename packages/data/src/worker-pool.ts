@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { inspectImageFile } from '@sdxs/vae/node';
 
 export interface ProbeResult {
   hash: string;
@@ -92,8 +93,11 @@ export class WorkerPool {
   private readonly load: number[] = [];
   private nextId = 1;
 
-  /** `maxPixels`: images whose header claims more pixels are refused before decoding. */
-  constructor(size: number, maxPixels: number) {
+  /**
+   * `maxPixels`: images whose header claims more pixels are refused before decoding; `maxBytes`: larger
+   * files are refused before they are read (default: derived from `maxPixels`).
+   */
+  constructor(size: number, private readonly maxPixels: number, private readonly maxBytes?: number) {
     const sp = sharpPath();
     for (let i = 0; i < Math.max(1, size); i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp, maxPixels } });
@@ -129,8 +133,18 @@ export class WorkerPool {
     });
   }
 
-  /** Reads the file, hashes it (sha256), reads its oriented size and decodes it once to validate. */
-  probe(file: string): Promise<ProbeResult> {
+  /**
+   * Reads the file, hashes it (sha256), reads its oriented size and decodes it once to validate. First,
+   * on this thread, without reading more than its first bytes: a regular file (a device or FIFO would
+   * be read forever), within the size limit, a known format whose header is within the pixel limit.
+   */
+  async probe(file: string): Promise<ProbeResult> {
+    try {
+      await inspectImageFile(file, { maxPixels: this.maxPixels, maxBytes: this.maxBytes });
+    } catch (e) {
+      // the worker's errors carry no file name (the report names the source): the same here
+      throw new Error((e as Error).message.replace(`${file}: `, ''));
+    }
     return this.send({ op: 'probe', path: file });
   }
 

@@ -90,6 +90,16 @@ maybe('video', () => {
     expect((await probeVideo(tools!, at(`vfr-2x${ext}`))).hasAudio).toBe(true);
   });
 
+  test('an image name as the output of a video is a usage error before any frame is decoded', async () => {
+    const vae = await tinyVae();
+    const t0 = performance.now();
+    const e = await upscaleVideo(vae, at('in.mp4'), at('in-2x.png')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(C.ArgumentError);
+    expect((e as Error).message).toMatch(/output of a video must be a video .*not 'in-2x\.png'/);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(existsSync(at('in-2x.png'))).toBe(false);
+  });
+
   test('a video path that is a character device or a FIFO is refused at once', async () => {
     const vae = await tinyVae();
     if (existsSync('/dev/zero')) {

@@ -117,6 +117,11 @@ function encodeError(output: string, how: string, tail: string): Error {
 
 /** Upscales `input` to `output` (format from its extension: .mp4/.mov/.mkv → H.264, .webm → VP9). */
 export async function upscaleVideo(vae: AsymmetricAutoencoderKL, input: string, output: string, options: UpscaleVideoOptions = {}): Promise<UpscaleVideoResult> {
+  const outExt = path.extname(output).toLowerCase();
+  if (!(VIDEO_EXTENSIONS as readonly string[]).includes(outExt)) {
+    // checked before any frame is decoded: an image name for a video output would fail only at the end
+    throw new C.ArgumentError(`the output of a video must be a video (${VIDEO_EXTENSIONS.join(' ')}), not '${path.basename(output)}'`);
+  }
   const tools = findFfmpeg(options.env);
   const signal = options.signal;
   // A device or FIFO named .mp4 would be read forever: regular files only, refused before ffprobe runs.

@@ -131,6 +131,11 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
   if (values.json) {
     stdout.write(`${JSON.stringify({ out: values.out, processed: r.processed, seconds: Number(s), items: r.report.items, skipped: r.report.skipped.length, counts: r.report.counts })}\n`);
   } else {
+    const animated = r.index.items.filter((it) => (it.frames ?? 1) > 1);
+    if (animated.length) {
+      const names = animated.slice(0, 5).map((it) => it.source).join(', ');
+      stderr.write(`warning: ${animated.length} animated or multi-page images (${names}${animated.length > 5 ? ', …' : ''}) contribute their first frame only\n`);
+    }
     const small = r.report.counts.tiny ? `; ${r.report.counts.tiny} images were smaller than --min-side (default: half the smallest bucket side) and skipped: lower --buckets min:max:step or --min-side to keep them` : '';
     stderr.write(`${stderr.isTTY ? '\n' : ''}converted ${r.processed} sources in ${s}s into ${values.out}: ${r.report.items} items, skipped ${JSON.stringify(r.report.counts)}${small} (index: ${values.out}/index.json, report: ${values.out}/report.json)\n`);
   }

@@ -178,7 +178,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
             fields.push(`cond.${kind}`, `mask.${kind}`);
           }
         }
-        items.push({ id, source: c.source, hash: p.hash, bucket, size: [p.width, p.height], captions: c.captions, shard: `${name}.safetensors`, fields });
+        items.push({ id, source: c.source, hash: p.hash, bucket, size: [p.width, p.height], ...(p.pages > 1 ? { frames: p.pages } : {}), captions: c.captions, shard: `${name}.safetensors`, fields });
       }
       if (items.length > 0) await C.saveSafetensors(path.join(outDir, `${name}.safetensors`), tensors, { format: 'sdxs-dataset' });
       const part: PartFile = { version: INDEX_VERSION, part: name, sources: batch.map((c) => c.source), items, skipped };

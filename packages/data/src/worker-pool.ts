@@ -13,6 +13,8 @@ export interface ProbeResult {
   width: number;
   height: number;
   format: string;
+  /** Frames or pages in the file (1 for still images). */
+  pages: number;
 }
 
 export interface ResizeResult {
@@ -52,7 +54,7 @@ async function handle(msg) {
     // Decode fully once so truncated or corrupt data is caught here.
     await strictly((failOn) => sharp(buf, { failOn, limitInputPixels: maxPixels }).raw().toBuffer());
     const swap = (meta.orientation || 1) >= 5;
-    return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?' };
+    return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?', pages: meta.pages || 1 };
   }
   const images = [];
   for (const [w, h] of msg.sizes) {

@@ -157,6 +157,18 @@ describe('non-regular and oversized files named like images', () => {
     expect(skipped['sparse.png']!.detail).toMatch(/1610612736 bytes, over the limit/);
     expect(skipped['target.png']).toMatchObject({ reason: 'duplicate', duplicateOf: 'link.png' });
   }, 30_000);
+
+  test('an animated WebP is not reduced to its first frame without a word: the item records its frame count', async () => {
+    const sharp = (await import('sharp')).default;
+    const dir = tmp('animated');
+    const raw = new Uint8Array(160 * 240 * 3).map((_, i) => (i * 7 + Math.floor(i / (160 * 80 * 3)) * 50) & 255); // three different frames
+    await sharp(raw, { raw: { width: 160, height: 240, channels: 3, pageHeight: 80 } }).webp({ delay: [100, 100, 100], loop: 0 }).toFile(path.join(dir, 'anim.webp'));
+    await makeImage(path.join(dir, 'still.png'), 200, 100, 1);
+    const r = await convertDataset({ in: dir, out: tmp('animated-out'), buckets: SMALL_BUCKETS, workers: 1 });
+    const bySource = Object.fromEntries(r.index.items.map((it) => [it.source, it]));
+    expect(bySource['anim.webp']).toMatchObject({ frames: 3, size: [160, 80] });
+    expect(bySource['still.png']!.frames).toBeUndefined();
+  });
 });
 
 describe('runDataConvert', () => {

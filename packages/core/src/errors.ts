@@ -159,6 +159,7 @@ const WRITE_ERRNO: Record<string, string> = {
   EACCES: 'permission denied: the folder is not writable',
   EPERM: 'permission denied: the folder is not writable',
   ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a part of the path exists and is not a folder',
   EISDIR: 'the output path is a folder',
   ENAMETOOLONG: 'the file name is too long',
   EFBIG: "the file is over the file system's size limit",

@@ -9,6 +9,7 @@ export {
   type BatchEncoding,
   type ApplyChatTemplateOptions,
 } from './tokenizer.js';
+export { regexBacktrackingProblem, checkTokenizerJson } from './tokenizer-checks.js';
 export { ChatTemplate, type ChatMessage, type ChatContentPart, type RenderChatOptions } from './chat-template.js';
 export { parseQwen35Config, type Qwen35TextConfig, type Qwen35LayerType } from './config.js';
 export { Qwen35TextModel, type InputIds, type TextForwardOptions, type TextModelOutput } from './model/text-model.js';

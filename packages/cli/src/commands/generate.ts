@@ -107,7 +107,7 @@ export const generate: Command = {
       decodeTile,
     };
     const loras = loraArgs(cmd, v.lora);
-    const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env) : undefined;
+    const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env, (m) => io.stderr.write(`sdxs ${cmd}: warning: ${m}\n`)) : undefined;
     if (image && (v.width === undefined || v.height === undefined)) {
       // img2img keeps the input's size and aspect (rounded to the multiple of 16 the model needs) rather
       // than stretching it to the text-to-image default; one given side sets the scale.

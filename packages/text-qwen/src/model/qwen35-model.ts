@@ -1,0 +1,121 @@
+/**
+ * Qwen3_5Model: the vision tower (`model.visual.*`) and the text model (`model.language_model.*`). Image features
+ * replace the image placeholder tokens' embeddings in order (the reference's masked_scatter), and the text model
+ * runs with the 3-D multimodal rope positions.
+ */
+import * as C from '@sdxs/core';
+import { parseQwen35Config, type Qwen35TextConfig } from '../config.js';
+import { parseQwen35MultimodalTokens, parseQwen35VisionConfig, type Qwen35MultimodalTokens, type Qwen35VisionConfig } from '../vision/config.js';
+import { multimodalRopeIndex, type RopeIndex } from '../vision/rope-index.js';
+import { gridRows, Qwen35VisionModel, type ImageGridInput } from '../vision/vision-model.js';
+import { closeAll, openQwenCheckpoint, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
+import type { AttentionMaskInput } from './masks.js';
+import { Qwen35TextModel, type TextForwardOptions, type TextModelOutput } from './text-model.js';
+
+export interface Qwen35ModelConfig {
+  text: Qwen35TextConfig;
+  vision: Qwen35VisionConfig;
+  tokens: Qwen35MultimodalTokens;
+}
+
+/** Reads the three parts of a VLM config.json (errors name `file`). */
+export function parseQwen35ModelConfig(json: unknown, file = 'config.json'): Qwen35ModelConfig {
+  return { text: parseQwen35Config(json, file), vision: parseQwen35VisionConfig(json, file), tokens: parseQwen35MultimodalTokens(json, file) };
+}
+
+export interface MultimodalInputs {
+  /** Token rows [B][S] with one image placeholder per merged patch group. */
+  inputIds: readonly (readonly number[])[];
+  /** [patches, C·T·P·P] from Qwen35ImageProcessor (every image of the batch, in order). */
+  pixelValues: C.Tensor;
+  imageGridThw: ImageGridInput;
+  attentionMask?: readonly (readonly number[])[] | null;
+}
+
+const hostRows = (m: AttentionMaskInput | null | undefined): readonly (readonly number[])[] | null => {
+  if (m === null || m === undefined) return null;
+  if (m instanceof C.Tensor) {
+    const [b, s] = m.shape as [number, number];
+    const v = m.dataSync() as ArrayLike<number>;
+    return Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => Number(v[i * s + j])));
+  }
+  return m;
+};
+
+export class Qwen35Model extends C.Module {
+  readonly visual: Qwen35VisionModel;
+  readonly language_model: Qwen35TextModel;
+
+  constructor(readonly config: Qwen35ModelConfig) {
+    super();
+    this.visual = new Qwen35VisionModel(config.vision);
+    this.language_model = new Qwen35TextModel(config.text);
+  }
+
+  /** Reads `config.json` and both towers of `model.safetensors` (single or sharded). */
+  static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35Model> {
+    const dir = await resolveQwenSource(source, options);
+    const model = new Qwen35Model(parseQwen35ModelConfig(await C.loadConfig(dir), `${dir}/config.json`));
+    const files = await openQwenCheckpoint(dir);
+    try {
+      await model.language_model.loadFrom(files, options);
+      await model.visual.loadFrom(files, options);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    } finally {
+      await closeAll(files);
+    }
+    return model;
+  }
+
+  /** The host positions and per-row rope deltas of `inputIds` (see multimodalPositionIds). */
+  ropeIndex(inputIds: readonly (readonly number[])[], imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): RopeIndex {
+    return multimodalRopeIndex(inputIds, gridRows(imageGridThw), this.config.tokens.imageTokenId, this.config.vision.spatialMergeSize, hostRows(attentionMask));
+  }
+
+  /** The reference's `compute_3d_position_ids`: int32 [3, B, S] (temporal, height, width rows). */
+  multimodalPositionIds(inputIds: readonly (readonly number[])[], imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): C.Tensor {
+    const r = this.ropeIndex(inputIds, imageGridThw, attentionMask);
+    return C.tensor(r.data, [3, r.batch, r.length], 'int32');
+  }
+
+  /**
+   * Text embeddings [B, S, D] with the image features scattered over the placeholders in order: one gather
+   * from [text rows; image rows], so that every backend (compiled ones included) does it in the graph.
+   */
+  mergeEmbeddings(inputIds: readonly (readonly number[])[], imageEmbeds: C.Tensor): C.Tensor {
+    const b = inputIds.length;
+    const s = inputIds[0]?.length ?? 0;
+    const d = this.config.text.hiddenSize;
+    const m = imageEmbeds.shape[0]!;
+    if (imageEmbeds.rank !== 2 || imageEmbeds.shape[1] !== d) throw new C.ShapeError(`image features ${JSON.stringify(imageEmbeds.shape)} must be [tokens, ${d}]`);
+    const index = new Int32Array(b * s);
+    let k = 0;
+    for (let i = 0; i < b; i++) {
+      for (let j = 0; j < s; j++) index[i * s + j] = inputIds[i]![j] === this.config.tokens.imageTokenId ? b * s + k++ : i * s + j;
+    }
+    if (k !== m) throw new C.InputError(`Image features and image tokens do not match: tokens ${k}, features ${m}`);
+    return C.tidy(() => {
+      const text = C.reshape(this.language_model.embed_tokens.forward(inputIds), [b * s, d]);
+      const rows = C.concat([text, imageEmbeds], 0);
+      return C.reshape(C.gather(rows, C.tensor(index, [b * s], 'int32'), 0), [b, s, d]);
+    });
+  }
+
+  /** The whole model: vision tower, placeholder scatter, text model with multimodal positions. */
+  forward(inputs: MultimodalInputs, options: Omit<TextForwardOptions, 'positionIds' | 'cache'> = {}): TextModelOutput {
+    const { inputIds, pixelValues, imageGridThw, attentionMask } = inputs;
+    const positions = this.ropeIndex(inputIds, imageGridThw, attentionMask);
+    return C.tidy(() => {
+      const { imageEmbeds } = this.visual.forward(pixelValues, imageGridThw);
+      const embeds = this.mergeEmbeddings(inputIds, imageEmbeds);
+      return this.language_model.forwardEmbeds(embeds, attentionMask ?? null, { ...options, positionIds: positions });
+    });
+  }
+
+  /** The reference's `hidden_states[-2]` [B, S, D] of the multimodal input (what SDXS conditions on). */
+  penultimateHiddenState(inputs: MultimodalInputs): C.Tensor {
+    return this.forward(inputs, { stopAtLayer: this.config.text.numHiddenLayers - 1 }).lastHiddenState;
+  }
+}

@@ -47,7 +47,7 @@ export function hasVisionConfig(json: unknown): boolean {
 export function parseQwen35VisionConfig(json: unknown, file = 'config.json'): Qwen35VisionConfig {
   if (!isObject(json)) throw new ConfigError(`${file}: config is not a JSON object`);
   if (!isObject(json.vision_config)) throw new ConfigError(`${file}: 'vision_config' is missing: this checkpoint has no vision tower`);
-  const r = new Reader(json.vision_config, file, 'vision_config.');
+  const r: Reader = new Reader(json.vision_config, file, 'vision_config.');
   const modelType = r.raw('model_type');
   if (modelType !== undefined && modelType !== 'qwen3_5_vision') r.fail('model_type', `is ${previewValue(modelType)}; expected "qwen3_5_vision"`);
   const act = r.str('hidden_act', 'gelu_pytorch_tanh');
@@ -65,7 +65,7 @@ export function parseQwen35VisionConfig(json: unknown, file = 'config.json'): Qw
   const rp = r.raw('rope_parameters');
   if (rp !== undefined) {
     if (!isObject(rp)) r.fail('rope_parameters', 'must be an object');
-    const rr = new Reader(rp, file, 'vision_config.rope_parameters.');
+    const rr: Reader = new Reader(rp, file, 'vision_config.rope_parameters.');
     const type = rr.str('rope_type', 'axial');
     if (type !== 'axial') rr.fail('rope_type', `is ${previewValue(type)}; the vision tower's rope is "axial"`);
     ropeTheta = rr.num('rope_theta', 10000);
@@ -92,7 +92,7 @@ export function parseQwen35VisionConfig(json: unknown, file = 'config.json'): Qw
 /** The placeholder ids of a Qwen3.5 VLM config (required: an image prompt cannot be built without them). */
 export function parseQwen35MultimodalTokens(json: unknown, file = 'config.json'): Qwen35MultimodalTokens {
   if (!isObject(json)) throw new ConfigError(`${file}: config is not a JSON object`);
-  const r = new Reader(json as Json, file, '');
+  const r: Reader = new Reader(json as Json, file, '');
   const videoRaw = r.raw('video_token_id');
   return {
     imageTokenId: r.int('image_token_id', undefined, L.vocab, 0),

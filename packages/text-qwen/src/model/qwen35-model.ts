@@ -7,6 +7,7 @@ import * as C from '@sdxs/core';
 import { parseQwen35Config, type Qwen35TextConfig } from '../config.js';
 import { parseQwen35MultimodalTokens, parseQwen35VisionConfig, type Qwen35MultimodalTokens, type Qwen35VisionConfig } from '../vision/config.js';
 import { multimodalRopeIndex, type RopeIndex } from '../vision/rope-index.js';
+import { scatterImageFeatures } from '../vision/scatter.js';
 import { gridRows, Qwen35VisionModel, type ImageGridInput } from '../vision/vision-model.js';
 import { closeAll, openQwenCheckpoint, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
 import type { AttentionMaskInput } from './masks.js';
@@ -80,27 +81,9 @@ export class Qwen35Model extends C.Module {
     return C.tensor(r.data, [3, r.batch, r.length], 'int32');
   }
 
-  /**
-   * Text embeddings [B, S, D] with the image features scattered over the placeholders in order: one gather
-   * from [text rows; image rows], so that every backend (compiled ones included) does it in the graph.
-   */
+  /** Text embeddings [B, S, D] with the image features [tokens, D] over the placeholders, in order. */
   mergeEmbeddings(inputIds: readonly (readonly number[])[], imageEmbeds: C.Tensor): C.Tensor {
-    const b = inputIds.length;
-    const s = inputIds[0]?.length ?? 0;
-    const d = this.config.text.hiddenSize;
-    const m = imageEmbeds.shape[0]!;
-    if (imageEmbeds.rank !== 2 || imageEmbeds.shape[1] !== d) throw new C.ShapeError(`image features ${JSON.stringify(imageEmbeds.shape)} must be [tokens, ${d}]`);
-    const index = new Int32Array(b * s);
-    let k = 0;
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < s; j++) index[i * s + j] = inputIds[i]![j] === this.config.tokens.imageTokenId ? b * s + k++ : i * s + j;
-    }
-    if (k !== m) throw new C.InputError(`Image features and image tokens do not match: tokens ${k}, features ${m}`);
-    return C.tidy(() => {
-      const text = C.reshape(this.language_model.embed_tokens.forward(inputIds), [b * s, d]);
-      const rows = C.concat([text, imageEmbeds], 0);
-      return C.reshape(C.gather(rows, C.tensor(index, [b * s], 'int32'), 0), [b, s, d]);
-    });
+    return scatterImageFeatures(this.language_model.embed_tokens, inputIds, imageEmbeds, this.config.tokens.imageTokenId);
   }
 
   /** The whole model: vision tower, placeholder scatter, text model with multimodal positions. */

@@ -26,7 +26,7 @@ export { Qwen35VisionModel, VISION_PREFIX, type VisionOutput, type ImageGridInpu
 export type { GridThw } from './vision/positions.js';
 export type { MultimodalPositions } from './model/rope.js';
 export type { RopeIndex } from './vision/rope-index.js';
-export { Qwen35Model, parseQwen35ModelConfig, type Qwen35ModelConfig, type MultimodalInputs } from './model/qwen35-model.js';
+export { Qwen35Model, parseQwen35ModelConfig, type Qwen35ModelConfig, type MultimodalInputs, type MultimodalIds } from './model/qwen35-model.js';
 export { Qwen35ImageProcessor, parseImageProcessorConfig, smartResize, type ImageInput, type ProcessedImage, type Qwen35ImageProcessorConfig } from './vision/image-processor.js';
 export { resizeBicubicPil } from './vision/pil-bicubic.js';
 export { loadSdxsVision, imageMessageIds, type ImagePrompt, type SdxsVision } from './sdxs/image-prompt.js';

@@ -65,6 +65,14 @@ forEachBackend((backend) => {
       C.dispose([out, px]);
     });
 
+    it('takes host pixel values and an int32 tensor of ids as well', async () => {
+      const ids = rows(ref, 'input_ids');
+      const idTensor = C.tensor(Int32Array.from(ids.flat()), [1, ids[0]!.length], 'int32');
+      const h = model.penultimateHiddenState({ inputIds: idTensor, pixelValues: floats(ref, 'pixel_values'), imageGridThw: gridOf(ref) });
+      expectClose((await h.data()) as Float32Array, floats(ref, 'hidden_states_penultimate'), ATOL, 0, 'hidden_states_penultimate (host inputs)');
+      C.dispose([h, idTensor]);
+    });
+
     it('Qwen35VisionModel.fromPretrained reads model.visual.* alone', async () => {
       const v = await Qwen35VisionModel.fromPretrained(caseDir(CASE));
       expect(v.namedParameters().map(([k]) => k)).toContain('patch_embed.proj.weight');

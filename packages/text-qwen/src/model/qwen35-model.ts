@@ -24,14 +24,25 @@ export function parseQwen35ModelConfig(json: unknown, file = 'config.json'): Qwe
   return { text: parseQwen35Config(json, file), vision: parseQwen35VisionConfig(json, file), tokens: parseQwen35MultimodalTokens(json, file) };
 }
 
+/** Token rows [B][S] or an int tensor [B, S]. */
+export type MultimodalIds = readonly (readonly number[])[] | C.Tensor;
+
 export interface MultimodalInputs {
-  /** Token rows [B][S] with one image placeholder per merged patch group. */
-  inputIds: readonly (readonly number[])[];
+  /** Token rows [B][S] (or an int tensor) with one image placeholder per merged patch group. */
+  inputIds: MultimodalIds;
   /** [patches, C·T·P·P] from Qwen35ImageProcessor (every image of the batch, in order). */
-  pixelValues: C.Tensor;
+  pixelValues: C.Tensor | Float32Array;
   imageGridThw: ImageGridInput;
-  attentionMask?: readonly (readonly number[])[] | null;
+  attentionMask?: AttentionMaskInput | null;
 }
+
+const idRows = (ids: MultimodalIds): readonly (readonly number[])[] => {
+  if (!(ids instanceof C.Tensor)) return ids;
+  if (ids.rank !== 2) throw new C.ShapeError(`inputIds ${JSON.stringify(ids.shape)} must be [B, S]`);
+  const [b, s] = ids.shape as [number, number];
+  const v = ids.dataSync() as ArrayLike<number>;
+  return Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => Number(v[i * s + j])));
+};
 
 const hostRows = (m: AttentionMaskInput | null | undefined): readonly (readonly number[])[] | null => {
   if (m === null || m === undefined) return null;
@@ -71,24 +82,25 @@ export class Qwen35Model extends C.Module {
   }
 
   /** The host positions and per-row rope deltas of `inputIds` (see multimodalPositionIds). */
-  ropeIndex(inputIds: readonly (readonly number[])[], imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): RopeIndex {
-    return multimodalRopeIndex(inputIds, gridRows(imageGridThw), this.config.tokens.imageTokenId, this.config.vision.spatialMergeSize, hostRows(attentionMask));
+  ropeIndex(inputIds: MultimodalIds, imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): RopeIndex {
+    return multimodalRopeIndex(idRows(inputIds), gridRows(imageGridThw), this.config.tokens.imageTokenId, this.config.vision.spatialMergeSize, hostRows(attentionMask));
   }
 
   /** The reference's `compute_3d_position_ids`: int32 [3, B, S] (temporal, height, width rows). */
-  multimodalPositionIds(inputIds: readonly (readonly number[])[], imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): C.Tensor {
+  multimodalPositionIds(inputIds: MultimodalIds, imageGridThw: ImageGridInput, attentionMask?: AttentionMaskInput | null): C.Tensor {
     const r = this.ropeIndex(inputIds, imageGridThw, attentionMask);
     return C.tensor(r.data, [3, r.batch, r.length], 'int32');
   }
 
   /** Text embeddings [B, S, D] with the image features [tokens, D] over the placeholders, in order. */
-  mergeEmbeddings(inputIds: readonly (readonly number[])[], imageEmbeds: C.Tensor): C.Tensor {
-    return scatterImageFeatures(this.language_model.embed_tokens, inputIds, imageEmbeds, this.config.tokens.imageTokenId);
+  mergeEmbeddings(inputIds: MultimodalIds, imageEmbeds: C.Tensor): C.Tensor {
+    return scatterImageFeatures(this.language_model.embed_tokens, idRows(inputIds), imageEmbeds, this.config.tokens.imageTokenId);
   }
 
   /** The whole model: vision tower, placeholder scatter, text model with multimodal positions. */
   forward(inputs: MultimodalInputs, options: Omit<TextForwardOptions, 'positionIds' | 'cache'> = {}): TextModelOutput {
-    const { inputIds, pixelValues, imageGridThw, attentionMask } = inputs;
+    const { pixelValues, imageGridThw, attentionMask } = inputs;
+    const inputIds = idRows(inputs.inputIds);
     const positions = this.ropeIndex(inputIds, imageGridThw, attentionMask);
     return C.tidy(() => {
       const { imageEmbeds } = this.visual.forward(pixelValues, imageGridThw);

@@ -135,10 +135,23 @@ export class Qwen35VisionModel extends C.Module {
    * pixelValues [patches, C·T·P·P] (the processor's order), imageGridThw [[t, h, w], ...] →
    * `{ lastHiddenState [patches, hidden], imageEmbeds [patches / merge², outHidden] }`.
    */
-  forward(pixelValues: C.Tensor, imageGridThw: ImageGridInput): VisionOutput {
+  forward(pixelValuesInput: C.Tensor | Float32Array, imageGridThw: ImageGridInput): VisionOutput {
     const cfg = this.config;
     const grids = gridRows(imageGridThw);
     const total = checkGrids(grids, cfg.spatialMergeSize);
+    if (!(pixelValuesInput instanceof C.Tensor) && pixelValuesInput.length !== total * this.patchDim) {
+      throw new C.ShapeError(`pixelValues has ${pixelValuesInput.length} values; imageGridThw ${JSON.stringify(grids)} needs ${total} x ${this.patchDim}`);
+    }
+    const pixelValues = pixelValuesInput instanceof C.Tensor ? pixelValuesInput : C.tensor(pixelValuesInput, [total, this.patchDim]);
+    try {
+      return this.run(pixelValues, grids, total);
+    } finally {
+      if (pixelValues !== pixelValuesInput) pixelValues.dispose();
+    }
+  }
+
+  private run(pixelValues: C.Tensor, grids: GridThw[], total: number): VisionOutput {
+    const cfg = this.config;
     if (pixelValues.rank !== 2 || pixelValues.shape[0] !== total || pixelValues.shape[1] !== this.patchDim) {
       throw new C.ShapeError(`pixelValues ${JSON.stringify(pixelValues.shape)} must be [${total}, ${this.patchDim}] for imageGridThw ${JSON.stringify(grids)}`);
     }

@@ -65,7 +65,8 @@ forEachBackend((backend) => {
       C.dispose([out, px]);
     });
 
-    it('takes host pixel values and an int32 tensor of ids as well', async () => {
+    // ids are read on the host for the rope index: a GPU backend cannot read a tensor synchronously
+    it.skipIf(backend === 'tfjs-webgpu')('takes host pixel values and an int32 tensor of ids as well', async () => {
       const ids = rows(ref, 'input_ids');
       const idTensor = C.tensor(Int32Array.from(ids.flat()), [1, ids[0]!.length], 'int32');
       const h = model.penultimateHiddenState({ inputIds: idTensor, pixelValues: floats(ref, 'pixel_values'), imageGridThw: gridOf(ref) });
@@ -80,4 +81,4 @@ forEachBackend((backend) => {
       v.dispose();
     });
   });
-}, { backends: ['cpu', 'ort-cpu', 'ort-webgpu'] });
+});

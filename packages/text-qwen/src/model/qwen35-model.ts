@@ -40,7 +40,12 @@ const idRows = (ids: MultimodalIds): readonly (readonly number[])[] => {
   if (!(ids instanceof C.Tensor)) return ids;
   if (ids.rank !== 2) throw new C.ShapeError(`inputIds ${JSON.stringify(ids.shape)} must be [B, S]`);
   const [b, s] = ids.shape as [number, number];
-  const v = ids.dataSync() as ArrayLike<number>;
+  let v: ArrayLike<number>;
+  try {
+    v = ids.dataSync() as ArrayLike<number>;
+  } catch (e) {
+    throw new C.InputError(`inputIds: the multimodal positions are computed on the host and this backend cannot read a tensor synchronously; pass the ids as rows of numbers (${(e as Error).message})`);
+  }
   return Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => Number(v[i * s + j])));
 };
 

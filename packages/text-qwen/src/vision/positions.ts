@@ -55,8 +55,10 @@ function axisTaps(index: number, size: number, side: number): [number, number, n
   const fl = Math.floor(src);
   const i0 = Math.min(Math.max(fl, 0), side - 1);
   const i1 = Math.min(Math.max(fl + 1, 0), side - 1);
-  const w0 = Math.max(f(1 - Math.abs(f(f(src - fl) - 0))), 0);
-  const w1 = Math.max(f(1 - Math.abs(f(f(src - fl) - 1))), 0);
+  // distance to each tap (float32, as the reference), linear hat weights
+  const frac = f(src - fl);
+  const w0 = Math.max(f(1 - Math.abs(frac)), 0);
+  const w1 = Math.max(f(1 - Math.abs(f(frac - 1))), 0);
   return [i0, i1, w0, w1];
 }
 

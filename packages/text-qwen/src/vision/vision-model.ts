@@ -45,10 +45,13 @@ export class Qwen35VisionPatchMerger extends C.Module {
   readonly norm: C.nn.LayerNorm;
   readonly linear_fc1: C.nn.Linear;
   readonly linear_fc2: C.nn.Linear;
+  /** patches per merged token (merge²) and the merged width (hidden · merge²) */
+  private readonly unit: number;
   private readonly merged: number;
   constructor(cfg: Qwen35VisionConfig) {
     super();
-    this.merged = cfg.hiddenSize * cfg.spatialMergeSize * cfg.spatialMergeSize;
+    this.unit = cfg.spatialMergeSize * cfg.spatialMergeSize;
+    this.merged = cfg.hiddenSize * this.unit;
     this.norm = new C.nn.LayerNorm(cfg.hiddenSize, 1e-6);
     this.linear_fc1 = new C.nn.Linear(this.merged, this.merged, true);
     this.linear_fc2 = new C.nn.Linear(this.merged, cfg.outHiddenSize, true);
@@ -56,7 +59,7 @@ export class Qwen35VisionPatchMerger extends C.Module {
   forward(x: C.Tensor): C.Tensor {
     return C.tidy(() => {
       const n = x.shape[0]!;
-      const h = C.reshape(this.norm.forward(x), [n / (this.merged / x.shape[1]!), this.merged]);
+      const h = C.reshape(this.norm.forward(x), [n / this.unit, this.merged]);
       return this.linear_fc2.forward(C.gelu(this.linear_fc1.forward(h)));
     });
   }

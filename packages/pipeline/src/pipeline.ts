@@ -95,6 +95,8 @@ export class SdxsPipeline {
   /** The text encoder with its vision tower loaded (image prompts). */
   async getVisionEncoder(): Promise<SdxsTextEncoder> {
     const enc = await this.getTextEncoder();
+    // one copy of the vision tower when the refiner (sharing the text tower) has it
+    if (!enc.vision && this.refiner?.vision && this.refiner.model.model === enc.model) enc.vision = this.refiner.vision;
     if (!enc.vision) await enc.loadVision(await this.dir('text_encoder'), [await this.dir('tokenizer'), await this.dir('text_encoder')], this.loadOpts('text_encoder'));
     return enc;
   }

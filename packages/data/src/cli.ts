@@ -141,3 +141,69 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
   }
   return r;
 }
+
+export const DATA_CAPTION_USAGE = `sdxs data caption --in <folder> --model <dir|repo> [options]
+Writes name.caption.txt next to every image that has no caption yet, from the SDXS refiner looking at the
+picture (the text encoder's Qwen3.5 vision tower). Images with a caption (sidecar or manifest) are left alone.
+  --model <dir|repo>         SDXS model root (text_encoder/ with its vision tower, tokenizer/)
+  --text <text>              text after the captioning instruction, for every image
+  --instruction <text>       replace the captioning instruction
+  --max-tokens <n>           new tokens per caption at most (default 248)
+  --seed <n>                 image i samples with seed + i (default 0)
+  --manifest <file.csv|jsonl> captions manifest (default: metadata.csv / metadata.jsonl in --in)
+  --overwrite                caption every image, replacing existing .caption.txt files
+  --backend <name>           tensor backend (default SDXS_BACKEND, else auto)
+  --json                     print a JSON summary on stdout`;
+
+/** `sdxs data caption` (argv without the command words). */
+export async function runDataCaption(argv: readonly string[], io: RunDataConvertOptions = {}): Promise<import('./caption.js').CaptionFolderResult | null> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      in: { type: 'string' },
+      model: { type: 'string' },
+      text: { type: 'string' },
+      instruction: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      manifest: { type: 'string' },
+      overwrite: { type: 'boolean' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    stdout.write(`${DATA_CAPTION_USAGE}\n`);
+    return null;
+  }
+  if (!values.in) throw new C.ArgumentError(`--in is required\n${DATA_CAPTION_USAGE}`);
+  if (!values.model) throw new C.ArgumentError(`--model is required\n${DATA_CAPTION_USAGE}`);
+  await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
+  const { PromptRefiner } = await import('@sdxs/text-qwen');
+  const { captionFolder } = await import('./caption.js');
+  const refiner = await PromptRefiner.fromPretrained(values.model, { vision: true, signal: io.signal });
+  try {
+    const r = await captionFolder({
+      in: values.in,
+      captioner: refiner,
+      manifest: values.manifest,
+      overwrite: values.overwrite,
+      text: values.text,
+      instruction: values.instruction,
+      maxNewTokens: intArg(values['max-tokens'], 'max-tokens'),
+      seed: intArg(values.seed, 'seed'),
+      maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
+      signal: io.signal,
+      onProgress: values.json ? undefined : (p) => stderr.write(`${stderr.isTTY ? '\r' : ''}captioned ${p.done} (${p.file})${stderr.isTTY ? '' : '\n'}`),
+    });
+    if (values.json) stdout.write(`${JSON.stringify({ in: values.in, captioned: r.captioned, kept: r.kept.length, failed: r.failed })}\n`);
+    else stderr.write(`${stderr.isTTY ? '\n' : ''}captioned ${r.captioned.length}, kept ${r.kept.length} with captions, ${r.failed.length} unreadable\n`);
+    return r;
+  } finally {
+    refiner.dispose();
+  }
+}

@@ -34,6 +34,7 @@ export * as nn from './nn/index.js';
 export { Module, ModuleList, Parameter, loadWeights, readTensor, storageFor, type LoadWeightsOptions, type WeightDType } from './nn/index.js';
 export * from './io/safetensors.js';
 export * from './io/half.js';
+export * from './io/float8.js';
 export * from './io/config.js';
 export { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './io/location.js';
 export { openCheckpoint, loadSafetensorsIndex } from './io/safetensors-index.js';

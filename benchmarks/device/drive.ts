@@ -61,6 +61,10 @@ export async function drive(o: DriveOptions): Promise<Report> {
       gpu: nvidiaQuery('name,driver_version,memory.total'),
       vulkanIcd: process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? null,
       plan,
+      notes: [
+        'each measurement is a fresh process; parity runs first and decides which backends and precisions are timed',
+        'make-model (the folder `sdxs generate` reads) is written on the CPU while the parity, unet-step and vae-decode stages run',
+      ],
     },
     stages: [],
   };

@@ -79,7 +79,7 @@ export function planFor(mode: Mode): Plan {
     vae: { quick: true, latent: 4, runs: 1 },
     generate: { realModel: false, width: 64, height: 64, steps: 2, cfg: 4 },
     torch: { device: 'cpu', dtype: 'bf16' },
-    caps: { parity: 50, unet: 35, vae: 30, generate: 50, torchUnet: 40, torchVae: 30, torchGenerate: 40, makeModel: 60 },
+    caps: { parity: 50, unet: 60, vae: 45, generate: 80, torchUnet: 40, torchVae: 30, torchGenerate: 40, makeModel: 60 },
     reserveS: 3,
   };
 }

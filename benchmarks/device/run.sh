@@ -35,7 +35,7 @@ die() { echo "[run.sh] error: $*" >&2; exit 1; }
 
 if [ "$dry" = 1 ]; then
   mode=dry-run
-  budget="${budget:-140}"
+  budget="${budget:-240}"
   OUT="${OUT:-$(mktemp -d)}"
   work="${DEVICE_WORK:-$(mktemp -d)}"
   if [ "$pack" = 1 ]; then

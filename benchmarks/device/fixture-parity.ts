@@ -42,7 +42,11 @@ interface Tolerance {
   rtol: number;
 }
 
-type Outputs = { name: string; actual: C.Tensor; expected: C.Tensor }[];
+/** A case's outputs (lazy on a graph backend: computed when read) and the models they need until then. */
+interface Outputs {
+  outs: { name: string; actual: C.Tensor; expected: C.Tensor }[];
+  models: { dispose(): void }[];
+}
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 
@@ -50,11 +54,18 @@ async function readAll(file: string): Promise<Map<string, C.Tensor>> {
   const f = await C.loadSafetensors(file);
   const m = new Map<string, C.Tensor>();
   try {
-    for (const n of f.names()) m.set(n, await C.readTensor(f, n));
+    // float tensors only: ids and masks stored as integers are read where they are used
+    for (const n of f.names()) if (/^(F|BF)\d+$/.test(f.info(n).dtype)) m.set(n, await C.readTensor(f, n));
   } finally {
     await f.close();
   }
   return m;
+}
+
+/** The fixture tensors that are not among the compared references (inputs), to dispose with the models. */
+function inputsOf(io: Map<string, C.Tensor>, outs: Outputs['outs']): { dispose(): void } {
+  const refs = new Set(outs.map((o) => o.expected));
+  return { dispose: () => C.dispose([...io.values()].filter((t) => !refs.has(t))) };
 }
 
 function need(io: Map<string, C.Tensor>, key: string, file: string): C.Tensor {
@@ -70,13 +81,13 @@ async function vaeCase(dir: string): Promise<Outputs> {
   const post = vae.encode(need(io, 'image', file));
   const decoded = vae.decode(need(io, 'latent', file));
   const upscaled = vae.decode(post.mean);
-  vae.dispose();
-  return [
+  const outs = [
     { name: 'encode.mean', actual: post.mean, expected: need(io, 'posterior_mean', file) },
     { name: 'encode.logvar', actual: post.logvar, expected: need(io, 'posterior_logvar', file) },
     { name: 'decode', actual: decoded, expected: need(io, 'decoded', file) },
     { name: 'upscale', actual: upscaled, expected: need(io, 'upscaled', file) },
   ];
+  return { outs, models: [vae, inputsOf(io, outs)] };
 }
 
 async function unetCase(dir: string): Promise<Outputs> {
@@ -84,8 +95,8 @@ async function unetCase(dir: string): Promise<Outputs> {
   const io = await readAll(file);
   const unet = await UNet2DConditionModel.fromPretrained(dir);
   const out = unet.forward(need(io, 'sample', file), need(io, 'timestep', file), need(io, 'encoder_hidden_states', file), need(io, 'encoder_attention_mask', file));
-  unet.dispose();
-  return [{ name: 'out', actual: out, expected: need(io, 'out', file) }];
+  const outs = [{ name: 'out', actual: out, expected: need(io, 'out', file) }];
+  return { outs, models: [unet, inputsOf(io, outs)] };
 }
 
 async function pipelineCase(root: string): Promise<Outputs> {
@@ -107,12 +118,11 @@ async function pipelineCase(root: string): Promise<Outputs> {
     guidanceScale: spec.guidance_scale,
   });
   const image = C.tidy(() => C.div(C.add(C.clamp(vae.decode(vae.denormalizeLatents(latents)), -1, 1), 1), 2));
-  unet.dispose();
-  vae.dispose();
-  return [
+  const outs = [
     { name: 'latents', actual: latents, expected: need(io, 'latents', file) },
     { name: 'image', actual: image, expected: need(io, 'image', file) },
   ];
+  return { outs, models: [unet, vae, inputsOf(io, outs)] };
 }
 
 async function qwenCase(dir: string): Promise<Outputs> {
@@ -133,12 +143,12 @@ async function qwenCase(dir: string): Promise<Outputs> {
   const layers = lm.config.numHiddenLayers;
   const penultimate = hs[layers - 1];
   if (!penultimate) throw new C.InputError(`${dir}: the model returned ${hs.length} hidden states, expected ${layers + 1}`);
-  C.dispose([out.logits, ...hs.filter((h) => h !== penultimate && h !== out.lastHiddenState)]);
-  lm.dispose();
-  return [
+  const outs = [
     { name: 'hidden_states[-2]', actual: penultimate, expected: need(io, `hidden_states_${layers - 1}`, file) },
     { name: 'last_hidden_state', actual: out.lastHiddenState, expected: need(io, 'last_hidden_state', file) },
   ];
+  const rest = [out.logits, ...hs.filter((h) => h !== penultimate && h !== out.lastHiddenState)];
+  return { outs, models: [lm, { dispose: () => C.dispose(rest) }, inputsOf(io, outs)] };
 }
 
 /** The fixture cases the device run checks, each with the folder that holds its case.json tolerance. */
@@ -191,7 +201,7 @@ export async function runParity(
       continue;
     }
     try {
-      for (const o of outs) {
+      for (const o of outs.outs) {
         const key = `${kase.name}/${o.name}`;
         let actual: Float32Array;
         try {
@@ -223,7 +233,9 @@ export async function runParity(
         outputs.set(key, { shape: [...o.actual.shape], data: Float32Array.from(actual) });
       }
     } finally {
-      C.dispose(outs.flatMap((o) => [o.actual, o.expected]));
+      // the outputs are read (computed) before the models they need go
+      C.dispose(outs.outs.flatMap((o) => [o.actual, o.expected]));
+      for (const m of outs.models) m.dispose();
     }
   }
   return { checks, outputs };

@@ -1,0 +1,12 @@
+import * as C from '@sdxs/core';
+import { AsymmetricAutoencoderKL } from '@sdxs/vae';
+await C.setBackend('ort-webgpu', { compute: 'float32' });
+const dir = '/work/shared/fixtures/diffusers/vae-tiny';
+const f = await C.loadSafetensors(dir + '/io.safetensors');
+const z = await C.readTensor(f, 'latent');
+const vae = await AsymmetricAutoencoderKL.fromPretrained(dir);
+console.error('loaded');
+const y = vae.decode(z);
+console.error('decode recorded');
+const d = await y.data();
+console.log('ok', d.length, d[0]);

@@ -14,8 +14,8 @@
 # Slow parts (Node, ONNX Runtime, native, diffusers) are cached in .device-cache/ by version.
 #   benchmarks/device/pack.sh            (after `npm ci && npm run build`)
 # Env: DEVICE_CARRY, DEVICE_CACHE, SDXS_FIXTURES (default ../shared/fixtures), DIFFUSERS_GIT (a diffusers git
-# directory; default the search tool's mirror), DEVICE_PACK_XZ (xz level, default -6; the CI dry run packs at -1,
-# 10x faster and about 8 MB larger, and the limit holds at either).
+# directory; default the search tool's mirror), DEVICE_PACK_XZ (xz level, default -6; the CI dry run packs at -3,
+# several times faster and about 6 MB larger, and the limit holds at either).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 carry="${DEVICE_CARRY:-$root/.device-carry}"

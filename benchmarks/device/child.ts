@@ -1,6 +1,5 @@
 /**
- * One measured child process of the device run: started with a time cap (killed, process group and all, when it
- * runs over), its peak resident set polled from /proc, and the GPU's used memory sampled with nvidia-smi while it
+ * One measured child process of the device run: started with a time cap (killed when it runs over), its peak resident set polled from /proc, and the GPU's used memory sampled with nvidia-smi while it
  * runs (one process at a time uses the GPU, so the rise over the baseline is that process's).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,6 +27,29 @@ export interface ChildSpec {
   capS: number;
   /** stderr lines are also appended here as they come (the run's log) */
   onStderr?: (chunk: string) => void;
+}
+
+/**
+ * The children still running: the driver ends them when it exits or is told to stop. They stay in the driver's
+ * process group (not a session of their own), so the device tool also ends them with the command.
+ */
+const live = new Set<number>();
+const killAll = (): void => {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  live.clear();
+};
+process.on('exit', killAll);
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+  });
 }
 
 let smi: boolean | null = null;
@@ -73,7 +95,8 @@ export function runChild(spec: ChildSpec): Promise<ChildRun> {
     }
   });
   const t0 = performance.now();
-  const child = spawn(spec.cmd, [...spec.args], { env: spec.env ?? process.env, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(spec.cmd, [...spec.args], { env: spec.env ?? process.env, cwd: spec.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) live.add(child.pid);
   let stdout = '';
   let stderr = '';
   let peakRssMiB: number | null = null;
@@ -89,20 +112,20 @@ export function runChild(spec: ChildSpec): Promise<ChildRun> {
     if (v !== null) peakRssMiB = Math.max(peakRssMiB ?? 0, v);
   }, 250);
   let timedOut = false;
-  const killGroup = (): void => {
-    if (child.pid === undefined) return;
+  const kill = (): void => {
     try {
-      process.kill(-child.pid, 'SIGKILL');
+      child.kill('SIGKILL');
     } catch {
       /* already gone */
     }
   };
   const cap = setTimeout(() => {
     timedOut = true;
-    killGroup();
+    kill();
   }, spec.capS * 1000);
   return new Promise((resolve) => {
     const finish = (rc: number | null): void => {
+      if (child.pid !== undefined) live.delete(child.pid);
       clearTimeout(cap);
       clearInterval(poll);
       sampler?.kill('SIGKILL');
@@ -113,11 +136,7 @@ export function runChild(spec: ChildSpec): Promise<ChildRun> {
       stderr += `\n${e.message}`;
       finish(null);
     });
-    child.on('close', (code) => {
-      // a worker that left helpers running in its group: end them too
-      killGroup();
-      finish(code);
-    });
+    child.on('close', (code) => finish(code));
   });
 }
 

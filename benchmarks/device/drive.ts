@@ -248,7 +248,8 @@ async function probeTorch(o: DriveOptions, plan: Plan, env: NodeJS.ProcessEnv, l
   const run = await runChild({ cmd: o.python, args: ['-c', code], env, capS: 90 });
   const r = resultLine<{ version: string; cuda: boolean }>(run.stdout);
   if (!r) {
-    const why = `${o.python} has no usable torch: ${short(run.stderrTail) || `exit ${String(run.rc)}`}`;
+    const last = run.stderrTail.split('\n').filter((l) => l.trim()).pop() ?? '';
+    const why = `${o.python} has no usable torch: ${short(last) || `exit ${String(run.rc)}`}`;
     log(`pytorch: ${why}`);
     return { ok: false, reason: why };
   }

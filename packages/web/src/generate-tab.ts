@@ -1,7 +1,6 @@
 /** The "Text to image" tab: prompt, negative prompt, size, steps, CFG, seed → SdxsPipeline; each result goes to the gallery. */
 import type { PipelineProgress } from '@sdxs/pipeline';
 import { byId } from './dom.js';
-import { formatMs } from './eta.js';
 import { addToGallery, slug } from './gallery.js';
 import { onBusyChange, runJob } from './job.js';
 import type { ProgressUpdate } from './progress.js';
@@ -55,7 +54,8 @@ async function generate(params: Params): Promise<void> {
       const img = await runGenerate({ ...params, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
       return { img, png: await img.png() };
     },
-    doneText: ({ img }, ms, s) => `Done: ${img.width}×${img.height} in ${formatMs(ms)} on ${s.backend}`,
+    // the time taken is in the progress card's foot ('took 1.2 s') and on the result's card
+    doneText: ({ img }, _ms, s) => `Done: ${img.width}×${img.height} on ${s.backend}`,
   });
   if (!done) return;
   const { img, png } = done.result;
@@ -65,6 +65,7 @@ async function generate(params: Params): Promise<void> {
     png,
     width: img.width,
     height: img.height,
+    alpha: false,
     params: [
       ...(params.negativePrompt ? [['negative', params.negativePrompt] as const] : []),
       ['size', `${img.width}×${img.height}`],

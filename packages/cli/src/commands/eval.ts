@@ -7,7 +7,7 @@ import { backendHelp, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 import { writeFileAtomic } from '../output.js';
-import { DEFAULT_VAE_MODEL, loadVae } from './upscale.js';
+import { DEFAULT_VAE_MODEL, loadVae, modelSource } from './upscale.js';
 
 const help = `sdxs eval vae --images <folder> [options]
 
@@ -70,7 +70,7 @@ export const evalCommand: Command = {
     if (mode !== 'reconstruct' && mode !== 'upscale') throw new UsageError(`sdxs eval vae: --mode must be reconstruct or upscale, got '${v.mode}'`);
     const dtype = dtypeArg('eval vae', v.dtype);
     await selectBackend('eval vae', v.backend, io, { json: v.json, quiet: v.quiet });
-    const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
+    const vae = await loadVae(modelSource(io.cwd, v.model), v.subfolder, dtype, io.signal);
     try {
       const bar = progressFor(io, 'eval vae', { json: v.json, quiet: v.quiet, unit: 'images' });
       const report = await evaluateVaeFolder(vae, path.resolve(io.cwd, v.images), { mode, signal: io.signal, onProgress: (p) => bar.update(p.done, p.total) });

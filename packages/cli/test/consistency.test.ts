@@ -1,0 +1,68 @@
+/** One rule for generate and upscale: existing outputs need --force; each writes its paths on stdout; help names every backend. */
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as C from '@sdxs/core';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { runCli, tempDir } from './helpers.js';
+
+let dir: string;
+const env = { SDXS_BACKEND: 'cpu', HF_HUB_OFFLINE: '1' };
+const cli = (argv: string[]) => runCli(argv, env, new AbortController().signal, dir);
+
+beforeAll(async () => {
+  dir = await tempDir('sdxs-cli-consistency-');
+  expect((await cli(['make-tiny-model', 'tiny'])).code).toBe(0);
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: '#3080c0' } }).png().toFile(path.join(dir, 'in.png'));
+}, 60_000);
+
+describe('generate and upscale follow one rule', () => {
+  test('an existing output is refused before any work unless --force, by both commands', async () => {
+    const gen = ['generate', 'a red fox', '--model', 'tiny', '-W', '32', '-H', '32', '--steps', '1', '--seed', '3', '-o', 'fox.png'];
+    await writeFile(path.join(dir, 'fox.png'), 'keep me');
+    const refused = await cli(gen);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/fox\.png' exists; use --force to overwrite/);
+    expect(refused.stderr).not.toMatch(/backend/); // refused before the backend or the model were touched
+    expect(await readFile(path.join(dir, 'fox.png'), 'utf8')).toBe('keep me');
+    const forced = await cli([...gen, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((await sharp(path.join(dir, 'fox.png')).metadata()).width).toBe(32);
+
+    const up = ['upscale', 'in.png', '-o', 'in-2x.png', '--model', 'tiny'];
+    await writeFile(path.join(dir, 'in-2x.png'), 'keep me');
+    const upRefused = await cli(up);
+    expect(upRefused.code).toBe(2);
+    expect(upRefused.stderr).toMatch(/in-2x\.png' exists; use --force to overwrite/);
+    const upForced = await cli([...up, '-f']);
+    expect(upForced.code, upForced.stderr).toBe(0);
+  }, 120_000);
+
+  test('both print the path of each file written on stdout, and nothing else there', async () => {
+    const g = await cli(['generate', 'a lighthouse', '--model', 'tiny', '-W', '32', '-H', '32', '--steps', '1', '--batch', '2', '-o', 'l.png']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toBe(`${path.join(dir, 'l-1.png')}\n${path.join(dir, 'l-2.png')}\n`);
+    const u = await cli(['upscale', 'in.png', '-o', 'up.png', '--model', 'tiny']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stdout).toBe(`${path.join(dir, 'up.png')}\n`);
+    expect((await stat(path.join(dir, 'up.png'))).size).toBeGreaterThan(0);
+  }, 120_000);
+
+  test('--refine shows the refined prompt on stderr (not under -q)', async () => {
+    const r = await cli(['generate', 'a cat', '--refine', '--model', 'tiny', '-W', '32', '-H', '32', '--steps', '1', '--seed', '1', '-o', 'cat.png', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const refined = (JSON.parse(r.stdout) as { prompts: string[] }).prompts[0]!;
+    const plain = await cli(['generate', 'a cat', '--refine', '--model', 'tiny', '-W', '32', '-H', '32', '--steps', '1', '--seed', '1', '-o', 'cat.png', '-f']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain(`sdxs generate: refined prompt: ${refined}\n`);
+    const quiet = await cli(['generate', 'a cat', '--refine', '--model', 'tiny', '-W', '32', '-H', '32', '--steps', '1', '--seed', '1', '-o', 'cat.png', '-f', '-q']);
+    expect(quiet.stderr).toBe('');
+  }, 180_000);
+
+  test('sdxs --help names every registered backend, the ort-* ones included', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const b of C.listBackends()) expect(r.stdout).toContain(b);
+    expect(C.listBackends().filter((b) => b.startsWith('ort-')).length).toBeGreaterThan(0);
+  });
+});

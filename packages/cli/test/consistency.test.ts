@@ -66,3 +66,25 @@ describe('generate and upscale follow one rule', () => {
     expect(C.listBackends().filter((b) => b.startsWith('ort-')).length).toBeGreaterThan(0);
   });
 });
+
+describe('sdxs bench table', () => {
+  test('a skipped backend gets a short numbered note under the table, not a paragraph in a cell', async () => {
+    const { benchTable, shortReason } = await import('../src/commands/bench.js');
+    const why = `backend 'tfjs-node' needs @tensorflow/tfjs-node: npm i @tensorflow/tfjs-node (${'Cannot find package, a long loader message '.repeat(6)})\nRequire stack:\n- /x/y.js`;
+    const table = benchTable([
+      { backend: 'cpu', loadMs: 10, encodeMs: 20, denoiseMs: 30, itPerSec: 1.5, decodeMs: 40, totalMs: 100, peakRssMiB: 300 },
+      { backend: 'tfjs-node', skipped: why },
+    ]);
+    const lines = table.trim().split('\n');
+    const cells = (l: string): number => l.split('|').length - 2;
+    // every table row has the header's eight cells, none longer than a few words
+    for (const l of lines.slice(0, 4)) expect(cells(l), l).toBe(8);
+    expect(lines[3]).toBe('| tfjs-node | skipped [1] | | | | | | |');
+    expect(Math.max(...lines.slice(0, 4).flatMap((l) => l.split('|').map((c) => c.trim().length)))).toBeLessThan(20);
+    // the note: the reason's first line, cut short at a word
+    expect(lines[5]).toBe(`[1] tfjs-node: ${shortReason(why)}`);
+    expect(shortReason(why).length).toBeLessThanOrEqual(102);
+    expect(shortReason(why)).toMatch(/^backend 'tfjs-node' needs @tensorflow\/tfjs-node: npm i @tensorflow\/tfjs-node .* …$/);
+    expect(table).not.toContain('Require stack');
+  });
+});

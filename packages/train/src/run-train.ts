@@ -37,6 +37,8 @@ export interface RunTrainIo {
   /** a terminal (`isTTY`) gets one step line rewritten in place; anything else (a log file, a pipe) a line per step */
   stderr?: { write(s: string): unknown; isTTY?: boolean };
   env?: Record<string, string | undefined>;
+  /** what --config and --output are relative to (default: the process's working directory) */
+  cwd?: string;
   /** Stops after the current step, with a checkpoint. Without it, SIGINT / SIGTERM of the process do. */
   signal?: AbortSignal;
 }
@@ -66,7 +68,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const tty = stderr.isTTY === true;
-  const args = parseTrainArgs(argv);
+  const args = parseTrainArgs(argv, io.cwd);
   if (!args) {
     stdout.write(`${TRAIN_USAGE}\n`);
     return null;

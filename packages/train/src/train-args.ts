@@ -29,9 +29,12 @@ export interface TrainArgs {
   json: boolean;
 }
 
-/** Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors. */
-export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
-  const { values } = parseArgs({
+/**
+ * Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors.
+ * `--config` and `--output` are relative to `cwd`; the paths inside the config to the config file.
+ */
+export function parseTrainArgs(argv: readonly string[], cwd: string = process.cwd()): TrainArgs | null {
+  const { values: given } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
@@ -46,6 +49,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
     },
     strict: true,
   });
+  const values = { ...given, config: given.config === undefined ? undefined : path.resolve(cwd, given.config) };
   if (values.help) return null;
   if (!values.config) throw new C.ArgumentError(`--config is required\n${TRAIN_USAGE}`);
   let raw: Partial<TrainConfig>;
@@ -59,7 +63,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
     if (!(Number.isInteger(n) && n > 0)) throw new C.ArgumentError(`--steps expects a positive integer, got '${values.steps}'`);
     raw.steps = n;
   }
-  if (values.output) raw.output = path.resolve(values.output);
+  if (values.output) raw.output = path.resolve(cwd, values.output);
   if (values.backend) raw.backend = values.backend;
   const rankFlag = values['lora-rank'];
   if (values.lora || rankFlag !== undefined) {

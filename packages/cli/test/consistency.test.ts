@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as C from '@sdxs/core';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
 
 let dir: string;
@@ -87,4 +87,29 @@ describe('sdxs bench table', () => {
     expect(shortReason(why)).toMatch(/^backend 'tfjs-node' needs @tensorflow\/tfjs-node: npm i @tensorflow\/tfjs-node .* …$/);
     expect(table).not.toContain('Require stack');
   });
+});
+
+describe('offline without a model', () => {
+  test('an unreachable hub points to the tiny model and --model, and says its pictures are noise', async () => {
+    // the hub client reads the process's environment: a port nothing listens on, an empty cache
+    const env2 = { SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_OFFLINE: '', SDXS_CACHE: path.join(dir, 'empty-cache') };
+    const saved = Object.fromEntries(Object.keys(env2).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env2);
+    onTestFinished(() => {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
+    const r = await runCli(['generate', 'a red fox', '-o', 'x.png'], env2, new AbortController().signal, dir);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
+    expect(r.stderr).toContain('sdxs make-tiny-model tiny');
+    expect(r.stderr).toContain('--model tiny');
+    expect(r.stderr).toMatch(/noise/);
+    const up = await runCli(['upscale', 'in.png', '-o', 'y.png'], env2, new AbortController().signal, dir);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain('sdxs upscale photo.png --model tiny');
+    // a local model that is simply wrong gets no such hint
+    const wrong = await runCli(['generate', 'x', '--model', 'in.png', '-o', 'z.png'], env2, new AbortController().signal, dir);
+    expect(wrong.stderr).not.toContain('make-tiny-model');
+  }, 60_000);
 });

@@ -353,7 +353,7 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
       await page.waitForSelector('#notice[data-reason="offline"]', { timeout: 60_000 });
       const offline = await page.locator('#notice').innerText();
       expect(offline).toContain(`Can't reach 127.0.0.1:${port}`);
-      expect(offline).toContain('npx @sdxs/cli make-tiny-model');
+      expect(offline).toContain('npx sdxs make-tiny-model packages/web/public/tiny-model');
 
       // not an image at all: said so, no run
       await page.setInputFiles('#upscale-file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('hello') });

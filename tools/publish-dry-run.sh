@@ -60,4 +60,27 @@ for dir in packages/*/; do
     console.log(`publish dry run: ${pkg.name}@${pkg.version}: ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB packed, access public${warn}`);
   '
 done
+# `changeset version` in a scratch copy (package.json files and .changeset/ only): the pending changesets apply,
+# and every internal range accepts the versions they produce.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cp package.json "$scratch/" && cp -r .changeset "$scratch/"
+for dir in packages/*/; do mkdir -p "$scratch/$dir" && cp "$dir/package.json" "$scratch/$dir"; done
+(cd "$scratch" && git init -q && "$OLDPWD/node_modules/.bin/changeset" version >/dev/null)
+SCRATCH="$scratch" node --input-type=module -e '
+  import { readFileSync, readdirSync } from "node:fs";
+  import path from "node:path";
+  const dir = path.join(process.env.SCRATCH, "packages");
+  const pkgs = readdirSync(dir).map((d) => JSON.parse(readFileSync(path.join(dir, d, "package.json"), "utf8")));
+  const versions = Object.fromEntries(pkgs.map((p) => [p.name, p.version]));
+  const bad = [];
+  for (const p of pkgs) for (const field of ["dependencies", "optionalDependencies", "peerDependencies", "devDependencies"]) {
+    for (const [dep, range] of Object.entries(p[field] ?? {})) {
+      const v = versions[dep];
+      if (v && range !== `^${v}` && range !== v && !(range.startsWith("^") && range.slice(1).split(".")[0] === v.split(".")[0] && v.split(".")[0] !== "0")) bad.push(`${p.name} ${field}.${dep} ${range} vs ${v}`);
+    }
+  }
+  if (bad.length) { console.error(`publish dry run: after changeset version, internal ranges that miss the new versions:\n  ${bad.join("\n  ")}`); process.exit(1); }
+  console.log(`publish dry run: changeset version would release ${pkgs.filter((p) => !p.private).map((p) => `${p.name}@${p.version}`).join(", ")}`);
+'
 echo "publish dry run: every public package would publish"

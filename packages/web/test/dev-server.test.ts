@@ -150,6 +150,25 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web under the Vite dev server in headless
     }
   }, 200_000);
 
+  test("a server that answers onnxruntime-web's .wasm with HTML: the ort-* backends do not start and auto moves on", async () => {
+    const p = await browser.newPage();
+    try {
+      // what the dev server did before: its index.html in place of the .wasm
+      // (the file itself, not the dev server's JS module for its `?url` import)
+      await p.route((u) => u.pathname.endsWith('/ort-wasm-simd-threaded.asyncify.wasm') && !u.searchParams.has('import'), (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><html></html>' }));
+      await p.goto(`${dev.url}/?model=${dev.modelPath}`);
+      await p.waitForSelector('html[data-ready="true"]', { timeout: 60_000 });
+      const chosen = await p.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('auto'));
+      expect(chosen).toBe('tfjs-wasm');
+      const why = (await p.getAttribute('#backend-used', 'title')) ?? '';
+      expect(why).toMatch(/ort-cpu: ONNX Runtime Web's wasm is not being served: .*ort-wasm-simd-threaded\.asyncify\.wasm.* starts with 3c 21 64 6f instead of 00 61 73 6d/);
+      const direct = await p.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('ort-cpu').then(() => 'started', (e: Error) => e.message));
+      expect(direct).toMatch(/ort-cpu: ONNX Runtime Web's wasm is not being served/);
+    } finally {
+      await p.close();
+    }
+  });
+
   test("the progress card's time left counts down between reports (a WebGPU tile leaves the page free to repaint)", async () => {
     const p = await browser.newPage();
     try {

@@ -4,8 +4,10 @@
 # without its built entry points or declarations, with source maps, sources or tests, without
 # publishConfig.access "public", or when a workspace dependency's range does not accept the version in
 # this repository. Run after `npm run build` (.ci/run: after `npm test`).
+# An argument names another repository root to check (the tests point it at broken copies).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "${1:-$repo}"
 
 for dir in packages/*/; do
   [ -f "$dir/package.json" ] || continue
@@ -66,7 +68,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp package.json "$scratch/" && cp -r .changeset "$scratch/"
 for dir in packages/*/; do mkdir -p "$scratch/$dir" && cp "$dir/package.json" "$scratch/$dir"; done
-(cd "$scratch" && git init -q && "$OLDPWD/node_modules/.bin/changeset" version >/dev/null)
+(cd "$scratch" && git init -q && "$repo/node_modules/.bin/changeset" version >/dev/null)
 SCRATCH="$scratch" node --input-type=module -e '
   import { readFileSync, readdirSync } from "node:fs";
   import path from "node:path";

@@ -7,7 +7,7 @@ import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { HostArray } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
-import { importOptional, isNodeLike } from '../env.js';
+import { importOptional, isDeno, isNodeLike } from '../env.js';
 
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
@@ -230,9 +230,12 @@ export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntim
   try {
     ort = injectedWeb ?? ((await importOptional(provider === 'webgpu' ? 'onnxruntime-web/webgpu' : 'onnxruntime-web')) as WebOrt);
   } catch (e) {
-    throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: npm i onnxruntime-web (${(e as Error).message.split('\n')[0]})`, { cause: e });
+    const how = isDeno() ? "import 'npm:onnxruntime-web@1.30.0' in your program (or run with --preload npm:onnxruntime-web@1.30.0)" : 'npm i onnxruntime-web';
+    throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: ${how} (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
   ort.env.logLevel = 'error';
+  // Mesa's Vulkan drivers under Deno's wgpu complain on stderr when XDG_RUNTIME_DIR is unset; give them one
+  if (provider === 'webgpu' && isDeno() && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
   if (provider === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     throw new BackendUnavailableError("backend 'ort-webgpu': navigator.gpu is missing (WebGPU needs a secure context and a WebGPU-enabled browser)");
   }

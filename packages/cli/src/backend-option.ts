@@ -8,6 +8,21 @@ export interface SelectBackendOptions {
   quiet?: boolean;
   /** also print what `auto` tried and why each skipped backend was skipped */
   verbose?: boolean;
+  /** --compute: f16, f32 or auto (default: SDXS_COMPUTE, else auto) */
+  compute?: string;
+}
+
+/** The help line of --compute. */
+export const COMPUTE_HELP = 'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32';
+
+const COMPUTE_NAMES: Record<string, C.ComputePrecision | 'auto'> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32' };
+
+/** --compute (or SDXS_COMPUTE) as core's compute option; anything else is a usage error. */
+export function parseCompute(command: string, value: string | undefined, env: Record<string, string | undefined>): C.ComputePrecision | 'auto' {
+  const raw = value ?? env.SDXS_COMPUTE ?? 'auto';
+  const c = COMPUTE_NAMES[raw];
+  if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16 or f32 (got '${raw}')`);
+  return c;
 }
 
 /** The help line of --backend: every registered backend, from core's registry. */
@@ -25,9 +40,10 @@ export async function selectBackend(command: string, name: string | undefined, i
   if (wanted !== 'auto' && !C.listBackends().includes(wanted)) {
     throw new UsageError(`sdxs ${command}: unknown backend '${wanted}'; choose one of: auto, ${C.listBackends().join(', ')}`);
   }
-  const b = await C.setBackend(wanted);
+  const compute = parseCompute(command, opts.compute, io.env);
+  const b = await C.setBackend(wanted, { compute });
   if (!opts.json && !opts.quiet) {
-    io.stderr.write(`sdxs ${command}: backend ${b.name}${wanted === 'auto' ? ' (auto)' : ''}\n`);
+    io.stderr.write(`sdxs ${command}: backend ${b.name}${wanted === 'auto' ? ' (auto)' : ''}${C.computeOf(b) === 'float16' ? ', float16 compute' : ''}\n`);
     if (opts.verbose && wanted === 'auto') {
       for (const p of C.probeReport()) {
         if (p.status === 'chosen') continue;

@@ -53,4 +53,49 @@ describe('sdxs generate --lora', () => {
     expect(bad.code).toBe(3); // EXIT.input: an adapter that does not fit the model is unusable input
     expect(bad.stderr).toMatch(/diffusion_pytorch_model\.safetensors: LoRA does not fit the unet/);
   }, 180_000);
+
+  test('a LoRA with NaN values, rank 0 or no tensors exits 3 naming file and module; one that overflows the model exits 1 and writes no image', async () => {
+    const key = 'unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k';
+    const gen = (lora: string, out: string): Promise<{ code: number; stderr: string }> =>
+      runCli(['generate', 'a fox', '--model', path.join(work, 'model'), '-W', '32', '-H', '32', '--steps', '1', '--cfg', '1', '--lora', lora, '-o', path.join(work, out), '-q'], { SDXS_BACKEND: 'cpu' });
+    const nan = path.join(work, 'nan.safetensors');
+    await C.saveSafetensors(nan, {
+      [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [2, 24], data: new Float32Array(48).fill(0.1) },
+      [`${key}.lora_B.weight`]: { dtype: 'F16', shape: [8, 2], data: new Uint16Array(16).fill(0x7e00) },
+    });
+    const rank0 = path.join(work, 'rank0.safetensors');
+    await C.saveSafetensors(rank0, {
+      [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [0, 24], data: new Float32Array(0) },
+      [`${key}.lora_B.weight`]: { dtype: 'F32', shape: [8, 0], data: new Float32Array(0) },
+    });
+    const empty = path.join(work, 'empty.safetensors');
+    await C.saveSafetensors(empty, {});
+    const alpha = path.join(work, 'alpha-string.safetensors');
+    await C.saveSafetensors(
+      alpha,
+      { [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [2, 24], data: new Float32Array(48).fill(0.1) }, [`${key}.lora_B.weight`]: { dtype: 'F32', shape: [8, 2], data: new Float32Array(16).fill(0.1) } },
+      { lora_adapter_metadata: '{"lora_alpha": "8"}' },
+    );
+    for (const [file, want] of [
+      [nan, new RegExp(`nan\\.safetensors \\[${key.replace(/\./g, '\\.')}\\.lora_B\\.weight\\]: .*not finite`)],
+      [rank0, /rank0\.safetensors: LoRA does not fit the unet: down_blocks\.0\.attentions\.0\.transformer_blocks\.0\.attn2\.to_k: .*rank 0/],
+      [empty, /empty\.safetensors: the LoRA file holds no tensors/],
+      [alpha, /alpha-string\.safetensors \(metadata lora_adapter_metadata\): 'lora_alpha' must be a finite number, got "8"/],
+    ] as const) {
+      const r = await gen(file, 'bad.png');
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(want);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const huge = path.join(work, 'huge.safetensors');
+    await C.saveSafetensors(huge, {
+      [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [2, 24], data: new Float32Array(48).fill(3e37) },
+      [`${key}.lora_B.weight`]: { dtype: 'F32', shape: [8, 2], data: new Float32Array(16).fill(3e37) },
+    });
+    const r = await gen(huge, 'black.png');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/latents became non-finite/);
+    await expect(readFile(path.join(work, 'black.png'))).rejects.toThrow(/ENOENT/);
+    await expect(readFile(path.join(work, 'bad.png'))).rejects.toThrow(/ENOENT/);
+  }, 180_000);
 });

@@ -1,8 +1,8 @@
 import * as C from '@sdxs/core';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
-import { makeRunFixture, writeConfig } from '../../train/test/helpers/run-fixture.js';
+import { makeRunFixture, poisonLatents, writeConfig } from '../../train/test/helpers/run-fixture.js';
 import { runCli } from './helpers.js';
 
 let root: string;
@@ -45,7 +45,7 @@ test('sdxs train: an unknown SDXS_BACKEND or a bad flag is a usage error (2), a 
   const bad = writeConfig(root, 'bad.json', { steps: 1, lora: { rank: 4, dropout: 2 } });
   const r = await runCli(['train', '-c', bad], { SDXS_BACKEND: 'cpu' });
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/input error: .*bad\.json: 'lora\.dropout' must be in \[0, 1\)/);
+  expect(r.stderr).toMatch(/input error: .*bad\.json: 'lora\.dropout' must be a number in \[0, 1\), got 2/);
   // a backend named in the config file is the config's fault (3); --backend overrides it
   const named = writeConfig(root, 'named.json', { steps: 1, backend: 'no-such-backend' });
   const fromConfig = await runCli(['train', '-c', named, '--lora']);
@@ -61,4 +61,33 @@ test('sdxs train stops on Ctrl-C with a checkpoint and exits 130', async () => {
   const r = await runCli(['train', '-c', config, '--lora', '-o', out], { SDXS_BACKEND: 'cpu' }, ac.signal);
   expect(r.code).toBe(130);
   expect(existsSync(path.join(out, 'checkpoints', 'step-000000', 'trainer_state.json'))).toBe(true);
+}, 120_000);
+
+test('sdxs train: bad config values and unusable dataset/output paths exit 3 with one line; a loss that turns NaN exits 1 naming the step', async () => {
+  writeFileSync(path.join(root, 'not-a-folder'), 'x');
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ steps: 1, gradAccumulation: 0 }, /'gradAccumulation' must be an integer from 1/],
+    [{ steps: 1, lr: { baseLr: 'NaN' } }, /'lr\.baseLr' must be a number in \(0, 1\], got "NaN"/],
+    [{ steps: 1, optimizer: 'sgd2' }, /'optimizer' must be one of 'adamw', 'adamw8bit', got "sgd2"/],
+    [{ steps: 1, typo: { a: [1] } }, /unknown key 'typo'/],
+    [{ steps: 1, dataset: './no-such-folder' }, /no-such-folder: no such dataset folder/],
+    [{ steps: 1, dataset: './not-a-folder' }, /not-a-folder: is a file, not a dataset folder/],
+    [{ steps: 1, output: './not-a-folder' }, /not-a-folder: the run folder is an existing file/],
+  ];
+  for (const [i, [keys, msg]] of cases.entries()) {
+    const r = await runCli(['train', '-c', writeConfig(root, `bad-${i}.json`, keys)], { SDXS_BACKEND: 'cpu' });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+  }
+  // a dataset whose latents are NaN: the first step's loss is NaN
+  const nanRoot = path.join(root, 'nan');
+  cpSync(path.join(root, 'dataset'), path.join(nanRoot, 'dataset'), { recursive: true });
+  cpSync(path.join(root, 'model'), path.join(nanRoot, 'model'), { recursive: true, verbatimSymlinks: true });
+  poisonLatents(path.join(nanRoot, 'dataset'));
+  const r = await runCli(['train', '-c', writeConfig(nanRoot, 'train.json', { steps: 2, batchSize: 2, lora: { rank: 2 } })], { SDXS_BACKEND: 'cpu' });
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(/sdxs train: error: step 1: the loss is NaN; the run stopped and no checkpoint was written/);
+  expect(existsSync(path.join(nanRoot, 'run', 'final'))).toBe(false);
+  expect(existsSync(path.join(nanRoot, 'run', 'checkpoints'))).toBe(false);
 }, 120_000);

@@ -71,9 +71,23 @@ export type Kernel<K extends OpName, H> = (
 export type KernelTable<H> = { readonly [K in OpName]: Kernel<K, H> };
 
 /** One interface for every backend: explicit memory (upload / read / dispose) and a kernel table. */
+/** The element type a backend computes floating-point ops in (its weights may be stored in 16 bits either way). */
+export type ComputePrecision = 'float16' | 'float32';
+
+/** Options of `setBackend`. */
+export interface BackendOptions {
+  /**
+   * 'float16' (compiled float16 graphs: ort-*), 'float32', or 'auto' (the default): float16 on CUDA and on a
+   * WebGPU adapter with `shader-f16`, float32 elsewhere.
+   */
+  compute?: ComputePrecision | 'auto';
+}
+
 export interface Backend<H = unknown> {
   readonly name: string;
   readonly kernels: KernelTable<H>;
+  /** The precision its float ops compute in; float32 when absent. */
+  readonly compute?: ComputePrecision;
   /**
    * Runs on a software emulation of its device (e.g. WebGPU on SwiftShader): correct but far slower than
    * the CPU backends, so the automatic choice passes it over unless nothing else starts.

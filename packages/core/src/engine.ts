@@ -1,19 +1,23 @@
-import type { Backend, KernelInput, OpAttrs, OpName } from './backend.js';
+import type { Backend, BackendOptions, ComputePrecision, KernelInput, OpAttrs, OpName } from './backend.js';
 import type { ComputeDType, DType } from './dtype.js';
 import { isStorageDType } from './dtype.js';
 import { BackendUnavailableError, SdxsError } from './errors.js';
 import type { Shape } from './shape.js';
 import { Tensor, installTensorHooks } from './tensor.js';
 
-export type BackendFactory = () => Promise<Backend>;
+/** Makes a backend; `compute` is 'auto' unless a precision was asked for (backends without a choice ignore it). */
+export type BackendFactory = (opts: { compute: ComputePrecision | 'auto' }) => Promise<Backend>;
 interface Registration {
   name: string;
   factory: BackendFactory;
   priority: number;
   /** true when the backend would run on a software device here: `auto` tries it last, without starting it first */
   softwareHint?: () => boolean;
+  /** the instance made with compute 'auto' */
   instance?: Backend;
   failure?: unknown;
+  /** instances made for an explicit compute precision (and their failures) */
+  variants: Map<ComputePrecision, Backend | { failure: unknown }>;
 }
 
 /** Called for every op output so the autograd tape can record it (installed by autograd/tape.ts). */
@@ -47,39 +51,73 @@ installTensorHooks({ onCreate: (t) => ENGINE.track(t), onDispose: (t) => ENGINE.
 
 /** Register a backend; higher priority wins the automatic choice. Registration is lazy: nothing loads yet. */
 export function registerBackend(name: string, factory: BackendFactory, priority = 0, opts: { softwareHint?: () => boolean } = {}): void {
-  ENGINE.registry.set(name, { name, factory, priority, softwareHint: opts.softwareHint });
+  ENGINE.registry.set(name, { name, factory, priority, softwareHint: opts.softwareHint, variants: new Map() });
 }
 
 export function listBackends(): string[] {
   return [...ENGINE.registry.values()].sort((a, b) => b.priority - a.priority).map((r) => r.name);
 }
 
-async function init(reg: Registration): Promise<Backend> {
+const startFailure = (reg: Registration, e: unknown): unknown =>
+  e instanceof SdxsError ? e : new BackendUnavailableError(`backend '${reg.name}' failed to start: ${(e as Error).message}`, { cause: e });
+
+/** The precision a backend computes in. */
+export const computeOf = (b: Backend): ComputePrecision => b.compute ?? 'float32';
+
+async function init(reg: Registration, compute: ComputePrecision | 'auto' = 'auto'): Promise<Backend> {
+  if (compute !== 'auto') {
+    if (reg.instance && computeOf(reg.instance) === compute) return reg.instance;
+    const v = reg.variants.get(compute);
+    if (v && 'failure' in v) throw v.failure;
+    if (v) return v;
+    try {
+      const b = await reg.factory({ compute });
+      if (computeOf(b) !== compute) throw new BackendUnavailableError(`backend '${reg.name}' computes in ${computeOf(b)} only (asked for compute: '${compute}')`);
+      reg.variants.set(compute, b);
+      return b;
+    } catch (e) {
+      const failure = startFailure(reg, e);
+      reg.variants.set(compute, { failure });
+      throw failure;
+    }
+  }
   if (reg.instance) return reg.instance;
   if (reg.failure) throw reg.failure;
   try {
-    reg.instance = await reg.factory();
+    reg.instance = await reg.factory({ compute: 'auto' });
     return reg.instance;
   } catch (e) {
-    reg.failure = e instanceof SdxsError ? e : new BackendUnavailableError(`backend '${reg.name}' failed to start: ${(e as Error).message}`, { cause: e });
+    reg.failure = startFailure(reg, e);
     throw reg.failure;
   }
 }
 
-/** Select a backend by name (initialising it), or 'auto' for the best one that starts. */
-export async function setBackend(name: string): Promise<Backend> {
-  if (name === 'auto') return autoBackend();
+const COMPUTE_CHOICES = ['auto', 'float16', 'float32'] as const;
+
+function computeOption(opts: BackendOptions | undefined): ComputePrecision | 'auto' {
+  const c = opts?.compute ?? 'auto';
+  if (!(COMPUTE_CHOICES as readonly string[]).includes(c)) throw new BackendUnavailableError(`compute must be one of ${COMPUTE_CHOICES.join(', ')} (got ${JSON.stringify(c)})`);
+  return c;
+}
+
+/**
+ * Select a backend by name (initialising it), or 'auto' for the best one that starts. `compute` picks the
+ * precision of its float ops (see BackendOptions); a backend that cannot compute in it does not start.
+ */
+export async function setBackend(name: string, opts?: BackendOptions): Promise<Backend> {
+  const compute = computeOption(opts);
+  if (name === 'auto') return autoBackend(compute);
   const reg = ENGINE.registry.get(name);
   if (!reg) throw new BackendUnavailableError(`unknown backend '${name}'; registered: ${listBackends().join(', ')}`);
-  ENGINE.active = await init(reg);
+  ENGINE.active = await init(reg, compute);
   return ENGINE.active;
 }
 
 /** Initialise a backend without making it active (for moving tensors between backends). */
-export async function backendInstance(name: string): Promise<Backend> {
+export async function backendInstance(name: string, opts?: BackendOptions): Promise<Backend> {
   const reg = ENGINE.registry.get(name);
   if (!reg) throw new BackendUnavailableError(`unknown backend '${name}'; registered: ${listBackends().join(', ')}`);
-  return init(reg);
+  return init(reg, computeOption(opts));
 }
 
 /** Console lines printed by backends while `auto` probed them (library warnings, stack traces), by name. */
@@ -120,8 +158,8 @@ export function probeReport(): BackendProbe[] {
   return lastProbe.map((p) => ({ ...p, log: [...p.log] }));
 }
 
-async function autoBackend(): Promise<Backend> {
-  const report = await probeAll();
+async function autoBackend(compute: ComputePrecision | 'auto'): Promise<Backend> {
+  const report = await probeAll(compute);
   lastProbe = report.probes;
   if (report.chosen) {
     ENGINE.active = report.chosen;
@@ -130,7 +168,7 @@ async function autoBackend(): Promise<Backend> {
   throw new BackendUnavailableError(`no backend could start:\n${report.probes.map((p) => `${p.name}: ${p.reason}`).join('\n')}`);
 }
 
-async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProbe[] }> {
+async function probeAll(compute: ComputePrecision | 'auto'): Promise<{ chosen: Backend | null; probes: BackendProbe[] }> {
   const probes: BackendProbe[] = [];
   let chosen: Backend | null = null;
   let software: Backend | null = null;
@@ -149,7 +187,7 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
       continue;
     }
     try {
-      const b = await quietly(name, () => init(reg));
+      const b = await quietly(name, () => init(reg, compute));
       if (b.software) {
         software ??= b;
         probes.push({ name, status: 'started', reason: 'software emulation: used only when nothing else starts', log: probeLogs.get(name) ?? [] });
@@ -174,7 +212,7 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
       continue;
     }
     try {
-      chosen = await quietly(reg.name, () => init(reg));
+      chosen = await quietly(reg.name, () => init(reg, compute));
       probes.push({ name: reg.name, status: 'chosen', log: probeLogs.get(reg.name) ?? [] });
     } catch (e) {
       probes.push({ name: reg.name, status: 'failed', reason: (e as Error).message, log: probeLogs.get(reg.name) ?? [] });
@@ -184,11 +222,11 @@ async function probeAll(): Promise<{ chosen: Backend | null; probes: BackendProb
 }
 
 /** Whether a backend starts here (initialises it on first ask). */
-export async function isBackendAvailable(name: string): Promise<boolean> {
+export async function isBackendAvailable(name: string, opts?: BackendOptions): Promise<boolean> {
   const reg = ENGINE.registry.get(name);
   if (!reg) return false;
   try {
-    await init(reg);
+    await init(reg, computeOption(opts));
     return true;
   } catch {
     return false;
@@ -196,11 +234,11 @@ export async function isBackendAvailable(name: string): Promise<boolean> {
 }
 
 /** Why a backend is unavailable, or null. */
-export async function backendFailure(name: string): Promise<string | null> {
+export async function backendFailure(name: string, opts?: BackendOptions): Promise<string | null> {
   const reg = ENGINE.registry.get(name);
   if (!reg) return `backend '${name}' is not registered`;
   try {
-    await init(reg);
+    await init(reg, computeOption(opts));
     return null;
   } catch (e) {
     return (e as Error).message;

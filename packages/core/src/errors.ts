@@ -13,6 +13,7 @@ export type SdxsErrorCode =
   | 'INPUT'
   | 'MEMORY'
   | 'USAGE'
+  | 'NON_FINITE'
   | 'UNSUPPORTED';
 
 export class SdxsError extends Error {
@@ -131,6 +132,15 @@ export class MemoryLimitError extends SdxsError {
 export class InputError extends SdxsError {
   constructor(message: string) {
     super('INPUT', message);
+  }
+}
+/**
+ * A computation whose values became NaN or ±Inf (diverged latents, a training loss that blew up): a
+ * runtime failure, never a result. The message says where (which step) and what to change.
+ */
+export class NonFiniteError extends SdxsError {
+  constructor(message: string) {
+    super('NON_FINITE', message);
   }
 }
 /** A bad or missing command-line argument of a package's own command runner (the CLI exits 2 for it). */

@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './dtype.js';
 export * from './shape.js';
-export type { Backend, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
+export type { Backend, BackendOptions, ComputePrecision, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
 export { OP_NAMES } from './backend.js';
 export { Tensor } from './tensor.js';
 export {
@@ -12,6 +12,7 @@ export {
   isBackendAvailable,
   backendFailure,
   backendInstance,
+  computeOf,
   probeReport,
   type BackendProbe,
   currentBackend,
@@ -33,6 +34,7 @@ export * as nn from './nn/index.js';
 export { Module, ModuleList, Parameter, loadWeights, readTensor, storageFor, type LoadWeightsOptions, type WeightDType } from './nn/index.js';
 export * from './io/safetensors.js';
 export * from './io/half.js';
+export * from './io/float8.js';
 export * from './io/config.js';
 export { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './io/location.js';
 export { openCheckpoint, loadSafetensorsIndex } from './io/safetensors-index.js';
@@ -47,5 +49,6 @@ export { tfjsLimits } from './backends/tfjs/nn.js';
 export { openLocalFile, LocalFileError } from './io/local-file.js';
 export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
+export { fullPrecision } from './graph/full-precision.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -5,6 +5,41 @@ import { backendFailure, setBackend } from '../src/index.js';
 /** The backends every parity test runs on (each only where it starts). */
 export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-webgpu'] as const;
 
+/**
+ * The same plus the float16 graphs (`name:float16` runs `name` with compute 'float16'): ort-cpu runs them by
+ * casting around nodes without float16 kernels (the CI check of the float16 lowering), ort-webgpu only on an
+ * adapter with shader-f16 (skipped with the reason on SwiftShader).
+ */
+export const PARITY_BACKENDS = [...TEST_BACKENDS, 'ort-cpu:float16', 'ort-webgpu:float16'] as const;
+
+/**
+ * Accuracy budget of float16 compute against the float32 reference: max |error| / max |reference| ≤ 1e-2
+ * (issue #16). Float32 backends are held to the fixture's own atol/rtol.
+ */
+export const HALF_BUDGET = 1e-2;
+
+/** A test backend spec: `name` or `name:float16` / `name:float32`. */
+export function parseBackendSpec(spec: string): { name: string; compute: 'float16' | 'float32' | 'auto' } {
+  const [name, compute] = spec.split(':') as [string, string | undefined];
+  if (compute !== undefined && compute !== 'float16' && compute !== 'float32') throw new Error(`backend spec '${spec}': compute must be float16 or float32`);
+  return { name, compute: compute ?? 'auto' };
+}
+
+/** Whether a spec computes in float16 (judged by HALF_BUDGET rather than the fixture's tolerance). */
+export const isHalfSpec = (spec: string): boolean => parseBackendSpec(spec).compute === 'float16';
+
+/** max |a − b| / max |b|: the float16 budget's measure. */
+export function relMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+    ref = Math.max(ref, Math.abs(expected[i]!));
+  }
+  return ref === 0 ? err : err / ref;
+}
+
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /**
@@ -40,14 +75,15 @@ export function forEachBackend(body: (name: string) => void, opts: ForEachBacken
   for (const name of names) {
     describe(`backend ${name}`, async () => {
       const excluded = opts.exclude?.[name];
-      const why = excluded ?? (await backendFailure(name));
+      const spec = parseBackendSpec(name);
+      const why = excluded ?? (await backendFailure(spec.name, { compute: spec.compute }));
       if (why !== null) {
         console.warn(`[sdxs tests] skipping backend '${name}': ${why}`);
         test.skip(`${name} skipped: ${why.split('\n')[0]}`, () => {});
         return;
       }
       beforeAll(async () => {
-        await setBackend(name);
+        await setBackend(spec.name, { compute: spec.compute });
       });
       body(name);
     });

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { HALF_BUDGET, isHalfSpec, relMaxError } from './backends.js';
 
 export interface CloseReport {
   /** max |actual - expected| over finite pairs */
@@ -62,4 +63,16 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     expect.fail(msg.trim());
   }
   return r;
+}
+
+/**
+ * The parity check of a backend spec (see backends.ts): float32 backends within the fixture's atol/rtol,
+ * float16 compute (`name:float16`) within HALF_BUDGET of max |expected|. Returns both measures for reports.
+ */
+export function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, spec: string, atol: number, rtol: number, label = '', halfBudget = HALF_BUDGET): { maxAbs: number; rel: number } {
+  const rel = relMaxError(actual, expected);
+  if (!isHalfSpec(spec)) return { maxAbs: expectClose(actual, expected, atol, rtol, label).maxAbs, rel };
+  expect(actual.length, `${label} length`).toBe(expected.length);
+  expect(rel, `${label}: float16 max |err| / max |ref| = ${rel} exceeds ${halfBudget}`).toBeLessThanOrEqual(halfBudget);
+  return { maxAbs: maxAbsDiff(actual, expected), rel };
 }

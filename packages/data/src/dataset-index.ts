@@ -9,8 +9,9 @@
  * (when no VAE was given), `image` U8 [3, H, W] (full bucket size, the decoder target, with
  * `keepImages`), `cond.text` / `cond.tags` F16 [S, D] and `mask.text` / `mask.tags` U8 [S].
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, renameSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { InputError } from '@sdxs/core';
 import type { Captions } from './captions.js';
 
 export const INDEX_VERSION = 1;
@@ -123,10 +124,24 @@ export function mergeDatasetIndex(dir: string, info?: DatasetInfo): { index: Dat
   return { index, report };
 }
 
+/** The dataset's index.json; a missing folder, a file where the folder belongs, or a missing/unreadable index is an InputError. */
 export function readDatasetIndex(dir: string): DatasetIndex {
+  let st: Stats;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new InputError(`${dir}: no such dataset folder; make one with 'sdxs data convert --in <images> --out ${dir}'`);
+  }
+  if (!st.isDirectory()) throw new InputError(`${dir}: is a file, not a dataset folder (a folder made by 'sdxs data convert')`);
   const file = path.join(dir, 'index.json');
-  if (!existsSync(file)) throw new Error(`${file} not found: convert the dataset first (sdxs data convert)`);
-  const idx = JSON.parse(readFileSync(file, 'utf8')) as DatasetIndex;
-  if (idx.version !== INDEX_VERSION) throw new Error(`${file}: index version ${idx.version}, this reader supports ${INDEX_VERSION}`);
+  if (!existsSync(file)) throw new InputError(`${file} not found: not a converted dataset folder; convert the dataset first (sdxs data convert)`);
+  let idx: DatasetIndex;
+  try {
+    idx = JSON.parse(readFileSync(file, 'utf8')) as DatasetIndex;
+  } catch (e) {
+    throw new InputError(`${file}: not a readable dataset index (${(e as Error).message}); convert the dataset again (sdxs data convert)`);
+  }
+  if (typeof idx !== 'object' || idx === null || !Array.isArray(idx.items)) throw new InputError(`${file}: not a dataset index (no items list); convert the dataset again`);
+  if (idx.version !== INDEX_VERSION) throw new InputError(`${file}: index version ${String(idx.version)}, this reader supports ${INDEX_VERSION}`);
   return idx;
 }

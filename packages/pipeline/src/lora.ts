@@ -49,9 +49,11 @@ export class PipelineLoras {
   async add(source: string, opts: PipelineLoraOptions, hub: C.nn.LoraSourceOptions, loaded: (part: Part) => Promise<LoraTarget | null>): Promise<string> {
     const name = opts.adapterName ?? `default_${this.entries.length}`;
     if (this.names.includes(name)) throw new C.InputError(`an adapter named '${name}' is already loaded; unload it first or pass another adapterName`);
+    if (opts.weight !== undefined && !Number.isFinite(opts.weight)) throw new C.InputError(`${source}: the adapter weight must be a finite number, got ${opts.weight}`);
     const opened = await C.nn.openLora(source, { ...hub, weightName: opts.weightName });
     const parts = new Set<Part>();
     try {
+      if (opened.file.names().length === 0) throw new C.CheckpointError(`${opened.file.file}: the LoRA file holds no tensors (an empty LoRA changes nothing)`);
       for (const k of opened.file.names()) {
         const p = C.nn.parseLoraKey(k);
         parts.add('problem' in p || p.component !== 'text_encoder' ? 'unet' : 'text_encoder');
@@ -105,6 +107,8 @@ export class PipelineLoras {
     const list = typeof names === 'string' ? [names] : [...names];
     const w = weights === undefined ? list.map(() => 1) : typeof weights === 'number' ? list.map(() => weights) : [...weights];
     if (w.length !== list.length) throw new C.InputError(`setAdapters: ${list.length} names but ${w.length} weights`);
+    const bad = w.find((x) => !Number.isFinite(x));
+    if (bad !== undefined) throw new C.InputError(`setAdapters: adapter weights must be finite numbers, got ${bad}`);
     const unknown = list.filter((n) => !this.names.includes(n));
     if (unknown.length) throw new C.InputError(`setAdapters: no adapter named ${unknown.map((n) => `'${n}'`).join(', ')}; loaded: ${this.names.join(', ') || 'none'}`);
     this.weights = new Map(list.map((n, i) => [n, w[i]!]));

@@ -276,6 +276,12 @@ export class SdxsPipeline {
         onStep: (s) => this.progress({ stage: 'denoise', done: s.step, total: s.total }, local),
       });
       C.dispose([noise, initLatents]);
+      try {
+        checkFinite((await latents.data()) as Float32Array, `generate: the latents became non-finite after ${steps} denoising steps`);
+      } catch (e) {
+        latents.dispose();
+        throw e;
+      }
 
       // 4. decode one image at a time (bounded memory), then optional 2x upscale
       const images: GeneratedImage[] = [];
@@ -284,6 +290,12 @@ export class SdxsPipeline {
         this.progress({ stage: 'decode', done: i, total: rows.length }, local);
         let [h, w] = [lh * f, lw * f];
         let planar = await this.decodeLatent(vae, latents, i, o.decodeTile);
+        try {
+          checkFinite(planar, `generate: the VAE decoded image ${i + 1} of ${rows.length} to non-finite values`);
+        } catch (e) {
+          latents.dispose();
+          throw e;
+        }
         if (o.upscale) {
           const up = await this.upscale({ width: w, height: h, channels: 3, data: interleave(planar, w, h) }, { signal });
           planar = deinterleave(up.data as Float32Array, up.width, up.height);
@@ -396,3 +408,17 @@ function hubOpts(o: SdxsPipelineOptions, detail: string, onProgress?: (p: Pipeli
 }
 
 export { planarToRgb8 };
+
+/**
+ * Throws a NonFiniteError (a runtime failure, exit 1 in the CLI) when any value is NaN or ±Inf: such an
+ * image would be written as all black and reported as a success.
+ */
+function checkFinite(values: Float32Array, what: string): void {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  if (bad === 0) return;
+  throw new C.NonFiniteError(
+    `${what} (${bad} of ${values.length} values are NaN or ±Inf); no image is written. A LoRA with extreme values or scale, ` +
+      'a corrupt checkpoint or an extreme guidance scale drives the model out of range: remove or lower the LoRA (--lora file:0.5), check the weights',
+  );
+}

@@ -82,4 +82,40 @@ describe('SdxsPipeline LoRA', () => {
       unet.forward = forward;
     }
   }, 120_000);
+
+  test('a LoRA whose finite values overflow the model stops generate with a NonFiniteError instead of a black image; empty and NaN files are CheckpointErrors', async () => {
+    const unet = await pipe.getUnet();
+    const k = unet.down_blocks.at(0).attentions!.at(0).transformer_blocks.at(0).attn2.to_k;
+    const key = 'unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k';
+    const file = (name: string): string => path.join(dir, name);
+    // every value finite and the scale 1: only their product overflows float32 inside the UNet
+    await C.saveSafetensors(file('overflow.safetensors'), {
+      [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [2, k.inFeatures], data: new Float32Array(2 * k.inFeatures).fill(3e37) },
+      [`${key}.lora_B.weight`]: { dtype: 'F32', shape: [k.outFeatures, 2], data: new Float32Array(2 * k.outFeatures).fill(3e37) },
+    });
+    expect(pipe.loraAdapters).toEqual([]);
+    const name = await pipe.loadLoraWeights(file('overflow.safetensors'));
+    try {
+      const e = await pipe.generate(opts).then(() => null, (x: unknown) => x as Error);
+      expect(e).toBeInstanceOf(C.NonFiniteError);
+      expect(e!.message).toMatch(/latents became non-finite/);
+    } finally {
+      pipe.unloadLoraWeights(name);
+    }
+    expect((await pipe.generate(opts)).images[0]!.planar.every(Number.isFinite)).toBe(true);
+
+    await C.saveSafetensors(file('empty.safetensors'), {});
+    await expect(pipe.loadLoraWeights(file('empty.safetensors'))).rejects.toThrow(/empty\.safetensors: the LoRA file holds no tensors/);
+    await C.saveSafetensors(file('nan.safetensors'), {
+      [`${key}.lora_A.weight`]: { dtype: 'F32', shape: [2, k.inFeatures], data: new Float32Array(2 * k.inFeatures).fill(Number.NaN) },
+      [`${key}.lora_B.weight`]: { dtype: 'F32', shape: [k.outFeatures, 2], data: new Float32Array(2 * k.outFeatures).fill(0.1) },
+    });
+    const e = await pipe.loadLoraWeights(file('nan.safetensors')).then(() => null, (x: unknown) => x as Error);
+    expect(e).toBeInstanceOf(C.CheckpointError);
+    expect(e!.message).toContain(`nan.safetensors [${key}.lora_A.weight]`);
+    expect(pipe.loraAdapters).toEqual([]);
+    // a non-finite weight is refused before anything is registered
+    await expect(pipe.loadLoraWeights(file('overflow.safetensors'), { weight: Number.NaN })).rejects.toThrow(C.InputError);
+    expect(pipe.loraAdapters).toEqual([]);
+  }, 120_000);
 });

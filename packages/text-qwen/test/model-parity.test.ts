@@ -1,12 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose, forEachBackend } from '../../core/test-utils/index.js';
+import { expectParity, forEachBackend, PARITY_BACKENDS } from '../../core/test-utils/index.js';
 import { Qwen35ForCausalLM } from '../src/index.js';
 import { MODEL_CASES, caseDir, errorLog, floats, haveCase, readCase, readReference, rows, tolerance, type Reference } from './qwen-fixtures.js';
 
 afterAll(() => {
   if (errorLog.length) console.log(`qwen35 parity (max abs error):\n${errorLog.join('\n')}`);
 });
+
+/**
+ * float16 budget of every hidden state of the full forward. The penultimate state (what SDXS conditions on) is
+ * held to the common 1e-2 below; the deeper states of these random 8-layer models amplify float16's rounding
+ * (float16 weights alone, computed in float32, already give 5.5e-3 at the last layer of qwen35-small-untied;
+ * float16 compute gives 1.1e-2 there, 9.7e-3 at the penultimate).
+ */
+const QWEN_ALL_LAYERS_HALF_BUDGET = 2e-2;
 
 forEachBackend((backend) => {
   for (const name of MODEL_CASES) {
@@ -38,12 +46,12 @@ forEachBackend((backend) => {
           const tol = tolerance(cj, 'encoder_hidden_states');
           let worst = 0;
           for (let i = 0; i < hs.length; i++) {
-            const r = expectClose((await hs[i]!.data()) as Float32Array, floats(ref, `hidden_states_${i}`), tol.atol, tol.rtol, `hidden_states_${i}`);
+            const r = expectParity((await hs[i]!.data()) as Float32Array, floats(ref, `hidden_states_${i}`), backend, tol.atol, tol.rtol, `hidden_states_${i}`, QWEN_ALL_LAYERS_HALF_BUDGET);
             worst = Math.max(worst, r.maxAbs);
           }
-          const last = expectClose((await out.lastHiddenState.data()) as Float32Array, floats(ref, 'last_hidden_state'), tol.atol, tol.rtol, 'last_hidden_state');
+          const last = expectParity((await out.lastHiddenState.data()) as Float32Array, floats(ref, 'last_hidden_state'), backend, tol.atol, tol.rtol, 'last_hidden_state', QWEN_ALL_LAYERS_HALF_BUDGET);
           const lt = tolerance(cj, 'logits');
-          const lg = expectClose((await out.logits.data()) as Float32Array, floats(ref, 'logits'), lt.atol, lt.rtol, 'logits');
+          const lg = expectParity((await out.logits.data()) as Float32Array, floats(ref, 'logits'), backend, lt.atol, lt.rtol, 'logits', QWEN_ALL_LAYERS_HALF_BUDGET);
           errorLog.push(`${backend} ${name} ${deltaRule}: hidden_states ${worst.toExponential(2)}, last_hidden_state ${last.maxAbs.toExponential(2)}, logits ${lg.maxAbs.toExponential(2)}`);
           C.dispose(out);
           expect(C.memory().numTensors).toBe(before);
@@ -57,7 +65,7 @@ forEachBackend((backend) => {
         const pen = lm.model.penultimateHiddenState(ids, mask);
         const L = lm.config.numHiddenLayers;
         const tol = tolerance(cj, 'encoder_hidden_states');
-        expectClose((await pen.data()) as Float32Array, floats(ref, `hidden_states_${L - 1}`), tol.atol, tol.rtol, 'penultimate');
+        expectParity((await pen.data()) as Float32Array, floats(ref, `hidden_states_${L - 1}`), backend, tol.atol, tol.rtol, 'penultimate');
         pen.dispose();
         expect(C.memory().numTensors).toBe(before);
       });
@@ -74,9 +82,9 @@ forEachBackend((backend) => {
           maxNewTokens: expected.length,
           eosTokenIds: [],
           onLogits: async (logits, i) => {
-            const r = expectClose((await logits.data()) as Float32Array, stepRef.subarray(i * v, (i + 1) * v), tol.atol, tol.rtol, `step ${i}`);
+            const r = expectParity((await logits.data()) as Float32Array, stepRef.subarray(i * v, (i + 1) * v), backend, tol.atol, tol.rtol, `step ${i}`);
             worst = Math.max(worst, r.maxAbs);
-            if (i === 0) expectClose((await logits.data()) as Float32Array, floats(ref, 'gen_first_step_logits'), tol.atol, tol.rtol, 'first step');
+            if (i === 0) expectParity((await logits.data()) as Float32Array, floats(ref, 'gen_first_step_logits'), backend, tol.atol, tol.rtol, 'first step');
           },
         });
         expect(ids).toEqual(expected);
@@ -85,4 +93,4 @@ forEachBackend((backend) => {
       });
     });
   }
-});
+}, { backends: PARITY_BACKENDS });

@@ -13,7 +13,7 @@ export { TrainLogger, type LogRecord } from './logger.js';
 export { lossCurveSvg } from './loss-plot.js';
 export { sampleImagesCallback, type SampleImagesOptions, type VaeDecoderLike } from './samples.js';
 export { readerSource, type ReaderSourceOptions } from './data-source.js';
-export { validateTrainConfig, type TrainConfig } from './config.js';
+export { TRAIN_LIMITS, validateTrainConfig, type TrainConfig } from './config.js';
 export { DEFAULT_LORA_TARGETS, DEFAULT_LORA_RANK, MAX_LORA_RANK, validateLoraConfig, type LoraTrainConfig } from './lora-config.js';
 export { addTrainableLora, saveLoraFiles, loadLoraState, readLoraState, LORA_ADAPTER, LORA_PEFT_FILE, LORA_KOHYA_FILE } from './lora-adapters.js';
 export { parseTrainArgs, type TrainArgs } from './train-args.js';

@@ -1,4 +1,5 @@
 import * as C from '@sdxs/core';
+import { checkChoice, checkInteger, checkKnownKeys, checkNumber, checkString } from './config-check.js';
 
 /**
  * The UNet projections LoRA trains by default: in every transformer block, self- and cross-attention's
@@ -42,7 +43,7 @@ export interface LoraTrainConfig {
   baseDtype?: 'source' | 'half' | 'float32';
 }
 
-const KEYS = new Set(['rank', 'alpha', 'targets', 'dropout', 'format', 'initFrom', 'baseDtype']);
+const KEYS: ReadonlySet<string> = new Set(['rank', 'alpha', 'targets', 'dropout', 'format', 'initFrom', 'baseDtype']);
 
 /** Checks `lora` of a training config; every problem is a ConfigError naming the key. */
 export function validateLoraConfig(v: unknown, file: string): LoraTrainConfig {
@@ -51,15 +52,15 @@ export function validateLoraConfig(v: unknown, file: string): LoraTrainConfig {
   };
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new C.ConfigError(`${file}: 'lora' must be an object such as { "rank": 16 }`);
   const l = v as Record<string, unknown>;
-  for (const k of Object.keys(l)) if (!KEYS.has(k) && !k.startsWith('//')) bad(`${C.clip(k, 80)}' is not a LoRA option (known: ${[...KEYS].join(', ')})`);
-  if (!(Number.isInteger(l.rank) && (l.rank as number) >= 1 && (l.rank as number) <= MAX_LORA_RANK)) bad(`rank' must be an integer from 1 to ${MAX_LORA_RANK}, got ${C.previewValue(l.rank)}`);
-  if (l.alpha !== undefined && !(typeof l.alpha === 'number' && Number.isFinite(l.alpha) && l.alpha > 0)) bad(`alpha' must be a positive number`);
-  if (l.dropout !== undefined && !(typeof l.dropout === 'number' && l.dropout >= 0 && l.dropout < 1)) bad(`dropout' must be in [0, 1)`);
+  checkKnownKeys(file, l, KEYS, 'lora');
+  checkInteger(file, 'lora.rank', l.rank, 1, MAX_LORA_RANK);
+  if (l.alpha !== undefined) checkNumber(file, 'lora.alpha', l.alpha, 0, 1e6, { min: true });
+  if (l.dropout !== undefined) checkNumber(file, 'lora.dropout', l.dropout, 0, 1, { max: true });
   if (l.targets !== undefined && !(Array.isArray(l.targets) && l.targets.length > 0 && l.targets.every((t) => typeof t === 'string' && t.length > 0))) {
-    bad(`targets' must be a non-empty list of module paths (e.g. "attn1.to_q")`);
+    bad(`targets' must be a non-empty list of module paths (e.g. "attn1.to_q"), got ${C.previewValue(l.targets)}`);
   }
-  if (l.format !== undefined && !['peft', 'kohya', 'both'].includes(l.format as string)) bad(`format' must be 'peft', 'kohya' or 'both'`);
-  if (l.initFrom !== undefined && !(typeof l.initFrom === 'string' && l.initFrom)) bad(`initFrom' must be a LoRA file, folder or repo id`);
-  if (l.baseDtype !== undefined && !['source', 'half', 'float32'].includes(l.baseDtype as string)) bad(`baseDtype' must be 'source', 'half' or 'float32'`);
+  if (l.format !== undefined) checkChoice(file, 'lora.format', l.format, ['peft', 'kohya', 'both'] as const);
+  if (l.initFrom !== undefined) checkString(file, 'lora.initFrom', l.initFrom, 'a LoRA file, folder or repo id');
+  if (l.baseDtype !== undefined) checkChoice(file, 'lora.baseDtype', l.baseDtype, ['source', 'half', 'float32'] as const);
   return l as unknown as LoraTrainConfig;
 }

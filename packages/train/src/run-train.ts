@@ -10,6 +10,7 @@ import type { Uncond } from './flow-matching.js';
 import { addTrainableLora, saveLoraFiles } from './lora-adapters.js';
 import { TrainLogger, type LogRecord } from './logger.js';
 import { sampleImagesCallback } from './samples.js';
+import { checkRunPaths } from './run-paths.js';
 import { parseTrainArgs, TRAIN_USAGE } from './train-args.js';
 import { Trainer } from './trainer.js';
 
@@ -56,8 +57,9 @@ async function readUncond(dataset: string): Promise<Uncond | null> {
 function schedulerShift(modelDir: string): number | undefined {
   const file = path.join(modelDir, 'scheduler', 'scheduler_config.json');
   if (!existsSync(file)) return undefined;
-  const s = (JSON.parse(readFileSync(file, 'utf8')) as { shift?: number }).shift;
-  return typeof s === 'number' ? s : undefined;
+  const s = C.parseConfig(readFileSync(file, 'utf8'), file).shift;
+  if (s === undefined || s === null) return undefined;
+  return C.checkConfigPositive(file, 'shift', typeof s === 'number' ? s : Number.NaN, 1000);
 }
 
 /** `bun run packages/train/scripts/train.ts --config train.json` and `sdxs train` (null for --help). */
@@ -70,6 +72,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
     return null;
   }
   const { cfg, json } = args;
+  checkRunPaths(cfg, args.configFile);
   const lora = cfg.lora ?? null;
   // --backend, then the config's "backend", then SDXS_BACKEND, as every sdxs command does
   const wanted = cfg.backend ?? (io.env ?? process.env).SDXS_BACKEND ?? 'auto';
@@ -166,9 +169,11 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
     sample = (step) => cb(step, model);
   }
 
+  let lastSaved: string | null = resumeFrom;
   const save = async (): Promise<void> => {
     const dir = path.join(ckptRoot, `step-${String(trainer.step).padStart(6, '0')}`);
     await saveTrainingCheckpoint(dir, trainer, { modelConfig, source, dtype: cfg.saveDtype, extra: { config: cfg }, lora: lora !== null });
+    lastSaved = dir;
     const keep = cfg.keepCheckpoints ?? 3;
     const all = (await readdir(ckptRoot)).filter((d) => /^step-\d+$/.test(d)).sort();
     for (const d of all.slice(0, Math.max(0, all.length - keep))) await rm(path.join(ckptRoot, d), { recursive: true, force: true });
@@ -189,7 +194,16 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
   let last: LogRecord | null = null;
   try {
     while (trainer.step < cfg.steps && !stop) {
-      const s = await trainer.trainStep(source);
+      let s: Awaited<ReturnType<Trainer['trainStep']>>;
+      try {
+        s = await trainer.trainStep(source);
+      } catch (e) {
+        if (!(e instanceof C.NonFiniteError)) throw e;
+        // nothing is saved after a non-finite step: the last good checkpoint stays the newest
+        const kept = lastSaved ? `the last good checkpoint, ${lastSaved}, is kept` : 'no checkpoint was written';
+        if (!json) stderr.write('\n');
+        throw new C.NonFiniteError(`${e.message}; the run stopped and ${kept}. Lower "lr.baseLr", keep "clipNorm" on, or check the dataset`);
+      }
       last = logger.log(s, { epoch: reader.getState().epoch });
       stderr.write(`\rstep ${s.step}/${cfg.steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${(1000 / s.ms).toFixed(2)} it/s`);
       if (cfg.checkpointEvery && s.step % cfg.checkpointEvery === 0) await save();

@@ -3,7 +3,7 @@ import * as C from '@sdxs/core';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { validateTrainConfig, type TrainConfig } from './config.js';
+import { TRAIN_LIMITS, validateTrainConfig, type TrainConfig } from './config.js';
 import { DEFAULT_LORA_RANK, MAX_LORA_RANK } from './lora-config.js';
 
 export const TRAIN_USAGE = `sdxs train --config train.json [options]
@@ -27,6 +27,8 @@ export interface TrainArgs {
   backendInConfig: boolean;
   noResume: boolean;
   json: boolean;
+  /** The config file as given (for messages). */
+  configFile: string;
 }
 
 /** Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors. */
@@ -48,28 +50,35 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
   });
   if (values.help) return null;
   if (!values.config) throw new C.ArgumentError(`--config is required\n${TRAIN_USAGE}`);
-  let raw: Partial<TrainConfig>;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(values.config, 'utf8')) as Partial<TrainConfig>;
+    text = readFileSync(values.config, 'utf8');
   } catch (e) {
-    throw new C.ConfigError(`${values.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a readable JSON config (${(e as Error).message})`}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new C.ConfigError(`${values.config}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a JSON config file' : `not a readable config file (${(e as Error).message})`}`);
   }
+  // one rule for every JSON config (a leading BOM is accepted, as in the model folders' config.json)
+  const raw = C.parseConfig(text, values.config) as Partial<TrainConfig>;
   if (values.steps !== undefined) {
     const n = Number(values.steps);
-    if (!(Number.isInteger(n) && n > 0)) throw new C.ArgumentError(`--steps expects a positive integer, got '${values.steps}'`);
+    if (!(/^\d+$/.test(values.steps) && Number.isSafeInteger(n) && n > 0 && n <= TRAIN_LIMITS.steps)) {
+      throw new C.ArgumentError(`--steps expects an integer from 1 to ${TRAIN_LIMITS.steps}, got '${values.steps}'`);
+    }
     raw.steps = n;
   }
   if (values.output) raw.output = path.resolve(values.output);
   if (values.backend) raw.backend = values.backend;
   const rankFlag = values['lora-rank'];
   if (values.lora || rankFlag !== undefined) {
-    const rank = rankFlag === undefined ? undefined : Number(rankFlag);
+    const rank = rankFlag === undefined ? undefined : /^\d+$/.test(rankFlag) ? Number(rankFlag) : Number.NaN;
     if (rank !== undefined && !(Number.isInteger(rank) && rank >= 1 && rank <= MAX_LORA_RANK)) throw new C.ArgumentError(`--lora-rank expects an integer from 1 to ${MAX_LORA_RANK}, got '${rankFlag}'`);
-    raw.lora = { ...(raw.lora ?? { rank: DEFAULT_LORA_RANK }), ...(rank === undefined ? {} : { rank }) };
+    const given = raw.lora ?? { rank: DEFAULT_LORA_RANK };
+    // a "lora" that is not an object stays as written, for validation to name it
+    if (typeof given === 'object' && given !== null && !Array.isArray(given)) raw.lora = { ...given, ...(rank === undefined ? {} : { rank }) };
   }
   const backendFrom = values.backend ? '--backend' : raw.backend ? `"backend" in ${values.config}` : 'SDXS_BACKEND';
   const cfg = resolvePaths(validateTrainConfig(raw, values.config), path.dirname(path.resolve(values.config)));
-  return { cfg, backendFrom, backendInConfig: !values.backend && Boolean(raw.backend), noResume: values['no-resume'] ?? false, json: values.json ?? false };
+  return { cfg, backendFrom, backendInConfig: !values.backend && Boolean(raw.backend), noResume: values['no-resume'] ?? false, json: values.json ?? false, configFile: values.config };
 }
 
 const isLocal = (s: string): boolean => s.startsWith('.') || s.startsWith('/') || existsSync(s);

@@ -1,5 +1,5 @@
 import * as C from '@sdxs/core';
-import { clipGlobalNorm } from './clip.js';
+import { clipGlobalNorm, globalNorm } from './clip.js';
 import { Ema } from './ema.js';
 import { drawFlow, flowMatchingLoss, type FlowMatchingOptions, type TrainableDenoiser, type TrainBatch, type Uncond } from './flow-matching.js';
 import { AdamW } from './optim/adamw.js';
@@ -88,6 +88,13 @@ export class Trainer {
   }
 
   static async create(opts: TrainerOptions): Promise<Trainer> {
+    const accum = opts.gradAccumulation ?? 1;
+    if (!(Number.isSafeInteger(accum) && accum >= 1)) throw new C.InputError(`gradAccumulation must be an integer ≥ 1, got ${C.previewValue(accum)}`);
+    if (opts.clipNorm != null && !(typeof opts.clipNorm === 'number' && Number.isFinite(opts.clipNorm) && opts.clipNorm > 0)) {
+      throw new C.InputError(`clipNorm must be a number > 0 or null, got ${C.previewValue(opts.clipNorm)}`);
+    }
+    if (opts.ema != null && !(typeof opts.ema === 'number' && opts.ema > 0 && opts.ema < 1)) throw new C.InputError(`ema must be a decay in (0, 1) or null, got ${C.previewValue(opts.ema)}`);
+    if (opts.optimizer !== undefined && opts.optimizer !== 'adamw' && opts.optimizer !== 'adamw8bit') throw new C.InputError(`optimizer must be 'adamw' or 'adamw8bit', got ${C.previewValue(opts.optimizer)}`);
     const pick = opts.trainable ?? (() => true);
     const params = opts.params ?? opts.model.namedParameters().filter(([n, p]) => p.trainable && pick(n));
     if (params.length === 0) throw new C.InputError('no trainable parameters');
@@ -149,13 +156,19 @@ export class Trainer {
       }
     }
     const g = grads!;
+    const stepNo = this.step + 1;
+    const loss = lossSum / accum;
+    // a non-finite loss or gradient would turn every weight to NaN: stop before the update
+    if (!Number.isFinite(loss)) throw new C.NonFiniteError(`step ${stepNo}: the loss is ${loss}`);
     if (accum > 1) for (const a of g) for (let j = 0; j < a.length; j++) a[j] = a[j]! / accum;
     const clip = this.options.clipNorm === undefined ? 1.0 : this.options.clipNorm;
-    const gradNorm = clip === null ? Number.NaN : clipGlobalNorm(g, clip);
+    const norm = clip === null ? globalNorm(g) : clipGlobalNorm(g, clip);
+    if (!Number.isFinite(norm)) throw new C.NonFiniteError(`step ${stepNo}: the gradients are not finite (global norm ${norm}, loss ${loss})`);
+    const gradNorm = clip === null ? Number.NaN : norm;
     const lr = this.schedule.lr(this.step);
     await this.optimizer.step(g, lr);
     if (this.ema) await this.ema.update();
-    return { step: this.step, loss: lossSum / accum, lr, gradNorm, samples, ms: performance.now() - t0 };
+    return { step: this.step, loss, lr, gradNorm, samples, ms: performance.now() - t0 };
   }
 
   state(source: BatchSource | null): TrainerState {

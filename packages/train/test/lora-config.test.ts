@@ -17,16 +17,16 @@ describe('lora in the training config', () => {
       [{ rank: 0 }, /'lora\.rank'/],
       [{ rank: 2.5 }, /'lora\.rank'/],
       [{ rank: 4096 }, /from 1 to 1024, got 4096/],
-      [{ rank: 4, alpha: -1 }, /'lora\.alpha' must be a positive number/],
-      [{ rank: 4, dropout: 1 }, /'lora\.dropout' must be in \[0, 1\)/],
+      [{ rank: 4, alpha: -1 }, /'lora\.alpha' must be a number in \(0, 1000000\], got -1/],
+      [{ rank: 4, dropout: 1 }, /'lora\.dropout' must be a number in \[0, 1\), got 1/],
       [{ rank: 4, dropout: -0.1 }, /'lora\.dropout'/],
       [{ rank: 4, targets: [] }, /'lora\.targets' must be a non-empty list/],
       [{ rank: 4, targets: ['attn1.to_q', ''] }, /'lora\.targets'/],
-      [{ rank: 4, format: 'diffusers' }, /'lora\.format' must be 'peft', 'kohya' or 'both'/],
+      [{ rank: 4, format: 'diffusers' }, /'lora\.format' must be one of 'peft', 'kohya', 'both', got "diffusers"/],
       [{ rank: 4, baseDtype: 'float16' }, /'lora\.baseDtype'/],
-      [{ rank: 4, ranks: 8 }, /'lora\.ranks' is not a LoRA option/],
+      [{ rank: 4, ranks: 8 }, /unknown key 'lora\.ranks' in 'lora'/],
       [16, /'lora' must be an object/],
-      [{ rank: 4, ['k'.repeat(100_000)]: 1 }, /'lora\.k+… \(100000 characters\)' is not a LoRA option/],
+      [{ rank: 4, ['k'.repeat(100_000)]: 1 }, /unknown key 'lora\.k+… \(100005 characters\)'/],
     ];
     for (const [lora, msg] of bad) {
       let err: unknown;

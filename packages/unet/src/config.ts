@@ -53,7 +53,8 @@ const KNOWN_KEYS = new Set([
   'class_embeddings_concat', 'mid_block_only_cross_attention', 'cross_attention_norm', 'addition_embed_type_num_heads',
 ]);
 
-const show = (v: unknown): string => (typeof v === 'string' ? previewValue(v).slice(1, -1) : previewValue(v));
+/** The value as written: strings keep their quotes, so "32" (a string) never reads as the number 32. */
+const show = (v: unknown): string => previewValue(v);
 
 function unsupported(key: string, value: unknown, why = ''): never {
   throw new ConfigError(`unsupported: ${key}=${show(value)}${why ? ` (${why})` : ''}`);

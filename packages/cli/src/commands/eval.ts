@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatVaeReport, psnrChartSvg, vaeReportCsv, vaeReportJson, type VaeEvalMode } from '@sdxs/vae';
 import { evaluateVaeFolder } from '@sdxs/vae/node';
 import { parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { backendHelp, selectBackend } from '../backend-option.js';
+import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 import { writeFileAtomic } from '../output.js';
@@ -32,6 +32,7 @@ and writes per-image scores (CSV and JSON) and a chart of per-image PSNR (SVG).
       --subfolder <name>  subfolder of --model holding the VAE (default: vae when present)
       --out <dir>         write vae-eval.csv, vae-eval.json and vae-eval-psnr.svg here (default: none)
       --backend <name>    ${backendHelp()}
+      --compute <p>  ${COMPUTE_HELP}
       --dtype <t>         ${DTYPE_HELP}
       --json              print the JSON report on stdout instead of the table line
   -q, --quiet             no progress bar
@@ -55,6 +56,7 @@ export const evalCommand: Command = {
       subfolder: { type: 'string' },
       out: { type: 'string' },
       backend: { type: 'string' },
+      compute: { type: 'string' },
       dtype: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -69,7 +71,7 @@ export const evalCommand: Command = {
     const mode = (v.mode ?? 'reconstruct') as VaeEvalMode;
     if (mode !== 'reconstruct' && mode !== 'upscale') throw new UsageError(`sdxs eval vae: --mode must be reconstruct or upscale, got '${v.mode}'`);
     const dtype = dtypeArg('eval vae', v.dtype);
-    await selectBackend('eval vae', v.backend, io, { json: v.json, quiet: v.quiet });
+    await selectBackend('eval vae', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet });
     const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
     try {
       const bar = progressFor(io, 'eval vae', { json: v.json, quiet: v.quiet, unit: 'images' });

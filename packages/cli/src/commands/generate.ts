@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
 import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { backendHelp, selectBackend } from '../backend-option.js';
+import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { EXIT_HELP, UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 import { progressFor } from '../io.js';
@@ -32,6 +32,7 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
 ${LORA_HELP}
       --backend <name>    ${backendHelp()}
+      --compute <p>  ${COMPUTE_HELP}
       --dtype <t>         ${DTYPE_HELP}
       --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
       --revision <rev>    hub revision (default main)
@@ -64,6 +65,7 @@ export const generate: Command = {
       strength: { type: 'string' },
       lora: { type: 'string', multiple: true },
       backend: { type: 'string' },
+      compute: { type: 'string' },
       dtype: { type: 'string' },
       model: { type: 'string' },
       revision: { type: 'string' },
@@ -119,7 +121,7 @@ export const generate: Command = {
         io.stderr.write(`sdxs generate: size ${opts.width}x${opts.height} from the input image (${image.width}x${image.height}, rounded to a multiple of 16); -W/-H choose another\n`);
       }
     }
-    const backend = await selectBackend(cmd, v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
+    const backend = await selectBackend(cmd, v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
     // One bar per stage, each printed once: a stage ends when it reports done == total and is not drawn
     // again; a stage that waits for a nested one (encode for 'load text_encoder') carries on after it.
     const bars = new Map<string, ReturnType<typeof progressFor>>();

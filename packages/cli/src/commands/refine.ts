@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL, SdxsPipeline } from '@sdxs/pipeline';
 import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { backendHelp, selectBackend } from '../backend-option.js';
+import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 
@@ -14,6 +14,7 @@ prompt into a detailed three-sentence description. Tokens stream to stdout as th
       --max-tokens <n>      new tokens at most (default 248)
       --seed <n>            sampling seed
       --backend <name>      ${backendHelp()}
+      --compute <p>    ${COMPUTE_HELP}
       --dtype <t>           ${DTYPE_HELP}
       --model <dir|repo>    model folder or hub repo id (default ${DEFAULT_MODEL})
       --json                print {"prompt", "refined"} at the end instead of streaming
@@ -32,6 +33,7 @@ export const refine: Command = {
       'max-tokens': { type: 'string' },
       seed: { type: 'string' },
       backend: { type: 'string' },
+      compute: { type: 'string' },
       dtype: { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
@@ -51,7 +53,7 @@ export const refine: Command = {
       maxNewTokens: intArg('refine', 'max-tokens', v['max-tokens'], 248, 1, 32768),
       seed: v.seed === undefined ? undefined : intArg('refine', 'seed', v.seed, 0, 0, 2 ** 31 - 1),
     };
-    await selectBackend('refine', v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
+    await selectBackend('refine', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
     const pipe = await SdxsPipeline.fromPretrained(v.model ?? DEFAULT_MODEL, { dtype, signal: io.signal });
     try {
       let shown = '';

@@ -4,7 +4,7 @@ import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
-import { backendHelp, selectBackend } from '../backend-option.js';
+import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { EXIT, exitCodeFor, UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 
@@ -22,6 +22,7 @@ decode): no invented detail, deterministic output.
   -o, --output <path>     output file (default: <name>-2x.<ext> beside the input) or, for a folder,
                           output folder (default: <folder>-2x)
       --backend <name>    ${backendHelp()}
+      --compute <p>  ${COMPUTE_HELP}
       --tile <n>          tile edge in input pixels, a multiple of 8 (default ${DEFAULT_TILE}); 0 = no
                           tiling. Memory grows with the tile, not the image; bigger tiles are slower to
                           start but closer to untiled output
@@ -76,6 +77,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
   const { values: v, positionals } = parse('upscale', argv, {
     output: { type: 'string', short: 'o' },
     backend: { type: 'string' },
+    compute: { type: 'string' },
     tile: { type: 'string' },
     overlap: { type: 'string' },
     model: { type: 'string' },
@@ -122,7 +124,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     if (clash) throw new UsageError(`sdxs upscale: '${clash[1]}' exists; use --force to overwrite`);
   }
 
-  const backend = await selectBackend('upscale', v.backend, io, { json: v.json, quiet: v.quiet, verbose: v.verbose });
+  const backend = await selectBackend('upscale', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
   const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
   const opts = { tile, overlap, signal: io.signal, maxInputPixels: maxImagePixelsFrom(io.env[MAX_IMAGE_PIXELS_ENV]) };
   try {

@@ -11,6 +11,18 @@ import { importOptional } from './env.js';
  * when it does (or when the probe itself cannot run), else the reason in one line.
  */
 export async function probeDawnAdapter(): Promise<string | undefined> {
+  return (await dawnAdapterInfo()).none;
+}
+
+let cachedInfo: Promise<{ none?: string; shaderF16: boolean }> | null = null;
+
+/** probeDawnAdapter's answer, plus whether the adapter has `shader-f16` (asked once per process). */
+export function dawnAdapterInfo(): Promise<{ none?: string; shaderF16: boolean }> {
+  cachedInfo ??= askDawn();
+  return cachedInfo;
+}
+
+async function askDawn(): Promise<{ none?: string; shaderF16: boolean }> {
   let webgpuPath: string;
   let spawnSync: typeof import('node:child_process').spawnSync;
   try {
@@ -19,14 +31,14 @@ export async function probeDawnAdapter(): Promise<string | undefined> {
     const base = typeof __filename === 'string' ? __filename : import.meta.url;
     webgpuPath = createRequire(base).resolve('webgpu');
   } catch {
-    return undefined;
+    return { shaderF16: false };
   }
   const script =
     `const d=require(${JSON.stringify(webgpuPath)});Object.assign(globalThis,d.globals);` +
-    `d.create([]).requestAdapter({powerPreference:'high-performance'}).then(a=>{process.stdout.write(a?'ADAPTER':'NONE');process.exit(0)},e=>{process.stdout.write('ERR '+e.message);process.exit(0)})`;
+    `d.create([]).requestAdapter({powerPreference:'high-performance'}).then(a=>{process.stdout.write(a?'ADAPTER'+(a.features.has('shader-f16')?' F16':''):'NONE');process.exit(0)},e=>{process.stdout.write('ERR '+e.message);process.exit(0)})`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, env: process.env });
-  if (r.stdout?.includes('ADAPTER')) return undefined;
+  if (r.stdout?.includes('ADAPTER')) return { shaderF16: r.stdout.includes('ADAPTER F16') };
   const detail = `${r.stdout ?? ''} ${r.stderr ?? ''}`.replace(/\s+/g, ' ').trim();
-  return `Dawn found no adapter${detail ? `: ${detail.slice(0, 300)}` : ''}`;
+  return { none: `Dawn found no adapter${detail ? `: ${detail.slice(0, 300)}` : ''}`, shaderF16: false };
 }
 

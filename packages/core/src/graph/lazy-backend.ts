@@ -1,4 +1,4 @@
-import type { Backend, KernelTable, OpAttrs, OpName } from '../backend.js';
+import type { Backend, ComputePrecision, KernelTable, OpAttrs, OpName } from '../backend.js';
 import { OP_NAMES } from '../backend.js';
 import type { ComputeDType, StorageDType } from '../dtype.js';
 import { SdxsError } from '../errors.js';
@@ -70,7 +70,7 @@ function hostCopy(v: LazyValue): HostArray {
 
 const labelOf = (vs: readonly LazyValue[]): string => vs.find((v) => v.label)?.label ?? 'ops';
 
-export function createLazyBackend(name: string, runner: SegmentRunner, opts: { software?: boolean } = {}): LazyBackend {
+export function createLazyBackend(name: string, runner: SegmentRunner, opts: { software?: boolean; compute?: ComputePrecision } = {}): LazyBackend {
   const kernels = Object.fromEntries(
     OP_NAMES.map((op) => [
       op,
@@ -107,6 +107,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
     lazy: true,
     runner,
     software: opts.software,
+    compute: opts.compute ?? 'float32',
     kernels,
     upload(data, shape, dtype) {
       if (data.length !== sizeOf(shape)) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}]`);

@@ -1,5 +1,6 @@
 import type { OpAttrs, OpName } from '../backend.js';
 import type { ComputeDType, StorageDType } from '../dtype.js';
+import { inFullPrecision } from './full-precision.js';
 
 let nextValueId = 1;
 
@@ -30,6 +31,8 @@ export class LazyValue {
   released = false;
   /** Name of the compiled region that produced it (progress and cache labels). */
   label: string | null = null;
+  /** Recorded inside a fullPrecision region: computes in float32 in a float16 graph. */
+  fullPrecision = false;
 
   constructor(
     readonly shape: readonly number[],
@@ -58,6 +61,7 @@ export class LazyValue {
     v.op = op;
     v.inputs = inputs;
     v.attrs = attrs;
+    v.fullPrecision = inFullPrecision();
     return v;
   }
 

@@ -88,7 +88,7 @@ export function planSegment(outputs: readonly LazyValue[], label: string): Segme
   for (const v of nodes) {
     index.set(v, index.size);
     const args = v.inputs.map((u) => (u ? index.get(u)! : '-')).join(',');
-    parts.push(`${v.op}${JSON.stringify(v.attrs)}(${args})${shapeKey(v)}`);
+    parts.push(`${v.op}${v.fullPrecision ? '!' : ''}${JSON.stringify(v.attrs)}(${args})${shapeKey(v)}`);
   }
   parts.push(`out(${outputs.map((o) => index.get(o)!).join(',')})`);
   return { nodes, inputs, constants, outputs: [...outputs], key: parts.join(';'), label };

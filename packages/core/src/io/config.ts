@@ -30,11 +30,20 @@ export async function loadConfig(
   return parseConfig(text, file);
 }
 
-/** Parses config JSON text; `file` names it in errors. */
+/**
+ * The text without a leading byte order mark. Every JSON config reader of the project (model configs,
+ * LoRA adapter configs, safetensors indexes, the training config) accepts a UTF-8 BOM, as Python's
+ * `json.load` of a file opened with `utf-8-sig` does; one rule for all.
+ */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Parses config JSON text (a leading BOM is ignored, see stripBom); `file` names it in errors. */
 export function parseConfig(text: string, file: string): ConfigObject {
   let json: unknown;
   try {
-    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    json = JSON.parse(stripBom(text));
   } catch (e) {
     throw new ConfigError(`${file}: config is not valid JSON (${(e as Error).message})`, { cause: e });
   }

@@ -3,6 +3,7 @@
  * file) behind the same interface as a single file, and `openCheckpoint` to pick either form.
  */
 import { clip, previewValue, SafetensorsError } from '../errors.js';
+import { stripBom } from './config.js';
 import { joinLocation, locationExists, parentLocation, readTextLocation, type Location } from './location.js';
 import {
   loadSafetensors,
@@ -30,7 +31,7 @@ export async function loadSafetensorsIndex(index: Location, opts: LoadSafetensor
   if (text === undefined) throw new SafetensorsError(file, 'index file not found');
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(stripBom(text)); // one BOM rule for every JSON config (see stripBom)
   } catch (e) {
     throw new SafetensorsError(file, `index is not valid JSON (${clip((e as Error).message)})`);
   }

@@ -1,13 +1,14 @@
 export { Parameter } from './parameter.js';
 export { Module, ModuleList, checkKeys } from './module.js';
 export { Linear, Conv2d, GroupNorm, LayerNorm, RMSNorm, Embedding } from './layers.js';
-export { loadWeights, readTensor, convertRaw, storageFor, type LoadWeightsOptions, type WeightDType } from './load.js';
+export { loadWeights, readTensor, convertRaw, isFloatDType, storageFor, type LoadWeightsOptions, type WeightDType } from './load.js';
 export { Attention, type AttentionOptions as AttentionModuleOptions } from './blocks/attention.js';
-export { LoraSlots, isLoraLayer, addLayerAdapter, fuseLayer, unfuseLayer, removeLayerAdapters, loraDropoutMask, type LoraLayer, type LoraLayerAdapter, type LoraDropout } from './lora.js';
+export { LoraSlots, isLoraLayer, addLayerAdapter, fuseLayer, unfuseLayer, removeLayerAdapters, loraDropoutMask, checkLoraScale, MAX_LORA_SCALE, type LoraLayer, type LoraLayerAdapter, type LoraDropout } from './lora.js';
 export {
   loadLora,
   openLora,
   parseLoraKey,
+  checkLoraConfig,
   setLoraAdapters,
   activeLoraAdapters,
   fuseLora,

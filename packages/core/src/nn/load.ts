@@ -1,7 +1,8 @@
 import type { DType } from '../dtype.js';
-import { currentBackend, ENGINE, fromData } from '../engine.js';
+import { computeOf, currentBackend, ENGINE, fromData } from '../engine.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
+import { f8ToF32 } from '../io/float8.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
 import type { SafetensorsFile, SafetensorsTypedArray } from '../io/safetensors.js';
 import type { SafetensorsDType } from '../io/safetensors-dtype.js';
@@ -33,26 +34,63 @@ export interface LoadWeightsOptions {
 
 /** float32, or the checkpoint's own precision on graph backends (ort-*), which cast 16-bit weights in the graph. */
 export function defaultWeightDType(): WeightDType {
+  if (ENGINE.active && computeOf(ENGINE.active) === 'float16') return 'float16';
   return ENGINE.active && isLazyBackend(ENGINE.active) ? 'source' : 'float32';
 }
 
-/** Convert a safetensors typed array to the requested sdxs dtype. */
+/**
+ * On a backend that computes in float16, 16-bit policies keep every float tensor in float16: bfloat16 and
+ * float32 checkpoints are converted once, here (convertRaw refuses a value beyond float16's range, naming
+ * the tensor), so the compiled graphs never hold a second copy.
+ */
+function policyFor(policy: WeightDType): WeightDType {
+  const f16 = ENGINE.active && computeOf(ENGINE.active) === 'float16';
+  return f16 && (policy === 'half' || policy === 'source') ? 'float16' : policy;
+}
+
+const FLOAT16_MAX = 65504;
+
+/** Refuse a finite value that float16 cannot hold (it would silently become Inf). */
+function checkFloat16Range(f32: Float32Array, where: string): void {
+  for (let i = 0; i < f32.length; i++) {
+    const x = f32[i]!;
+    if ((x > FLOAT16_MAX || x < -FLOAT16_MAX) && Number.isFinite(x)) {
+      throw new CheckpointError(`${where}: value ${x} at index ${i} is beyond float16's range (±${FLOAT16_MAX}); keep this tensor in float32 or bfloat16 (compute: 'float32', dtype 'half' or 'source')`);
+    }
+  }
+}
+
+/** Integer and boolean dtypes: never float weights (their values would be read as counts, not numbers). */
+const NOT_FLOAT: ReadonlySet<SafetensorsDType> = new Set(['BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64']);
+
+/** Whether a safetensors dtype holds float values (F64, F32, F16, BF16, F8_E4M3, F8_E5M2). */
+export function isFloatDType(dtype: SafetensorsDType): boolean {
+  return !NOT_FLOAT.has(dtype);
+}
+
+/**
+ * Convert a safetensors typed array to the requested sdxs dtype. Float targets take float sources only
+ * (F8 formats decoded exactly); an integer or bool tensor where float weights belong is a CheckpointError.
+ */
 export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, to: DType, where: string): Float32Array | Int32Array | Uint16Array {
   if (to === 'int32') {
     if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) return Int32Array.from(raw, (v) => Number(v));
     return Int32Array.from(raw as ArrayLike<number>);
+  }
+  if (!isFloatDType(from)) {
+    throw new CheckpointError(`${where}: the tensor is ${from}, an ${from === 'BOOL' ? 'boolean' : 'integer'} type, where float weights (F32, F16, BF16, F64, F8) are expected`);
   }
   let f32: Float32Array;
   if (from === 'F16' || from === 'BF16') {
     const bits = raw as Uint16Array;
     if ((from === 'F16' && to === 'float16') || (from === 'BF16' && to === 'bfloat16')) return bits;
     f32 = from === 'F16' ? f16ToF32(bits) : bf16ToF32(bits);
-  } else if (raw instanceof Float32Array) f32 = raw;
-  else if (raw instanceof Float64Array || raw instanceof Int32Array || raw instanceof Int16Array || raw instanceof Int8Array || raw instanceof Uint8Array || raw instanceof Uint16Array || raw instanceof Uint32Array) {
-    f32 = Float32Array.from(raw);
-  } else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) f32 = Float32Array.from(raw, (v) => Number(v));
+  } else if (from === 'F8_E4M3' || from === 'F8_E5M2') f32 = f8ToF32(raw as Uint8Array, from);
+  else if (raw instanceof Float32Array) f32 = raw;
+  else if (raw instanceof Float64Array) f32 = Float32Array.from(raw);
   else throw new CheckpointError(`${where}: cannot convert ${from} to ${to}`);
   if (to === 'float32') return f32;
+  if (to === 'float16') checkFloat16Range(f32, where);
   return to === 'float16' ? f32ToF16(f32) : f32ToBf16(f32);
 }
 
@@ -70,12 +108,12 @@ export function storageFor(source: SafetensorsDType, policy: WeightDType, maxAbs
 async function readWeight(file: SafetensorsFile, name: string, policy: WeightDType): Promise<Tensor> {
   const info = file.info(name);
   if (policy !== 'half' || info.dtype === 'F16' || info.dtype === 'BF16') return readTensor(file, name, storageFor(info.dtype, policy));
-  const raw = await file.readTyped(name);
+  const where = `${file.file} [${name}]`;
+  const values = convertRaw(await file.readTyped(name), info.dtype, 'float32', where) as Float32Array;
   let maxAbs = 0;
-  const values = raw as ArrayLike<number | bigint>;
-  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(Number(values[i])));
+  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(values[i]!));
   const dtype = storageFor(info.dtype, policy, maxAbs);
-  return fromData(convertRaw(raw, info.dtype, dtype, `${file.file} [${name}]`), info.shape, dtype);
+  return fromData(convertRaw(values, 'F32', dtype, where), info.shape, dtype);
 }
 
 /** Read one tensor of a safetensors file as an sdxs Tensor. */
@@ -110,7 +148,7 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   if (problems) throw new CheckpointError(`${where}: checkpoint does not match the model: ${problems}`);
   let bytes = 0;
   let loaded = 0;
-  const policy = opts.dtype ?? defaultWeightDType();
+  const policy = policyFor(opts.dtype ?? defaultWeightDType());
   const todo = entries.filter(([k]) => params.has(k));
   checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {

@@ -11,16 +11,18 @@
  * Every key must map onto a layer of the model (or belong to another component the caller ignores): all
  * problems are reported in one CheckpointError before anything is attached.
  */
-import { CheckpointError, HubError, InputError, throwIfAborted } from '../errors.js';
+import { CheckpointError, clip, HubError, InputError, previewValue, throwIfAborted } from '../errors.js';
 import { resolveModelSource } from '../hub/snapshot.js';
 import type { HubDownloadOptions } from '../hub/download.js';
+import { stripBom } from '../io/config.js';
 import { joinLocation, readTextLocation } from '../io/location.js';
 import { loadSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { reshape } from '../ops/shape.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { convertRaw, readTensor } from './load.js';
-import { addLayerAdapter, asFloat32, fuseLayer, isLoraLayer, removeLayerAdapters, unfuseLayer, type LoraLayer } from './lora.js';
+import { convertRaw, isFloatDType } from './load.js';
+import { fromData } from '../engine.js';
+import { addLayerAdapter, asFloat32, checkLoraScale, fuseLayer, isLoraLayer, removeLayerAdapters, unfuseLayer, type LoraLayer } from './lora.js';
 import type { Module } from './module.js';
 
 /** Which part of a pipeline a model is, for the component prefixes of shared files. */
@@ -70,6 +72,8 @@ export interface OpenedLora {
   file: SafetensorsFile;
   /** PEFT LoraConfig fields (adapter_config.json, or the safetensors metadata `lora_adapter_metadata`) */
   config: Record<string, unknown> | null;
+  /** where `config` came from, for error messages (default: the weights file) */
+  configSource?: string;
 }
 
 async function isDir(p: string): Promise<boolean> {
@@ -83,7 +87,7 @@ async function isDir(p: string): Promise<boolean> {
 
 function parseJson(text: string, where: string): Record<string, unknown> {
   try {
-    const v: unknown = JSON.parse(text);
+    const v: unknown = JSON.parse(stripBom(text));
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch (e) {
     throw new CheckpointError(`${where}: not valid JSON (${(e as Error).message})`);
@@ -122,15 +126,28 @@ export async function openLora(source: string, opts: LoraSourceOptions = {}): Pr
     weightFile = joinLocation(root, found[0]);
   }
   const file = await loadSafetensors(weightFile, { signal: opts.signal });
-  let config: Record<string, unknown> | null = null;
-  const meta = file.metadata['lora_adapter_metadata'];
-  if (meta) config = parseJson(meta, `${file.file} (metadata lora_adapter_metadata)`);
-  if (dir) {
-    const cfgPath = joinLocation(dir, 'adapter_config.json');
-    const text = await readTextLocation(cfgPath, { signal: opts.signal }).catch(() => undefined);
-    if (text !== undefined) config = parseJson(text, cfgPath);
+  try {
+    let config: Record<string, unknown> | null = null;
+    let configSource: string | undefined;
+    const meta = file.metadata['lora_adapter_metadata'];
+    if (meta) {
+      configSource = `${file.file} (metadata lora_adapter_metadata)`;
+      config = parseJson(meta, configSource);
+    }
+    if (dir) {
+      const cfgPath = joinLocation(dir, 'adapter_config.json');
+      const text = await readTextLocation(cfgPath, { signal: opts.signal }).catch(() => undefined);
+      if (text !== undefined) {
+        configSource = cfgPath;
+        config = parseJson(text, cfgPath);
+      }
+    }
+    checkLoraConfig(config, configSource ?? file.file);
+    return { file, config, configSource };
+  } catch (e) {
+    await file.close();
+    throw e;
   }
-  return { file, config };
 }
 
 async function pickLocalWeight(dir: string): Promise<string> {
@@ -194,7 +211,37 @@ export function parseLoraKey(key: string): ParsedKey | { key: string; problem: s
   return { key, component, module: path, kohya: false, role };
 }
 
-/** PEFT's scale for a module: lora_alpha (or alpha_pattern's entry) / r, or / sqrt(r) with use_rslora. */
+/** Config keys that hold an alpha (plain and per component). */
+const ALPHA_KEYS = ['lora_alpha', 'unet.lora_alpha', 'text_encoder.lora_alpha'];
+const PATTERN_KEYS = ['alpha_pattern', 'unet.alpha_pattern', 'text_encoder.alpha_pattern'];
+const RSLORA_KEYS = ['use_rslora', 'unet.use_rslora', 'text_encoder.use_rslora'];
+
+/**
+ * Checks the fields of a PEFT LoRA config that set the scale: every `lora_alpha` and `alpha_pattern` entry
+ * must be a finite number (a string or `1e400` is refused, never read as "no alpha"), `use_rslora` a boolean.
+ * `where` names the config (its file, or the weights file whose metadata holds it).
+ */
+export function checkLoraConfig(config: Record<string, unknown> | null, where: string): void {
+  if (!config) return;
+  const alpha = (key: string, v: unknown): void => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new CheckpointError(`${where}: '${clip(key, 120)}' must be a finite number, got ${previewValue(v)}${typeof v === 'number' ? ' (too large for a float)' : ''}`);
+    }
+  };
+  for (const k of ALPHA_KEYS) if (config[k] !== undefined && config[k] !== null) alpha(k, config[k]);
+  for (const k of PATTERN_KEYS) {
+    const p = config[k];
+    if (p === undefined || p === null) continue;
+    if (typeof p !== 'object' || Array.isArray(p)) throw new CheckpointError(`${where}: '${k}' must be an object of module → alpha, got ${previewValue(p)}`);
+    for (const [m, a] of Object.entries(p as Record<string, unknown>)) alpha(`${k}.${m}`, a);
+  }
+  for (const k of RSLORA_KEYS) {
+    const v = config[k];
+    if (v !== undefined && v !== null && typeof v !== 'boolean') throw new CheckpointError(`${where}: '${k}' must be true or false, got ${previewValue(v)}`);
+  }
+}
+
+/** PEFT's scale for a module: lora_alpha (or alpha_pattern's entry) / r, or / sqrt(r) with use_rslora (config checked by checkLoraConfig). */
 function configScale(config: Record<string, unknown> | null, component: LoraComponent, module: string, rank: number): number | null {
   if (!config) return null;
   const get = (k: string): unknown => config[`${component}.${k}`] ?? config[k];
@@ -238,6 +285,7 @@ export async function loadLora(module: Module, source: string | OpenedLora, opts
   const opened = typeof source === 'string' ? await openLora(source, opts) : source;
   const { file, config } = opened;
   try {
+    checkLoraConfig(config, opened.configSource ?? file.file);
     return await attach(module, file, config, opts);
   } finally {
     if (typeof source === 'string') await file.close();
@@ -249,6 +297,7 @@ async function attach(module: Module, file: SafetensorsFile, config: Record<stri
   const existing = loraAdapterNames(module);
   const name = opts.adapterName ?? `default_${existing.length}`;
   if (existing.includes(name)) throw new InputError(`an adapter named '${name}' is already loaded; unload it first or pass another adapterName`);
+  if (opts.weight !== undefined && !Number.isFinite(opts.weight)) throw new InputError(`${file.file}: the adapter weight must be a finite number, got ${opts.weight}`);
   const layers = loraLayers(module, opts.modulePrefixes ?? []);
   const problems: string[] = [];
   const unmatched: string[] = [];
@@ -286,13 +335,18 @@ async function attach(module: Module, file: SafetensorsFile, config: Record<stri
     }
     const down = file.info(g.down).shape;
     const up = file.info(g.up).shape;
-    const want = layer.loraShapes(down[0] ?? 0);
+    if (down.length < 2 || up.length < 2 || down.includes(0) || up.includes(0)) {
+      problems.push(`${g.path}: down ${fmtShape(down)} / up ${fmtShape(up)} ${down[0] === 0 || up[1] === 0 ? 'have rank 0' : 'are empty or not matrices'}; an adapter needs rank ≥ 1 (down [r, in], up [out, r])`);
+      continue;
+    }
+    const want = layer.loraShapes(down[0]!);
     if (!fits(down, want.down) || !fits(up, want.up)) {
       problems.push(`${g.path}: down ${fmtShape(down)} / up ${fmtShape(up)} do not fit the layer (want ${fmtShape(want.down)} / ${fmtShape(want.up)})`);
     }
   }
   if (unmatched.length) problems.unshift(`${unmatched.length} keys match no layer of the model: ${list(unmatched)}`);
-  if (groups.size === 0 && !problems.length) problems.push(`no ${component} LoRA weights in the file`);
+  if (file.names().length === 0) problems.push('the file holds no tensors (an empty LoRA changes nothing)');
+  else if (groups.size === 0 && !problems.length) problems.push(`no ${component} LoRA weights in the file`);
   if (problems.length) {
     const shown = problems.length > 16 ? [...problems.slice(0, 16), `… ${problems.length - 16} more problems`] : problems;
     throw new CheckpointError(`${file.file}: LoRA does not fit the ${component}: ${shown.join('; ')}`);
@@ -302,12 +356,19 @@ async function attach(module: Module, file: SafetensorsFile, config: Record<stri
   try {
     for (const [layer, g] of groups) {
       throwIfAborted(opts.signal);
-      const down = await readAs(file, g.down!, layer.loraShapes(file.info(g.down!).shape[0]!).down);
-      const up = await readAs(file, g.up!, layer.loraShapes(down.shape[0]!).up);
-      const rank = down.shape[0]!;
+      const rank = file.info(g.down!).shape[0]!;
       let scale = 1;
       if (g.alpha) scale = (await readScalar(file, g.alpha)) / rank;
       else scale = configScale(config, component, g.path, rank) ?? 1;
+      checkLoraScale(scale, `${file.file} [${g.alpha ?? g.path}]`);
+      const down = await readAs(file, g.down!, layer.loraShapes(rank).down);
+      let up: Tensor;
+      try {
+        up = await readAs(file, g.up!, layer.loraShapes(rank).up);
+      } catch (e) {
+        down.dispose();
+        throw e;
+      }
       addLayerAdapter(layer, name, down, up, scale, `${file.file} [${g.path}]`);
       if (opts.weight !== undefined) layer.lora.weights.set(name, opts.weight);
       done.push(layer);
@@ -331,8 +392,23 @@ function fits(got: readonly number[], want: readonly number[]): boolean {
   return g.length === w.length && g.every((d, i) => d === w[i]);
 }
 
+/** A tensor's values as float32, refused (naming file and tensor) when one is NaN or ±Inf. */
+async function readFinite(file: SafetensorsFile, key: string): Promise<Float32Array> {
+  const info = file.info(key);
+  const where = `${file.file} [${clip(key)}]`;
+  const v = convertRaw(await file.readTyped(key), info.dtype, 'float32', where) as Float32Array;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) {
+      let bad = 0;
+      for (let j = i; j < v.length; j++) if (!Number.isFinite(v[j]!)) bad++;
+      throw new CheckpointError(`${where}: ${bad} of ${v.length} LoRA values are not finite (the first, ${v[i]}, at index ${i}); the adapter would turn the image to NaN`);
+    }
+  }
+  return v;
+}
+
 async function readAs(file: SafetensorsFile, key: string, shape: readonly number[]): Promise<Tensor> {
-  const t = asFloat32(await readTensor(file, key, 'float32'));
+  const t = asFloat32(fromData(await readFinite(file, key), file.info(key).shape, 'float32'));
   if (t.shape.length === shape.length) return t;
   const r = reshape(t, shape);
   t.dispose();
@@ -342,7 +418,9 @@ async function readAs(file: SafetensorsFile, key: string, shape: readonly number
 async function readScalar(file: SafetensorsFile, key: string): Promise<number> {
   const info = file.info(key);
   if (info.shape.reduce((a, b) => a * b, 1) !== 1) throw new CheckpointError(`${file.file} [${key}]: alpha must be a scalar, got ${fmtShape(info.shape)}`);
-  return convertRaw(await file.readTyped(key), info.dtype, 'float32', `${file.file} [${key}]`)[0]!;
+  // an alpha is a number, and some tools store a whole one as an integer tensor (I64): that one is read as is
+  if (!isFloatDType(info.dtype) && info.dtype !== 'BOOL') return Number((await file.readTyped(key))[0]!);
+  return (await readFinite(file, key))[0]!;
 }
 
 function eachLayer(module: Module, fn: (l: LoraLayer) => void): void {
@@ -357,6 +435,8 @@ export function setLoraAdapters(module: Module, names: string | readonly string[
   const list = typeof names === 'string' ? [names] : [...names];
   const w = weights === undefined ? list.map(() => 1) : typeof weights === 'number' ? list.map(() => weights) : [...weights];
   if (w.length !== list.length) throw new InputError(`setAdapters: ${list.length} names but ${w.length} weights`);
+  const bad = w.find((x) => !Number.isFinite(x));
+  if (bad !== undefined) throw new InputError(`setAdapters: adapter weights must be finite numbers, got ${bad}`);
   const loaded = loraAdapterNames(module);
   const unknown = list.filter((n) => !loaded.includes(n));
   if (unknown.length) throw new InputError(`setAdapters: no adapter named ${unknown.map((n) => `'${n}'`).join(', ')}; loaded: ${loaded.length ? loaded.join(', ') : 'none'}`);

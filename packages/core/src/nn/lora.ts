@@ -117,9 +117,23 @@ export function applyConvLora(slots: LoraSlots, x: Tensor, y: Tensor, options: C
   return out;
 }
 
+/**
+ * The largest adapter scale (alpha / rank) accepted. Real adapters use about 0.1 to 16; a larger scale
+ * only drives the model's activations to Inf (a black image), so a file that asks for one is refused.
+ */
+export const MAX_LORA_SCALE = 10_000;
+
+/** Throws a CheckpointError unless `scale` is a finite adapter scale within ±MAX_LORA_SCALE (also as float32). */
+export function checkLoraScale(scale: number, where = 'LoRA'): void {
+  if (!(Number.isFinite(Math.fround(scale)) && Math.abs(scale) <= MAX_LORA_SCALE)) {
+    throw new CheckpointError(`${where}: LoRA scale (alpha / rank) is ${scale}; it must be a finite number within ±${MAX_LORA_SCALE}`);
+  }
+}
+
 /** Attach an adapter (float32 tensors of the right shapes, taken over) to a layer. */
 export function addLayerAdapter(layer: LoraLayer, name: string, down: Tensor, up: Tensor, scale: number, where = 'LoRA', dropout?: LoraDropout): void {
   if (dropout) checkLoraDropout(dropout.p, where);
+  checkLoraScale(scale, where);
   if (layer.lora.adapters.has(name)) throw new InputError(`${where}: the layer already has an adapter named '${name}'; unload it or pick another adapterName`);
   const rank = down.shape[0]!;
   const want = layer.loraShapes(rank);

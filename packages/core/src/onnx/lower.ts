@@ -3,12 +3,18 @@
  * fused ops where ONNX Runtime runs them faster. Weights become initializers whose bytes are handed to
  * the session in memory (external data), so nothing is copied into the protobuf: 16-bit weights stay
  * 16-bit and are cast to float32 inside the graph (ONNX Runtime folds that cast when it loads).
+ *
+ * Two compute types (`compute`): float32 graphs, and float16 graphs (mixed precision, see precision.ts):
+ * weights, activations and products in float16; norms, softmax, reductions and transcendental functions
+ * (the timestep and rotary embeddings) in float32; the graph's outputs float32.
  */
 import type { BinaryFn, OpAttrs, OpName, UnaryFn } from '../backend.js';
 import { UnsupportedOpError } from '../errors.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Segment } from '../graph/segment.js';
+import { type ElemType, type FloatType, halfWeightBits, opPrecision } from './precision.js';
 import * as P from './proto.js';
+import { f32ToF16 } from '../io/half.js';
 
 export interface LoweredModel {
   bytes: Uint8Array;
@@ -36,12 +42,21 @@ export interface LowerOptions {
   transposedMatMul?: boolean;
   /** layout of MultiHeadAttention's key/value: 'bnsh' (as recorded, no transpose) or 'bsd' */
   attentionKvLayout?: 'bnsh' | 'bsd';
+  /** element type of the graph's floating-point work (see precision.ts); default float32 */
+  compute?: FloatType;
+  /**
+   * Standard ONNX only (graphs that leave the project): no com.microsoft ops, and RMS norms decomposed
+   * instead of ONNX Runtime's SimplifiedLayerNormalization.
+   */
+  portable?: boolean;
 }
 
 const F32 = 'float32' as const;
 const INLINE_LIMIT = 64;
 
 const toOnnx = (d: 'float32' | 'int32'): P.OnnxDType => d;
+/** ONNX's double, the type integer math goes through where ONNX has no int32 kernel */
+const DOUBLE = 11;
 
 class Builder {
   readonly nodes: P.Msg[] = [];
@@ -51,6 +66,23 @@ class Builder {
   readonly edges: { op: string; inputs: readonly string[]; output: string }[] = [];
   private n = 0;
   private readonly consts = new Map<string, string>();
+  private readonly casts = new Map<string, string>();
+  /** the float type of the op being lowered: float32 constants and casts are written in it */
+  ft: FloatType = 'float32';
+
+  /** `d` as written into the graph: float32 means the current float type. */
+  elem(d: 'float32' | 'int32'): P.OnnxDType {
+    return d === 'float32' ? this.ft : d;
+  }
+
+  /** `name` (of element type `from`) as `to`: a Cast, shared within the graph, or the name itself. */
+  castTo(name: string, from: ElemType, to: ElemType): string {
+    if (from === to || !name) return name;
+    const k = `${name}>${to}`;
+    let c = this.casts.get(k);
+    if (!c) this.casts.set(k, (c = this.op('Cast', [name], { to: P.ONNX_DTYPE[to] })));
+    return c;
+  }
 
   fresh(hint = 't'): string {
     return `${hint}_${this.n++}`;
@@ -61,6 +93,17 @@ class Builder {
     this.nodes.push(P.node({ op, inputs, outputs: [o], attrs, domain }));
     this.edges.push({ op, inputs, output: o });
     return o;
+  }
+
+  /** A float32 scalar whatever the current float type. */
+  fill32(value: number): string {
+    const saved = this.ft;
+    this.ft = 'float32';
+    try {
+      return this.fill('float32', [], value);
+    } finally {
+      this.ft = saved;
+    }
   }
 
   /** A small int64 constant (shapes, axes, pads), shared within the graph. */
@@ -77,32 +120,44 @@ class Builder {
     return name;
   }
 
-  /** A float32 / int32 constant tensor filled with one value. */
-  fill(dtype: 'float32' | 'int32', shape: readonly number[], value: number): string {
+  /** A float (in the current float type) or int32 constant tensor filled with one value. */
+  fill(d: 'float32' | 'int32', shape: readonly number[], value: number): string {
+    const dtype = this.elem(d);
     const k = `${dtype}:${shape.join(',')}:${value}`;
     let name = this.consts.get(k);
     if (name) return name;
     name = this.fresh('c');
     const size = shape.reduce((a, b) => a * b, 1);
-    const arr = dtype === 'float32' ? new Float32Array(size).fill(value) : new Int32Array(size).fill(value);
-    this.initializers.push(P.tensorRaw(name, dtype, shape, new Uint8Array(arr.buffer)));
+    const arr = dtype === 'float32' ? new Float32Array(size).fill(value) : dtype === 'float16' ? f32ToF16(new Float32Array(size).fill(value)) : new Int32Array(size).fill(value);
+    this.initializers.push(P.tensorRaw(name, dtype, shape, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength)));
     this.consts.set(k, name);
     return name;
   }
 
-  weight(name: string, v: LazyValue, index: number): string {
+  /** A weight as an initializer; returns its name and element type in the graph. */
+  weight(name: string, v: LazyValue, index: number, compute: FloatType): { name: string; type: ElemType } {
+    if (compute === 'float16' && v.dtype === 'float32') {
+      // float16 graphs hold every float weight in float16 (bfloat16 and float32 ones converted once, on the host)
+      const bits = halfWeightBits(v);
+      this.initializer(name, 'float16', v.shape, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), index);
+      return { name, type: 'float16' };
+    }
     const src = v.storage ? v.storage.bits : v.data!;
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     const dtype: P.OnnxDType = v.storage ? v.storage.dtype : toOnnx(v.dtype);
     const stored = v.storage ? `${name}_${v.storage.dtype}` : name;
-    if (bytes.byteLength <= INLINE_LIMIT) this.initializers.push(P.tensorRaw(stored, dtype, v.shape, bytes.slice()));
+    this.initializer(stored, dtype, v.shape, bytes, index);
+    if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
+    return { name, type: v.dtype };
+  }
+
+  private initializer(stored: string, dtype: P.OnnxDType, shape: readonly number[], bytes: Uint8Array, index: number): void {
+    if (bytes.byteLength <= INLINE_LIMIT) this.initializers.push(P.tensorRaw(stored, dtype, shape, bytes.slice()));
     else {
       const path = `w${index}`;
       this.externalData.push({ path, data: bytes });
-      this.initializers.push(P.tensorExternal(stored, dtype, v.shape, path, 0, bytes.byteLength));
+      this.initializers.push(P.tensorExternal(stored, dtype, shape, path, 0, bytes.byteLength));
     }
-    if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
-    return name;
   }
 }
 
@@ -119,7 +174,7 @@ const BINARY_OPS: Record<Exclude<BinaryFn, 'ne'>, string> = {
 
 function unary(b: Builder, fn: UnaryFn, x: string, out: string, dtype: 'float32' | 'int32'): void {
   if (dtype === 'int32' && !INT_UNARY.has(fn)) {
-    const xf = b.op('Cast', [x], { to: 11 });
+    const xf = b.op('Cast', [x], { to: DOUBLE });
     const yf = unaryFloat(b, fn, xf);
     b.op('Cast', [yf], { to: P.ONNX_DTYPE.int32 }, undefined, out);
     return;
@@ -152,8 +207,12 @@ function unaryFloat(b: Builder, fn: UnaryFn, x: string, out?: string): string {
 }
 
 export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredModel {
+  const compute = opts.compute ?? 'float32';
+  const lo: LowerOptions = opts.portable ? { ...opts, fusedAttention: false, transposedMatMul: false } : opts;
   const b = new Builder();
   const names = new Map<LazyValue, string>();
+  /** element type of each value in the graph (a float32 value may be float16 in a float16 graph) */
+  const types = new Map<LazyValue, ElemType>();
   const inputs: P.Msg[] = [];
   const inputNames: string[] = [];
   seg.inputs.forEach((v, i) => {
@@ -162,26 +221,39 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     if (v.storage?.dtype === 'float16' && opts.halfInputs) {
       // a 16-bit weight fed per run (a parameter that changes): cast in the graph, as for baked weights
       inputs.push(P.valueInfo(name, 'float16', v.shape));
-      names.set(v, b.op('Cast', [name], { to: P.ONNX_DTYPE.float32 }));
+      if (compute === 'float16') names.set(v, name);
+      else names.set(v, b.op('Cast', [name], { to: P.ONNX_DTYPE.float32 }));
+      types.set(v, compute);
       return;
     }
     names.set(v, name);
+    types.set(v, v.dtype);
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
-  seg.constants.forEach((v, i) => names.set(v, b.weight(`w${i}`, v, i)));
+  seg.constants.forEach((v, i) => {
+    const w = b.weight(`w${i}`, v, i, compute);
+    names.set(v, w.name);
+    types.set(v, w.type);
+  });
   const outputNames: string[] = [];
   const outIndex = new Map<LazyValue, string>();
-  seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
+  // in a float16 graph an output may need a final cast, so nodes are never named after outputs there
+  if (compute === 'float32') seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
   seg.nodes.forEach((v, i) => {
     const name = outIndex.get(v) ?? `v${i}`;
     const ins = v.inputs.map((u) => (u ? names.get(u)! : ''));
-    lowerOp(b, v, ins, name, opts);
+    if (compute === 'float32') {
+      lowerOp(b, v, ins, name, lo);
+      types.set(v, v.dtype);
+    } else types.set(v, lowerMixed(b, v, ins, v.inputs.map((u) => (u ? types.get(u)! : 'float32')), name, lo));
     names.set(v, name);
   });
   const outputs: P.Msg[] = [];
   seg.outputs.forEach((v, i) => {
     let name = names.get(v)!;
-    if (!name.startsWith('out')) name = b.op('Identity', [name], undefined, undefined, `out${i}`);
+    const t = types.get(v)!;
+    if (t !== v.dtype) name = b.op('Cast', [name], { to: P.ONNX_DTYPE[v.dtype] }, undefined, `out${i}`);
+    else if (!name.startsWith('out')) name = b.op('Identity', [name], undefined, undefined, `out${i}`);
     outputNames.push(name);
     outputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
@@ -191,9 +263,32 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     initializers: b.initializers,
     inputs,
     outputs,
-    opsets: { '': 21, 'com.microsoft': 1 },
+    opsets: opts.portable ? { '': 21 } : { '': 21, 'com.microsoft': 1 },
   });
   return { bytes, inputNames, outputNames, externalData: b.externalData, sharedWeights: sharesWeights(b, seg.constants.map((_, i) => `w${i}`)) };
+}
+
+/**
+ * One op of a float16 graph: its float inputs cast to the type the op computes in (opPrecision), the op
+ * lowered in that type, and its result cast where the policy says so. Returns the result's element type.
+ */
+function lowerMixed(b: Builder, v: LazyValue, ins: string[], inTypes: ElemType[], out: string, opts: LowerOptions): ElemType {
+  const p = opPrecision(v, inTypes);
+  const floatIn = (i: number): boolean => inTypes[i] !== 'int32' && v.inputs[i] != null;
+  const cast = ins.map((n, i) => (floatIn(i) ? b.castTo(n, inTypes[i]!, p.inputs[i] ?? p.compute) : n));
+  b.ft = p.compute;
+  try {
+    if (p.result === p.compute || v.dtype === 'int32') {
+      lowerOp(b, v, cast, out, opts);
+      return v.dtype === 'int32' ? 'int32' : p.compute;
+    }
+    const tmp = b.fresh(`${v.op}_${p.compute}`);
+    lowerOp(b, v, cast, tmp, opts);
+    b.op('Cast', [tmp], { to: P.ONNX_DTYPE[p.result] }, undefined, out);
+    return p.result;
+  } finally {
+    b.ft = 'float32';
+  }
 }
 
 /** Ops that pass a weight on unchanged in value (a cast from its 16-bit storage, a layout change). */
@@ -240,16 +335,16 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
     case 'binary': {
       const fn = (a as OpAttrs['binary']).fn;
       if (fn === 'ne') {
-        b.op('Cast', [b.op('Not', [b.op('Equal', ins)])], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        b.op('Cast', [b.op('Not', [b.op('Equal', ins)])], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
         return;
       }
       const onnx = BINARY_OPS[fn];
       if (['eq', 'lt', 'le', 'gt', 'ge'].includes(fn)) {
-        b.op('Cast', [b.op(onnx, ins)], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        b.op('Cast', [b.op(onnx, ins)], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
         return;
       }
       if (fn === 'pow' && v.dtype === 'int32') {
-        const f = b.op('Pow', [b.op('Cast', [ins[0]!], { to: 11 }), b.op('Cast', [ins[1]!], { to: 11 })]);
+        const f = b.op('Pow', [b.op('Cast', [ins[0]!], { to: DOUBLE }), b.op('Cast', [ins[1]!], { to: DOUBLE })]);
         b.op('Cast', [f], { to: P.ONNX_DTYPE.int32 }, undefined, out);
         return;
       }
@@ -276,8 +371,8 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
         return;
       }
       if (fn === 'mean' && x.dtype === 'int32') {
-        const s = b.op('ReduceMean', [b.op('Cast', [ins[0]!], { to: 11 }), b.i64(axes)], { keepdims: 1 });
-        b.op('Cast', [s], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        const s = b.op('ReduceMean', [b.op('Cast', [ins[0]!], { to: DOUBLE }), b.i64(axes)], { keepdims: 1 });
+        b.op('Cast', [s], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
         return;
       }
       b.op(onnx, [ins[0]!, b.i64(axes)], { keepdims: 1 }, undefined, out);
@@ -347,6 +442,16 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
       const d = inShape(0)[inShape(0).length - 1]!;
       let scale = ins[1] || b.fill('float32', [d], 1);
       if (ins[1] && unitOffset) scale = b.op('Add', [ins[1], b.fill('float32', [], 1)]);
+      if (opts.portable) {
+        // x / sqrt(mean(x²) + eps) · scale in standard ops
+        const ms = b.op('ReduceMean', [b.op('Mul', [ins[0]!, ins[0]!]), b.i64([-1])], { keepdims: 1 });
+        const normed = b.op('Div', [ins[0]!, b.op('Sqrt', [b.op('Add', [ms, b.fill('float32', [], eps)])])]);
+        b.op('Mul', [normed, scale], undefined, undefined, out);
+        return;
+      }
+      // SimplifiedLayerNormalization is an ONNX Runtime extension that ONNX Runtime registers in the default
+      // ONNX domain (not com.microsoft), so it is written there for our own sessions; onnx.checker rejects it,
+      // which is why graphs that leave the project (portable) use the decomposition above
       b.op('SimplifiedLayerNormalization', [ins[0]!, scale], { axis: -1, epsilon: { float: eps } }, undefined, out);
       return;
     }
@@ -385,13 +490,13 @@ function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: Low
       return;
     case 'reshape':
       if (v.inputs[0]!.dtype !== v.dtype) {
-        b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[toOnnx(v.dtype)] }, undefined, out);
+        b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
         return;
       }
       b.op('Reshape', [ins[0]!, b.i64([...v.shape])], { allowzero: 1 }, undefined, out);
       return;
     case 'cast':
-      b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[toOnnx((a as OpAttrs['cast']).dtype)] }, undefined, out);
+      b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem((a as OpAttrs['cast']).dtype)] }, undefined, out);
       return;
     default:
       throw new UnsupportedOpError('onnx', String(op));
@@ -418,7 +523,9 @@ function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a:
     b.initializers.push(P.tensorRaw(name, F32, [1, 1, Sq, Sk], new Uint8Array(m.buffer)));
     bias = name;
   }
+  // the mask (and the causal bias) is float32 in both graph types (precision.ts)
   if (mask) bias = bias ? b.op('Add', [bias, mask]) : mask;
+  const half = b.ft === 'float16';
   const fused = (opts.fusedAttention ?? true) && qs.length === 4 && ks.length === 4 && vs.length === 4 && ks[0] === B && vs[0] === B && ks[1] === H && vs[1] === H;
   if (fused) {
     // MultiHeadAttention takes query [B, Sq, H*D] and key/value in BNSH; attention_bias is [B|1, H|1, Sq, Sk]
@@ -434,6 +541,8 @@ function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a:
       const full = [...Array(4 - ms.length).fill(1), ...ms];
       let bb = ms.length === 4 ? bias : b.op('Reshape', [bias, b.i64(full)]);
       if (full[2] !== Sq || full[3] !== Sk || (a.causal && mask)) bb = b.op('Expand', [bb, b.i64([full[0]!, full[1]!, Sq, Sk])]);
+      // a float16 kernel takes a float16 bias: clamped first, so that -Inf and float32's large negatives stay finite
+      if (half) bb = b.castTo(b.op('Max', [bb, b.fill32(-65504)]), 'float32', 'float16');
       mi.push(bb);
     }
     const o = b.op('MultiHeadAttention', mi, { num_heads: H, scale: { float: a.scale } }, 'com.microsoft');
@@ -442,6 +551,13 @@ function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a:
     return;
   }
   const kt = b.op('Transpose', [k!], { perm: [...Array(ks.length - 2).keys(), ks.length - 1, ks.length - 2] });
+  if (half) {
+    // float16 products, float32 softmax: q is scaled before the product so q·k cannot overflow float16
+    let s = b.castTo(b.op('MatMul', [b.op('Mul', [q!, b.fill('float32', [], a.scale)]), kt]), 'float16', 'float32');
+    if (bias) s = b.op('Add', [s, bias]);
+    b.op('MatMul', [b.castTo(b.op('Softmax', [s], { axis: -1 }), 'float32', 'float16'), val!], undefined, undefined, out);
+    return;
+  }
   let s = b.op('Mul', [b.op('MatMul', [q!, kt]), b.fill('float32', [], a.scale)]);
   if (bias) s = b.op('Add', [s, bias]);
   b.op('MatMul', [b.op('Softmax', [s], { axis: -1 }), val!], undefined, undefined, out);

@@ -87,43 +87,49 @@ export class GatedDeltaNet extends C.Module {
     const bProj = this.in_proj_b.forward(x);
     const aProj = this.in_proj_a.forward(x);
 
-    const qkvT = C.transpose(qkv, [0, 2, 1]);
-    const w = this.conv1d.weight.use();
-    let conv: C.Tensor;
+    // Between the projections everything runs in float32 in float16 graphs, as the reference runs its delta
+    // rule in float32 under any dtype: the short conv, the decays (summed over the sequence, then
+    // exponentiated), the recurrence and the gated norm. The projections, where the time goes, stay float16.
     let convState: C.Tensor | null = null;
-    if (state === undefined) {
-      conv = C.causalConv1d(qkvT, w);
-    } else {
-      const prev = state?.conv ?? C.zeros([b, convDim, kernel]);
-      const full = C.concat([prev, qkvT], 2);
-      conv = C.conv1d(C.sliceAxis(full, 2, 1, kernel + s), w, null, { groups: convDim });
-      convState = C.sliceAxis(full, 2, s, s + kernel);
-    }
-    // Channels-first [B, C, S]: q | k | v are contiguous channel ranges, and [B, H, d, S] → [B, H, S, d] is head-major.
-    const mixed = C.silu(conv);
-    const keyDim = hk * dk;
-    const heads = (from: number, to: number, n: number, d: number): C.Tensor => C.transpose(C.reshape(C.sliceAxis(mixed, 1, from, to), [b, n, d, s]), [0, 1, 3, 2]);
-    let q = heads(0, keyDim, hk, dk);
-    let k = heads(keyDim, 2 * keyDim, hk, dk);
-    const v = heads(2 * keyDim, convDim, hv, dv);
+    const { o, res } = C.fullPrecision(() => {
+      const qkvT = C.transpose(qkv, [0, 2, 1]);
+      const w = this.conv1d.weight.use();
+      let conv: C.Tensor;
+      if (state === undefined) {
+        conv = C.causalConv1d(qkvT, w);
+      } else {
+        const prev = state?.conv ?? C.zeros([b, convDim, kernel]);
+        const full = C.concat([prev, qkvT], 2);
+        conv = C.conv1d(C.sliceAxis(full, 2, 1, kernel + s), w, null, { groups: convDim });
+        convState = C.sliceAxis(full, 2, s, s + kernel);
+      }
+      // Channels-first [B, C, S]: q | k | v are contiguous channel ranges, and [B, H, d, S] → [B, H, S, d] is head-major.
+      const mixed = C.silu(conv);
+      const keyDim = hk * dk;
+      const heads = (from: number, to: number, n: number, d: number): C.Tensor => C.transpose(C.reshape(C.sliceAxis(mixed, 1, from, to), [b, n, d, s]), [0, 1, 3, 2]);
+      let q = heads(0, keyDim, hk, dk);
+      let k = heads(keyDim, 2 * keyDim, hk, dk);
+      const v = heads(2 * keyDim, convDim, hv, dv);
 
-    const beta = C.sigmoid(bProj);
-    const g = C.mul(C.neg(C.exp(this.A_log.use())), C.softplus(C.add(aProj, this.dt_bias.use())));
-    q = C.mul(C.l2Normalize(q, -1, 1e-6), 1 / Math.sqrt(dk));
-    k = C.l2Normalize(k, -1, 1e-6);
-    if (hv !== hk) {
-      // value head h uses key head h // (hv / hk)
-      const r = hv / hk;
-      q = C.reshape(C.repeatAxes(C.reshape(q, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
-      k = C.reshape(C.repeatAxes(C.reshape(k, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
-    }
-    const gH = C.transpose(g, [0, 2, 1]);
-    const betaH = C.transpose(beta, [0, 2, 1]);
-    const initial = state?.recurrent ?? null;
-    const useChunked = mode === 'chunked' || (mode === 'auto' && s > 1);
-    const rule = useChunked ? chunkedDeltaRule : recurrentDeltaRule;
-    const res = rule(q, k, v, gH, betaH, initial);
-    const o = this.norm.forward(C.transpose(res.out, [0, 2, 1, 3]), z);
+      const beta = C.sigmoid(bProj);
+      const g = C.mul(C.neg(C.exp(this.A_log.use())), C.softplus(C.add(aProj, this.dt_bias.use())));
+      q = C.mul(C.l2Normalize(q, -1, 1e-6), 1 / Math.sqrt(dk));
+      k = C.l2Normalize(k, -1, 1e-6);
+      if (hv !== hk) {
+        // value head h uses key head h // (hv / hk)
+        const r = hv / hk;
+        q = C.reshape(C.repeatAxes(C.reshape(q, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
+        k = C.reshape(C.repeatAxes(C.reshape(k, [b, hk, 1, s * dk]), [1, 1, r, 1]), [b, hv, s, dk]);
+      }
+      const gH = C.transpose(g, [0, 2, 1]);
+      const betaH = C.transpose(beta, [0, 2, 1]);
+      const initial = state?.recurrent ?? null;
+      const useChunked = mode === 'chunked' || (mode === 'auto' && s > 1);
+      const rule = useChunked ? chunkedDeltaRule : recurrentDeltaRule;
+      const res = rule(q, k, v, gH, betaH, initial);
+      const o = this.norm.forward(C.transpose(res.out, [0, 2, 1, 3]), z);
+      return { o, res };
+    });
     const out = this.out_proj.forward(C.reshape(o, [b, s, hv * dv]));
     return { out, state: convState ? { conv: convState, recurrent: res.state } : null };
   }

@@ -68,6 +68,9 @@ export abstract class Optimizer {
       if (g.length !== C.sizeOf(p.shape)) throw new C.ShapeError(`gradient for '${this.params[i]![0]}' has ${g.length} values, parameter has ${C.sizeOf(p.shape)}`);
       const w = await readParameter(p);
       this.update(i, w, g, lr);
+      for (let j = 0; j < w.length; j++) {
+        if (!Number.isFinite(w[j]!)) throw new C.NonFiniteError(`step ${this.stepCount}: the update made '${this.params[i]![0]}' non-finite (learning rate ${lr}); its weights are left as they were`);
+      }
       writeParameter(p, w);
     }
   }

@@ -1,6 +1,6 @@
 import * as C from '@sdxs/core';
 import { convertDataset } from '@sdxs/data';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -47,4 +47,25 @@ export function writeConfig(root: string, name: string, keys: Record<string, unk
   const file = path.join(root, name);
   writeFileSync(file, JSON.stringify({ model: './model', dataset: './dataset', output: './run', ...keys }));
   return file;
+}
+
+/** Overwrites every `<id>.latent` tensor of the dataset's shards with NaN, in place. */
+export function poisonLatents(dataset: string): void {
+  for (const f of readdirSync(dataset).filter((n) => /^part-.*\.safetensors$/.test(n))) {
+    const file = path.join(dataset, f);
+    const bytes = readFileSync(file);
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+    const fd = openSync(file, 'r+');
+    try {
+      for (const [k, t] of Object.entries(header)) {
+        if (!k.endsWith('.latent')) continue;
+        if (t.dtype !== 'F32') throw new Error(`${file} [${k}]: expected F32 latents, got ${t.dtype}`);
+        const nan = Buffer.from(new Float32Array((t.data_offsets[1] - t.data_offsets[0]) / 4).fill(Number.NaN).buffer);
+        writeSync(fd, nan, 0, nan.length, 8 + n + t.data_offsets[0]);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
 }

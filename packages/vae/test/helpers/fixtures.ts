@@ -24,6 +24,8 @@ export interface Diff {
   maxAbs: number;
   /** max over elements of |a − b| − (atol + rtol·|b|); ≤ 0 means allclose */
   worstExcess: number;
+  /** max |a − b| / max |b| (the float16 budget's measure) */
+  rel: number;
 }
 
 export async function compare(actual: C.Tensor, expected: C.Tensor, atol: number, rtol: number): Promise<Diff> {
@@ -31,12 +33,14 @@ export async function compare(actual: C.Tensor, expected: C.Tensor, atol: number
   const a = (await actual.data()) as Float32Array;
   const b = (await expected.data()) as Float32Array;
   let maxAbs = 0;
+  let maxRef = 0;
   let worstExcess = -Infinity;
   for (let i = 0; i < a.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(b[i]!));
     const d = Math.abs(a[i]! - b[i]!);
     if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
     const ex = d - (atol + rtol * Math.abs(b[i]!));
     if (ex > worstExcess || Number.isNaN(ex)) worstExcess = Number.isNaN(ex) ? Infinity : ex;
   }
-  return { maxAbs, worstExcess };
+  return { maxAbs, worstExcess, rel: maxRef ? maxAbs / maxRef : maxAbs };
 }

@@ -1,4 +1,6 @@
-import type { Backend } from '../../backend.js';
+import type { Backend, ComputePrecision } from '../../backend.js';
+import { BackendUnavailableError } from '../../errors.js';
+import { dawnAdapterInfo } from '../dawn-probe.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
 import { BackendUnavailableError } from '../../errors.js';
@@ -40,14 +42,45 @@ function fusedAttentionFor(provider: string): boolean {
   return provider !== 'webgpu';
 }
 
-export function createOrtBackend(name: string, rt: OrtRuntime, software = false): LazyBackend {
+/** Whether the WebGPU adapter the runtime will use has `shader-f16` (float16 kernels). */
+async function webgpuHasF16(rt: OrtRuntime): Promise<boolean> {
+  if (rt.pkg === 'onnxruntime-node') return (await dawnAdapterInfo()).shaderF16;
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ features: { has(f: string): boolean } } | null> } } }).navigator?.gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  return adapter?.features.has('shader-f16') ?? false;
+}
+
+/**
+ * The precision of a compiled backend: 'auto' is float16 on CUDA and on a WebGPU adapter with `shader-f16`,
+ * float32 elsewhere (ONNX Runtime's CPU provider runs float16 graphs by casting around most nodes: a test
+ * mode there, not a fast one). SDXS_COMPUTE=float16|float32 overrides 'auto'.
+ */
+async function computeFor(rt: OrtRuntime, asked: ComputePrecision | 'auto'): Promise<ComputePrecision> {
+  const env = typeof process !== 'undefined' ? process.env?.SDXS_COMPUTE : undefined;
+  const want = asked === 'auto' && (env === 'float16' || env === 'float32') ? env : asked;
+  if (rt.provider === 'webgpu' && want !== 'float32') {
+    const f16 = await webgpuHasF16(rt);
+    if (want === 'float16' && !f16) throw new BackendUnavailableError("backend 'ort-webgpu': this WebGPU adapter has no 'shader-f16', so it cannot compute in float16 (use compute: 'float32')");
+    return f16 ? 'float16' : 'float32';
+  }
+  if (want !== 'auto') return want;
+  return rt.provider === 'cuda' ? 'float16' : 'float32';
+}
+
+export function createOrtBackend(name: string, rt: OrtRuntime, software = false, compute: ComputePrecision = 'float32'): LazyBackend {
   const runner = new OrtRunner(name, rt, {
     attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd',
     fusedAttention: fusedAttentionFor(rt.provider),
     transposedMatMul: rt.provider === 'cpu' && rt.pkg === 'onnxruntime-node',
-    halfInputs: rt.provider === 'cpu',
+    halfInputs: rt.provider === 'cpu' || compute === 'float16',
+    compute,
   });
-  return createLazyBackend(name, runner, { software });
+  return createLazyBackend(name, runner, { software, compute });
+}
+
+async function ortBackend(name: string, provider: 'cpu' | 'webgpu' | 'cuda', asked: ComputePrecision | 'auto', software = false): Promise<Backend> {
+  const rt = await runtimeFor(provider);
+  return createOrtBackend(name, rt, software, await computeFor(rt, asked)) as unknown as Backend;
 }
 
 /**
@@ -55,9 +88,9 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false)
  * real WebGPU adapter first, then ort-cpu, then the eager backends (software WebGPU only when nothing else starts).
  */
 export function registerOrtBackends(): void {
-  registerBackend('ort-cuda', async () => createOrtBackend('ort-cuda', await runtimeFor('cuda')) as unknown as Backend, 70);
-  registerBackend('ort-webgpu', async () => createOrtBackend('ort-webgpu', await runtimeFor('webgpu'), vulkanIsSoftware()) as unknown as Backend, 60, { softwareHint: vulkanIsSoftware });
-  registerBackend('ort-cpu', async () => createOrtBackend('ort-cpu', await runtimeFor('cpu')) as unknown as Backend, 45);
+  registerBackend('ort-cuda', ({ compute }) => ortBackend('ort-cuda', 'cuda', compute), 70);
+  registerBackend('ort-webgpu', ({ compute }) => ortBackend('ort-webgpu', 'webgpu', compute, vulkanIsSoftware()), 60, { softwareHint: vulkanIsSoftware });
+  registerBackend('ort-cpu', ({ compute }) => ortBackend('ort-cpu', 'cpu', compute), 45);
 }
 
 export { OrtRunner } from './runner.js';

@@ -40,7 +40,9 @@ function defaultMaxBytes(): number {
   return os ? 0.4 * os.totalmem() : 2 ** 31;
 }
 
-const weightBytes = (ws: readonly LazyValue[]): number => ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+/** Bytes the runtime holds for a session's weights: 2 per value in float16 graphs, 4 in float32 ones (16-bit weights folded to float32 at load on the CPU). */
+const weightBytes = (ws: readonly LazyValue[], compute: 'float16' | 'float32' = 'float32'): number =>
+  ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (compute === 'float16' ? 2 : 4), 0);
 
 const envNumber = (name: string): number | undefined => {
   const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
@@ -64,7 +66,8 @@ export class OrtRunner implements SegmentRunner {
 
   private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
     const m = lowerSegment(seg, this.opts);
-    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
+    const halfWeights = (this.opts.compute ?? 'float32') === 'float32' && seg.constants.some((w) => w.storage);
+    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights, halfWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
   }
 
   private hit(seg: Segment): Entry | null {
@@ -109,7 +112,7 @@ export class OrtRunner implements SegmentRunner {
     const { src, inputNames, outputNames } = this.lower(seg);
     const event = { backend: this.backendName, label: seg.label, ops: seg.nodes.length, weights: seg.constants.length };
     emitCompileEvent({ ...event, phase: 'start', ms: 0 });
-    const bytes = weightBytes(seg.constants);
+    const bytes = weightBytes(seg.constants, this.opts.compute);
     this.evictFor(bytes);
     const finish = (session: OrtSession): Entry => {
       emitCompileEvent({ ...event, phase: 'end', ms: performance.now() - t0 });
@@ -118,20 +121,7 @@ export class OrtRunner implements SegmentRunner {
     return { src, finish };
   }
 
-  private entrySync(seg: Segment): Entry {
-    const cached = this.hit(seg);
-    if (cached) return cached;
-    if (!this.rt.createSync) throw new SdxsError('UNSUPPORTED', `${this.backendName} cannot compile synchronously; use await t.data()`);
-    const { src, finish } = this.begin(seg);
-    try {
-      return finish(this.rt.createSync(src));
-    } catch (e) {
-      this.fail(seg, e, 'compiling');
-    }
-  }
-
   private async entry(seg: Segment): Promise<Entry> {
-    if (this.rt.createSync) return this.entrySync(seg);
     const cached = this.hit(seg);
     if (cached) return cached;
     const { src, finish } = this.begin(seg);
@@ -160,19 +150,6 @@ export class OrtRunner implements SegmentRunner {
     if (!e) return;
     this.cache.delete(seg.key);
     e.session.dispose();
-  }
-
-  runSync(seg: Segment): HostArray[] {
-    const e = this.entrySync(seg);
-    let out: Record<string, HostArray>;
-    try {
-      out = e.session.runSync!(this.feeds(seg, e), e.outputNames);
-    } catch (err) {
-      this.fail(seg, err, 'running');
-    } finally {
-      this.dropIfReleased(seg);
-    }
-    return e.outputNames.map((n) => out[n]!);
   }
 
   async run(seg: Segment): Promise<HostArray[]> {

@@ -1,9 +1,10 @@
 /**
- * The two ONNX Runtime packages behind one small session interface: onnxruntime-node (native CPU,
- * WebGPU through its own Dawn, CUDA when its provider is installed; synchronous runs) and
- * onnxruntime-web (wasm and WebGPU in browsers, Node and Bun; asynchronous runs). Both are optional peers.
+ * The two ONNX Runtime packages behind one small session interface, both through ONNX Runtime's public
+ * JavaScript API (InferenceSession.create with in-memory external data; sessions are created and run
+ * asynchronously): onnxruntime-node (native CPU, WebGPU through its own Dawn, CUDA when its provider is
+ * installed) and onnxruntime-web (wasm and WebGPU in browsers, Node and Bun). Both are optional peers.
  */
-import { probeDawnAdapter } from '../dawn-probe.js';
+import { dawnAdapterInfo, probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { HostArray } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
@@ -18,8 +19,6 @@ export interface OrtFeed {
 }
 
 export interface OrtSession {
-  /** Synchronous run (onnxruntime-node); absent for onnxruntime-web. */
-  runSync?(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray>;
   run(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Promise<Record<string, HostArray>>;
   dispose(): void;
 }
@@ -29,52 +28,66 @@ export interface SessionSource {
   externalData: { path: string; data: Uint8Array }[];
   /** some weight feeds several matrix products (a training graph): pre-packing would copy it per product */
   sharedWeights?: boolean;
+  /** a float32 graph with 16-bit weights cast in the graph (kept 16-bit on a GPU: see keepHalfOptions) */
+  halfWeights?: boolean;
 }
 
 export interface OrtRuntime {
   readonly pkg: 'onnxruntime-node' | 'onnxruntime-web';
   readonly provider: OrtProvider;
-  createSync?(src: SessionSource): OrtSession;
   create(src: SessionSource): Promise<OrtSession>;
 }
 
 
-interface NodeBindingSession {
-  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
-  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, { data: HostArray }>;
-  dispose(): void;
+/** The part of ONNX Runtime's public JavaScript API (onnxruntime-common, shared by -node and -web) used here. */
+interface PublicSession {
+  run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, { data: unknown; getData?: () => Promise<unknown> }>>;
+  release(): Promise<void>;
 }
 interface NodeOrt {
+  InferenceSession: { create(bytes: Uint8Array, options: object): Promise<PublicSession> };
   Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
   env: { logLevel?: string };
-}
-interface NodeBinding {
-  binding: { InferenceSession: new () => NodeBindingSession; listSupportedBackends(): { name: string; bundled: boolean }[] };
-  initOrt(): void;
+  listSupportedBackends(): { name: string; bundled: boolean }[];
 }
 
-let nodeModules: Promise<{ ort: NodeOrt; binding: NodeBinding }> | null = null;
+let nodeModule: Promise<NodeOrt> | null = null;
 
-function loadNodeOrt(): Promise<{ ort: NodeOrt; binding: NodeBinding }> {
-  nodeModules ??= (async () => {
+function loadNodeOrt(): Promise<NodeOrt> {
+  nodeModule ??= (async () => {
     const { createRequire } = (await importOptional('node:module')) as typeof import('node:module');
     const base = typeof __filename === 'string' ? __filename : import.meta.url;
-    const req = createRequire(base);
     try {
-      const ort = req('onnxruntime-node') as NodeOrt;
+      const ort = createRequire(base)('onnxruntime-node') as NodeOrt;
       // quiet unless something fails: ONNX Runtime's own warnings are about its internals
       ort.env.logLevel = 'error';
-      const binding = req('onnxruntime-node/dist/binding') as NodeBinding;
-      binding.initOrt();
-      return { ort, binding };
+      return ort;
     } catch (e) {
       throw new BackendUnavailableError(
-        `the ort-* backends need ONNX Runtime: npm i onnxruntime-node (set ONNXRUNTIME_NODE_INSTALL=skip to skip its optional CUDA download) (${(e as Error).message.split('\n')[0]})`,
+        `the ort-* backends need ONNX Runtime: npm i onnxruntime-node (its CUDA download is optional: --onnxruntime-node-install=skip) (${(e as Error).message.split('\n')[0]})`,
         { cause: e },
       );
     }
   })();
-  return nodeModules;
+  return nodeModule;
+}
+
+/** A session of the public API as an OrtSession: feeds become ort.Tensors, the named outputs come back as host arrays. */
+function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession): OrtSession {
+  return {
+    run: async (feeds, outputs) => {
+      const f: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
+      const res = await s.run(f, outputs);
+      const out: Record<string, HostArray> = {};
+      for (const o of outputs) {
+        const t = res[o]!;
+        out[o] = (t.getData ? await t.getData() : t.data) as HostArray;
+      }
+      return out;
+    },
+    dispose: () => void s.release(),
+  };
 }
 
 /**
@@ -103,6 +116,26 @@ async function requireCudaProvider(): Promise<void> {
  */
 function prepackOptions(src: SessionSource): { extra?: { session: { disable_prepacking: string } } } {
   return offFor('SDXS_ORT_PREPACK', src) ? { extra: { session: { disable_prepacking: '1' } } } : {};
+}
+
+/**
+ * ONNX Runtime folds `Cast(float16 weight → float32)` into a float32 initializer at load (constant folding,
+ * and FuseFp16InitializerToFp32NodeTransformer): on a GPU that doubles a 16-bit model's device memory (the
+ * UNet: 6.8 GB instead of 3.4). Float32 graphs on a GPU provider turn both off, so 16-bit weights are uploaded
+ * as 16 bits and cast where they are used (SDXS_ORT_KEEP_HALF=0 folds them again). Only on a device that can
+ * hold float16 (CUDA, a WebGPU adapter with shader-f16): without it the Cast cannot run there ("Program Cast
+ * requires f16 but the device does not support it"), and the weights are folded to float32 as before.
+ */
+function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { optimization: { disable_specified_optimizers: string } } } {
+  const env = envValue('SDXS_ORT_KEEP_HALF');
+  const on = env === '1' || (env !== '0' && src.halfWeights === true && halfDevice);
+  return on ? { extra: { optimization: { disable_specified_optimizers: 'ConstantFolding;FuseFp16InitializerToFp32NodeTransformer' } } } : {};
+}
+
+/** Session options of one segment: the shared ones plus its pre-packing, arena and 16-bit weight settings. */
+function sessionOptions(base: object, src: SessionSource, halfDevice: boolean): object {
+  const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra };
+  return { ...base, ...arenaOptions(src), ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
 }
 
 const envValue = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
@@ -142,8 +175,8 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     const none = await probeDawnAdapter();
     if (none) throw new BackendUnavailableError(`backend 'ort-webgpu': no WebGPU adapter (${none})`);
   }
-  const { ort, binding } = await loadNodeOrt();
-  const supported = binding.binding.listSupportedBackends();
+  const ort = await loadNodeOrt();
+  const supported = ort.listSupportedBackends();
   const entry = supported.find((b) => b.name === provider);
   if (!entry) throw new BackendUnavailableError(`onnxruntime-node here has no '${provider}' execution provider (it has ${supported.map((b) => b.name).join(', ')})`);
   if (provider === 'cuda') await requireCudaProvider();
@@ -153,36 +186,23 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     logSeverityLevel: 3,
     ...threadOptions(),
   };
-  const createSync = (src: SessionSource): OrtSession => {
-    const s = new binding.binding.InferenceSession();
-    const buf = src.bytes;
-    s.loadModel(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength, { ...options, ...prepackOptions(src), ...arenaOptions(src), externalData: src.externalData });
-    const runSync = (feeds: Record<string, OrtFeed>, outputs: readonly string[]): Record<string, HostArray> => {
-      const f: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
-      const res = s.run(f, Object.fromEntries(outputs.map((o) => [o, null])), {});
-      return Object.fromEntries(outputs.map((o) => [o, res[o]!.data]));
-    };
-    return {
-      runSync,
-      run: async (feeds, outputs) => {
-        await new Promise<void>((r) => setImmediate(r));
-        return runSync(feeds, outputs);
-      },
-      dispose: () => s.dispose(),
-    };
+  // a device that holds float16 tensors: 16-bit weights can stay 16-bit there
+  const halfDevice = provider === 'cuda' || (provider === 'webgpu' && (await dawnAdapterInfo()).shaderF16);
+  const create = async (src: SessionSource): Promise<OrtSession> => {
+    const s = await ort.InferenceSession.create(src.bytes, sessionOptions(options, src, halfDevice));
+    return wrapSession(ort, s);
   };
   // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).
-  probe(createSync, provider);
-  return { pkg: 'onnxruntime-node', provider, createSync, create: async (src) => createSync(src) };
+  await probe(create, provider);
+  return { pkg: 'onnxruntime-node', provider, create };
 }
 
 /** A one-node model (Add) run once, so that a provider that cannot start fails at selection time. */
-function probe(createSync: (src: SessionSource) => OrtSession, provider: string): void {
+async function probe(create: (src: SessionSource) => Promise<OrtSession>, provider: string): Promise<void> {
   const bytes = probeModel();
   try {
-    const s = createSync({ bytes, externalData: [] });
-    const out = s.runSync!({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } }, ['y']);
+    const s = await create({ bytes, externalData: [] });
+    const out = await s.run({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } }, ['y']);
     s.dispose();
     if (out.y?.[1] !== 4) throw new Error(`probe returned ${String(out.y?.[1])} instead of 4`);
   } catch (e) {

@@ -14,8 +14,13 @@ const caseDir = (name: string): string => path.join(fixtures, 'diffusers', name)
 
 type Compute = 'float32' | 'float16';
 
-/** float16 is checked by max|err| / max|ref| (the bound the GPU issue set); float32 by the case's own atol/rtol. */
-const FLOAT16_RELATIVE_BOUND = 1e-2;
+/**
+ * float16 is checked by max|err| / max|ref| against the budget the float16 lowering is held to (1e-2, core's
+ * README), float32 by the case's own atol/rtol. SDXS_F16_BUDGET overrides the float16 bound (measured on
+ * lavapipe, 2026-12: VAE decode 1.4e-2, upscale 1.9e-2, unet-tiny 1.7e-2 — ONNX Runtime's WebGPU MatMul/Conv
+ * lose precision with the contraction length in float16: 2e-3 at K=64, 1e-2 at K=2048).
+ */
+const FLOAT16_RELATIVE_BOUND = Number(Deno.env.get('SDXS_F16_BUDGET') ?? 1e-2);
 
 interface Gpu {
   requestAdapter(): Promise<{ features: Set<string>; info?: { description?: string; device?: string } } | null>;
@@ -27,16 +32,8 @@ const f16Skip = skipAll ?? (adapter!.features.has('shader-f16') ? null : `adapte
 if (skipAll) console.log(`SKIP ort-webgpu parity in Deno: ${skipAll}`);
 else console.log(`ort-webgpu in Deno on '${adapterName}' (shader-f16: ${adapter!.features.has('shader-f16')})`);
 
-/** Whether this build of core takes a compute mode for its backends (the GPU issue's `compute` option). */
-async function useBackend(compute: Compute): Promise<string | null> {
-  if (compute === 'float32') {
-    await C.setBackend('ort-webgpu');
-    return null;
-  }
-  const set = C.setBackend as unknown as (name: string, opts?: { compute?: Compute }) => Promise<unknown>;
-  if (set.length < 2) return 'this core has no compute option on setBackend yet';
-  await set('ort-webgpu', { compute });
-  return null;
+async function useBackend(compute: Compute): Promise<void> {
+  await C.setBackend('ort-webgpu', { compute });
 }
 
 async function readAll(file: string): Promise<Map<string, C.Tensor>> {
@@ -79,11 +76,7 @@ for (const compute of ['float32', 'float16'] as const) {
   if (compute === 'float16' && f16Skip && !skipAll) console.log(`SKIP float16 compute: ${f16Skip}`);
 
   Deno.test({ name: `vae-tiny encode, decode and 2x upscale match diffusers on ort-webgpu (${compute})`, ignore, sanitizeResources: false, sanitizeOps: false }, async (t) => {
-    const why = await useBackend(compute);
-    if (why) {
-      console.log(`SKIP ${compute} compute: ${why}`);
-      return;
-    }
+    await useBackend(compute);
     const dir = caseDir('vae-tiny');
     const tol = toleranceOf(dir);
     const vae = await AsymmetricAutoencoderKL.fromPretrained(dir);
@@ -111,11 +104,7 @@ for (const compute of ['float32', 'float16'] as const) {
   });
 
   Deno.test({ name: `unet-tiny and unet-tiny-linear match diffusers on ort-webgpu (${compute})`, ignore, sanitizeResources: false, sanitizeOps: false }, async () => {
-    const why = await useBackend(compute);
-    if (why) {
-      console.log(`SKIP ${compute} compute: ${why}`);
-      return;
-    }
+    await useBackend(compute);
     for (const name of ['unet-tiny', 'unet-tiny-linear']) {
       const dir = caseDir(name);
       const unet = await UNet2DConditionModel.fromPretrained(dir);

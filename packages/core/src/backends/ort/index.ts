@@ -3,7 +3,6 @@ import { BackendUnavailableError } from '../../errors.js';
 import { dawnAdapterInfo } from '../dawn-probe.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
-import { BackendUnavailableError } from '../../errors.js';
 import { hasOwnWebgpu, isDeno, isNodeLike, vulkanIsSoftware } from '../env.js';
 import { OrtRunner } from './runner.js';
 import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';

@@ -2,7 +2,8 @@
  * Assembles a complete tiny SDXS model folder in the real layout, for end-to-end tests of the pipeline
  * and the CLI: model_index.json, the fixture VAE and UNet, a tiny Qwen3.5 text model (random weights,
  * seeded, hidden size = the UNet's cross_attention_dim) saved under the released checkpoint's names with a
- * VLM-style config, the fixture's real Qwen tokenizer, and the fixture scheduler config.
+ * VLM-style config and a tiny random vision tower, the fixture's real Qwen tokenizer (with a chat template that
+ * renders image parts and the processor's preprocessor_config.json), and the fixture scheduler config.
  *
  *   node --import tsx tools/make-tiny-model.ts <out-dir>
  */
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as C from '@sdxs/core';
 import { Qwen35ForCausalLM, parseQwen35Config } from '@sdxs/text-qwen';
+import { TINY_CHAT_TEMPLATE, tinyVisionParts } from '@sdxs/pipeline';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -91,6 +93,15 @@ export async function makeTinyModel(out: string, seed = 1234): Promise<string> {
   }
   await copyFile(path.join(fx, 'diffusers/scheduler-flow-shift5/scheduler_config.json'), path.join(out, 'scheduler/scheduler_config.json'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(path.join(tokDir, f), path.join(out, 'tokenizer', f));
+  // Qwen3's own template is text-only; this one also renders image parts (as Qwen3.5's does)
+  await writeFile(path.join(out, 'tokenizer/chat_template.jinja'), TINY_CHAT_TEMPLATE);
+  const addedId = (content: string): number => {
+    const t = tokJson.added_tokens.find((x) => x.content === content);
+    if (!t) throw new Error(`the fixture tokenizer has no ${content}`);
+    return t.id;
+  };
+  const vision = tinyVisionParts(unetCfg.cross_attention_dim, seed + 7);
+  await writeFile(path.join(out, 'tokenizer/preprocessor_config.json'), `${JSON.stringify(vision.preprocessorConfig, null, 2)}\n`);
 
   const text = textConfig(unetCfg.cross_attention_dim, vocab, eos);
   const vlm = {
@@ -98,7 +109,10 @@ export async function makeTinyModel(out: string, seed = 1234): Promise<string> {
     model_type: 'qwen3_5',
     text_config: text,
     tie_word_embeddings: true,
-    vision_config: { model_type: 'qwen3_5_vision', depth: 1, hidden_size: 16, num_heads: 2 },
+    vision_config: vision.visionConfig,
+    image_token_id: addedId('<|image_pad|>'),
+    vision_start_token_id: addedId('<|vision_start|>'),
+    vision_end_token_id: addedId('<|vision_end|>'),
   };
   await writeFile(path.join(out, 'text_encoder/config.json'), `${JSON.stringify(vlm, null, 2)}\n`);
   await writeFile(path.join(out, 'text_encoder/generation_config.json'), `${JSON.stringify({ eos_token_id: [eos], do_sample: true, temperature: 0.7, top_k: 20, top_p: 0.8 }, null, 2)}\n`);
@@ -110,8 +124,8 @@ export async function makeTinyModel(out: string, seed = 1234): Promise<string> {
     const key = name.startsWith('model.') ? `model.language_model.${name.slice('model.'.length)}` : name;
     tensors[key] = { dtype: 'F32', shape: [...p.shape], data: initValue(name, p.shape, g) };
   }
-  // a vision-tower tensor, as released checkpoints have: the loader must skip it without reading it
-  tensors['model.visual.patch_embed.proj.weight'] = { dtype: 'F32', shape: [16, 3], data: g.fillNormal(new Float32Array(48)) };
+  // the vision tower, as released checkpoints have: the text loader skips it unread, image prompts use it
+  Object.assign(tensors, vision.tensors);
   await C.saveSafetensors(path.join(out, 'text_encoder/model.safetensors'), tensors, { format: 'pt' });
   return out;
 }

@@ -97,6 +97,19 @@ test('make-tiny-model writes a model that generate runs offline in seconds (the 
   for (const m of r.stderr.matchAll(/([\d.]+) (?:it|items)\/s/g)) expect(Number(m[1])).toBeLessThan(1000);
 }, 120_000);
 
+test('the make-tiny-model model has a vision tower: generate --image-prompt and refine --image run on it offline', async () => {
+  const dir = await tempDir('sdxs-cli-tiny-vision-');
+  expect((await runCli(['make-tiny-model', 'tiny'], {}, new AbortController().signal, dir)).code).toBe(0);
+  await sharp({ create: { width: 120, height: 80, channels: 3, background: '#c05020' } }).png().toFile(path.join(dir, 'photo.png'));
+  const env = { HF_HUB_OFFLINE: '1', SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9' };
+  const g = await runCli(['generate', '--image-prompt', 'photo.png', 'at night', '--model', 'tiny', '-W', '64', '-H', '64', '--steps', '2', '-o', 'ip.png'], env, new AbortController().signal, dir);
+  expect(g.code, g.stderr).toBe(0);
+  expect(await sharp(path.join(dir, 'ip.png')).metadata()).toMatchObject({ width: 64, height: 64 });
+  const r = await runCli(['refine', '--image', 'photo.png', '--model', 'tiny', '--max-tokens', '6', '--seed', '2', '--json'], env, new AbortController().signal, dir);
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ image: 'photo.png' });
+}, 120_000);
+
 test('progress: the first tick shows no rate, later ones a measured one', () => {
   let now = 0;
   const lines: string[] = [];

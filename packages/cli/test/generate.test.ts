@@ -160,3 +160,29 @@ describe('sdxs generate --image (img2img)', () => {
     expect(existsSync(path.join(work, 'never.png'))).toBe(false);
   }, 120_000);
 });
+
+describe('image prompts (the vision tower, experimental in SDXS)', () => {
+  test('sdxs generate --image-prompt with and without text writes a PNG that names the image prompt', async () => {
+    const photo = path.join(work, 'prompt.png');
+    await sharp(path.resolve(repoRoot(), '../shared/images/chelsea.png')).resize(90, 60).png().toFile(photo);
+    for (const text of [['a cat'], []]) {
+      const out = path.join(work, `iprompt-${text.length}.png`);
+      const r = await runCli(['generate', ...text, '--image-prompt', photo, '--model', 'acme/sdxs-tiny', '-W', '32', '-H', '32', '--steps', '2', '--seed', '3', '-o', out, '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const meta = readPngText(new Uint8Array(await readFile(out)));
+      expect(JSON.parse(meta.parameters!)).toMatchObject({ image_prompt: '90x60', prompt: text[0] ?? '' });
+    }
+    const r2 = await runCli(['generate', 'a', 'b', '--image-prompt', photo, '--model', 'acme/sdxs-tiny'], env);
+    expect(r2.code).toBe(2);
+  }, 180_000);
+
+  test('sdxs refine --image writes a prompt from the picture', async () => {
+    const photo = path.join(work, 'caption-me.jpg');
+    await sharp(path.resolve(repoRoot(), '../shared/images/chelsea.png')).resize(80, 64).jpeg().toFile(photo);
+    const r = await runCli(['refine', '--image', photo, 'focus on the animal', '--model', 'acme/sdxs-tiny', '--max-tokens', '5', '--seed', '1', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { image: string; text: string; refined: string };
+    expect(out).toMatchObject({ image: photo, text: 'focus on the animal' });
+    expect(typeof out.refined).toBe('string');
+  }, 180_000);
+});

@@ -84,6 +84,103 @@ describe('sdxs upscale', () => {
   } catch {
     ffmpeg = false;
   }
+
+  const absent = '/nonexistent/sdxs-model'; // the model never loads: what fails must fail before it
+  test('an output that does not suit the input is a usage error before the model loads (video in, image out; image in, video out)', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-kinds-');
+    await fs.writeFile(path.join(dir, 'v.mp4'), 'not decoded: the check comes first');
+    await sharp(chelsea).extract({ left: 0, top: 0, width: 16, height: 16 }).toFile(path.join(dir, 'a.png'));
+    for (const [input, out, re] of [
+      ['v.mp4', 'out.png', /'v\.mp4' is a video, so the output must be one too/],
+      ['v.mp4', 'out.webp', /is a video/],
+      ['a.png', 'out.mp4', /'a\.png' is an image, not a video/],
+      ['a.png', 'out.bmp', /'\.bmp' is not an image format/],
+    ] as const) {
+      const r = await run([input, '-o', out, '--model', absent, '--backend', 'cpu', '-q'], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(existsSync(path.join(dir, out))).toBe(false);
+    }
+  });
+
+  test('a device or FIFO given as the image or video is an input error at once, before the model loads', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-devices-');
+    await fs.symlink('/dev/zero', path.join(dir, 'zero.png'));
+    await fs.symlink('/dev/urandom', path.join(dir, 'random.mp4'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo.webp')]);
+    for (const [input, re] of [
+      ['zero.png', /'zero\.png' is a character device \(through a symlink\), not a regular file/],
+      ['random.mp4', /character device/],
+      ['fifo.webp', /is a FIFO/],
+    ] as const) {
+      const r = await run([input, '--model', absent, '--backend', 'cpu', '-q'], dir);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(re);
+    }
+  });
+
+  test('an upscaled size the output format cannot hold (1x10000 to WebP) is a usage error before computing', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-limits-');
+    await sharp({ create: { width: 1, height: 10000, channels: 3, background: '#808080' } }).png().toFile(path.join(dir, 'tall.png'));
+    const r = await run(['tall.png', '-o', 'tall.webp', '--model', absent, '--backend', 'cpu', '-q'], dir);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/a 2x20000 image is over the WEBP limit of 16383 pixels a side; write \.png/);
+  });
+
+  test('a full disk or a read-only output folder is a runtime error (exit 1) that says so, not an input error', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-disk-');
+    const noise = new Uint8Array(64 * 64 * 3).map(() => Math.floor(Math.random() * 256));
+    await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(path.join(dir, 'noise.png'));
+    const full = path.join(dir, 'full');
+    const ro = path.join(dir, 'ro');
+    await fs.mkdir(full);
+    await fs.mkdir(ro);
+    const mount = (at: string, opts: string): boolean => execFileSync('sh', ['-c', `mount -t tmpfs -o ${opts} tmpfs '${at}' 2>/dev/null && echo ok || true`], { encoding: 'utf8' }).trim() === 'ok';
+    if (!mount(full, 'size=8k') || !mount(ro, 'size=8k,ro')) return console.warn('skipped: cannot mount a small tmpfs (needs root)');
+    try {
+      const r = await run(['noise.png', '-o', path.join(full, 'out.png'), '--model', model, '--backend', 'cpu', '-q'], dir);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^sdxs upscale: error: .*out\.png: cannot write the image: the disk is full/);
+      expect(await fs.readdir(full)).toEqual([]);
+      const r2 = await run(['noise.png', '-o', path.join(ro, 'out.png'), '--model', model, '--backend', 'cpu', '-q'], dir);
+      expect(r2.code, r2.stderr).toBe(1);
+      expect(r2.stderr).toMatch(/read-only file system/);
+      // a folder whose outputs cannot be written fails with 1 too
+      const r3 = await run(['.', '-o', ro, '--model', model, '--backend', 'cpu', '-q', '--force'], dir);
+      expect(r3.code, r3.stderr).toBe(1);
+    } finally {
+      execFileSync('sh', ['-c', `umount '${full}' '${ro}' 2>/dev/null || true`]);
+    }
+  });
+
+  test('an animated WebP is upscaled frame by frame into an animated WebP', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-anim-');
+    const frames = [0, 1, 2].map((k) => new Uint8Array(12 * 8 * 3).map((_, i) => (i * 11 + k * 90) & 255));
+    const stacked = new Uint8Array(frames.length * frames[0]!.length);
+    frames.forEach((f, i) => stacked.set(f, i * f.length));
+    await sharp(stacked, { raw: { width: 12, height: 24, channels: 3, pageHeight: 8 } }).webp({ delay: [100, 50, 200], loop: 0, lossless: true }).toFile(path.join(dir, 'a.webp'));
+    const r = await run(['a.webp', '--model', model, '--backend', 'cpu', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outputs: [{ width: 24, height: 16, frames: 3 }] });
+    const meta = await sharp(path.join(dir, 'a-2x.webp')).metadata();
+    expect([meta.pages, meta.delay]).toEqual([3, [100, 50, 200]]);
+  });
+
+  test.skipIf(!ffmpeg)('an animated GIF keeps every frame and its delay', async () => {
+    const dir = await tempDir('sdxs-cli-upscale-gif-');
+    const frames = [0, 1, 2].map((k) => new Uint8Array(12 * 8 * 3).map((_, i) => (i * 11 + k * 90) & 255));
+    const stacked = new Uint8Array(frames.length * frames[0]!.length);
+    frames.forEach((f, i) => stacked.set(f, i * f.length));
+    await sharp(stacked, { raw: { width: 12, height: 24, channels: 3, pageHeight: 8 } }).gif({ delay: [100, 500, 200], loop: 0 }).toFile(path.join(dir, 'a.gif'));
+    const r = await run(['a.gif', '--model', model, '--backend', 'cpu', '-q'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const pts = execFileSync(findFfmpeg().ffprobe, ['-v', 'error', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', path.join(dir, 'a-2x.gif')], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split(',')[0]!.trim())
+      .filter(Boolean)
+      .map(Number);
+    expect(pts).toEqual([0, 0.1, 0.6]);
+  });
   test.skipIf(!ffmpeg)('a video', async () => {
     const dir = await tempDir('sdxs-cli-upscale-video-');
     execFileSync(findFfmpeg().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=8', '-t', '0.25', '-pix_fmt', 'yuv420p', path.join(dir, 'v.mp4')]);

@@ -14,6 +14,7 @@ export type SdxsErrorCode =
   | 'MEMORY'
   | 'USAGE'
   | 'NON_FINITE'
+  | 'OUTPUT'
   | 'UNSUPPORTED';
 
 export class SdxsError extends Error {
@@ -149,6 +150,44 @@ export class ArgumentError extends SdxsError {
     super('USAGE', message);
   }
 }
+/**
+ * An output that cannot be written (full disk, read-only or missing folder, no permission): a runtime
+ * failure of the machine, not a problem of the inputs (the CLI exits 1 for it, not 3). `file` names it.
+ */
+export class OutputError extends SdxsError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('OUTPUT', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+const WRITE_ERRNO: Record<string, string> = {
+  ENOSPC: 'the disk is full (no space left on the device)',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the folder is on a read-only file system',
+  EACCES: 'permission denied: the folder is not writable',
+  EPERM: 'permission denied: the folder is not writable',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a part of the path exists and is not a folder',
+  EISDIR: 'the output path is a folder',
+  ENAMETOOLONG: 'the file name is too long',
+  EFBIG: "the file is over the file system's size limit",
+  EIO: 'an I/O error on the device',
+};
+
+/** What a failed write means, in words, from its errno code (or the message of a library that only says "write error"). */
+export function describeWriteError(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && WRITE_ERRNO[code]) return `${WRITE_ERRNO[code]} (${code})`;
+  const msg = e instanceof Error ? e.message : String(e);
+  for (const [c, words] of Object.entries(WRITE_ERRNO)) if (msg.includes(c)) return `${words} (${c})`;
+  if (/no space left/i.test(msg)) return `${WRITE_ERRNO.ENOSPC} (ENOSPC)`;
+  if (/read-only file system/i.test(msg)) return `${WRITE_ERRNO.EROFS} (EROFS)`;
+  if (/permission denied/i.test(msg)) return `${WRITE_ERRNO.EACCES} (EACCES)`;
+  return msg.split('\n')[0]!;
+}
+
 /** Throws an AbortError when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(typeof signal.reason === 'string' ? signal.reason : 'operation aborted');

@@ -459,3 +459,104 @@ describe('hub cache hardening', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
+
+describe('hub downloads from a hostile server stay bounded', () => {
+  /** Serves `total` bytes in 64 KiB writes (as fast as the client takes them), with `headers` on HEAD and GET; counts what was written. */
+  function floodRepo(repo: string, headHeaders: Record<string, string>, getHeaders: Record<string, string>, total: number): { sent: number } {
+    const state = { sent: 0 };
+    special.set(repo, (req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(200, { 'x-repo-commit': COMMIT, ...headHeaders }).end();
+      res.writeHead(200, { 'x-repo-commit': COMMIT, ...getHeaders });
+      const chunk = new Uint8Array(65536).fill(7);
+      const pump = (): void => {
+        while (!res.destroyed && state.sent < total) {
+          state.sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      res.on('close', () => res.destroy());
+      pump();
+    });
+    return state;
+  }
+
+  async function leftovers(cacheDir: string, repo: string): Promise<string[]> {
+    return readdir(join(cacheDir, `models--${repo.replace('/', '--')}`, 'blobs')).catch(() => []);
+  }
+
+  it('a body longer than the size the HEAD stated is cut off at once, the partial file deleted and the lock released', async () => {
+    const flood = floodRepo('acme/endless', { etag: '"endless"', 'content-length': '100' }, { etag: '"endless"' }, 256 << 20);
+    const cacheDir = freshCache();
+    const t0 = performance.now();
+    await expectHubError(hubDownload('acme/endless', 'f.bin', { cacheDir, endpoint: server.url }), /sent more than the 100 bytes it stated.*discarded/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(flood.sent).toBeLessThan(32 << 20);
+    expect(await leftovers(cacheDir, 'acme/endless')).toEqual([]);
+  });
+
+  it('a reply that announces more bytes than the stated size is refused before its body is read', async () => {
+    const flood = floodRepo('acme/announce', { etag: '"ann"', 'content-length': '100' }, { etag: '"ann"', 'content-length': String(64 << 20) }, 64 << 20);
+    const cacheDir = freshCache();
+    await expectHubError(hubDownload('acme/announce', 'f.bin', { cacheDir, endpoint: server.url }), /announces 67108864 bytes but the file is stated to be 100 bytes/);
+    expect(flood.sent).toBeLessThan(32 << 20);
+    expect(await leftovers(cacheDir, 'acme/announce')).toEqual([]);
+  });
+
+  it('with no size stated, the cap (maxBytes or SDXS_HUB_MAX_BYTES) cuts the body off', async () => {
+    const flood = floodRepo('acme/nosize', { etag: `"${'ab'.repeat(32)}"` }, { etag: `"${'ab'.repeat(32)}"` }, 256 << 20);
+    const cacheDir = freshCache();
+    await expectHubError(hubDownload('acme/nosize', 'f.bin', { cacheDir, endpoint: server.url, maxBytes: 300_000 }), /more than 300000 bytes, the limit when no size is stated.*SDXS_HUB_MAX_BYTES/);
+    expect(flood.sent).toBeLessThan(32 << 20);
+    expect(await leftovers(cacheDir, 'acme/nosize')).toEqual([]);
+    process.env.SDXS_HUB_MAX_BYTES = '200000';
+    try {
+      await expectHubError(hubDownload('acme/nosize', 'f.bin', { cacheDir, endpoint: server.url }), /more than 200000 bytes/);
+      process.env.SDXS_HUB_MAX_BYTES = 'lots';
+      await expectHubError(hubDownload('acme/nosize', 'f.bin', { cacheDir, endpoint: server.url }), /SDXS_HUB_MAX_BYTES must be a positive whole number/);
+    } finally {
+      delete process.env.SDXS_HUB_MAX_BYTES;
+    }
+  });
+
+  it('a stated size over the cap is refused without a GET', async () => {
+    floodRepo('acme/huge', { etag: '"huge"', 'content-length': String(2 ** 40) }, { etag: '"huge"' }, 1 << 20);
+    server.requests.length = 0;
+    await expectHubError(hubDownload('acme/huge', 'f.bin', { cacheDir: freshCache(), endpoint: server.url }), /states 1099511627776 bytes, over the limit of 53687091200.*SDXS_HUB_MAX_BYTES/);
+    expect(server.requests.map((r) => r.method)).toEqual(['HEAD']);
+  });
+
+  it('a Content-Encoding the client did not ask for is refused, and identity is asked for', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const packed = gzipSync(new Uint8Array(4 << 20)); // 4 MiB of zeros in a few KB
+    let asked: string | undefined;
+    special.set('acme/gzip', (req, res) => {
+      asked = req.headers['accept-encoding'];
+      const headers = { etag: '"gz"', 'x-repo-commit': COMMIT, 'content-encoding': 'gzip', 'content-length': String(packed.length) };
+      res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : packed);
+    });
+    const cacheDir = freshCache();
+    await expectHubError(hubDownload('acme/gzip', 'f.bin', { cacheDir, endpoint: server.url }), /Content-Encoding 'gzip', which was not asked for/);
+    expect(asked).toBe('identity');
+    expect(await leftovers(cacheDir, 'acme/gzip')).toEqual([]);
+  });
+
+  it('NUL bytes and over-long shard names in a remote weight_map are typed errors naming the index and tensor', async () => {
+    const { SafetensorsError } = await import('../src/errors.js');
+    for (const [name, shard] of [
+      ['nul', 'm-1\u0000.safetensors'],
+      ['long', `${'x'.repeat(5000)}.safetensors`],
+      ['long-segment', `d/${'y'.repeat(300)}.safetensors`],
+      ['number', 7],
+    ] as const) {
+      const repo = `acme/badmap-${name}`;
+      repos.set(repo, new Map([['m.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ weight_map: { 'w.weight': shard } }))]]));
+      const e = await resolveModelSource(repo, { cacheDir: freshCache(), endpoint: server.url, checkpoints: ['m'] }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(SafetensorsError);
+      expect((e as Error).message).toMatch(/m\.safetensors\.index\.json \[tensor 'w\.weight'\]: weight_map entry/);
+      expect((e as Error).message.length).toBeLessThan(2000);
+    }
+    await expectHubError(hubDownload('acme/vae-tiny', 'a\u0000b.json', { cacheDir: freshCache(), endpoint: server.url }), /invalid file path/);
+    await expectHubError(hubDownload('acme/vae-tiny', 'z'.repeat(5000), { cacheDir: freshCache(), endpoint: server.url }), /invalid file path .*…/);
+  });
+});

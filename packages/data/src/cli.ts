@@ -1,6 +1,6 @@
 import * as C from '@sdxs/core';
 import { parseArgs } from 'node:util';
-import { maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
+import { maxImageBytesFrom, maxImagePixelsFrom, MAX_IMAGE_BYTES_ENV, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { convertDataset, type ConvertResult } from './convert.js';
 import { mergeDatasetIndex } from './dataset-index.js';
 import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
@@ -21,7 +21,9 @@ export const DATA_CONVERT_USAGE = `sdxs data convert --in <folder> -o <dataset> 
   --merge-only               only rebuild index.json/report.json from finished parts (after all machines)
   --json                     print a JSON summary on stdout (default: a summary line on stderr)
 Images whose header claims more than 8192x8192 pixels are skipped as corrupt before decoding
-(raise the limit with SDXS_MAX_IMAGE_PIXELS=<pixels>).`;
+(raise the limit with SDXS_MAX_IMAGE_PIXELS=<pixels>), and so are files over 8 bytes a pixel of that
+limit plus 16 MiB, before they are read (SDXS_MAX_IMAGE_BYTES=<bytes> sets that limit directly).
+Devices, FIFOs and sockets named like images (also behind symlinks) are skipped as not regular files.`;
 
 function intArg(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -119,6 +121,7 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     minImageSide: intArg(values['min-side'], 'min-side'),
     requireCaption: values['require-caption'],
     maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
+    maxImageBytes: maxImageBytesFrom(process.env[MAX_IMAGE_BYTES_ENV], maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV])),
     precompute: { vae, textEncoder },
     signal: io.signal,
     // a TTY gets one updating line; a log file gets plain lines
@@ -128,8 +131,79 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
   if (values.json) {
     stdout.write(`${JSON.stringify({ out: values.out, processed: r.processed, seconds: Number(s), items: r.report.items, skipped: r.report.skipped.length, counts: r.report.counts })}\n`);
   } else {
+    const animated = r.index.items.filter((it) => (it.frames ?? 1) > 1);
+    if (animated.length) {
+      const names = animated.slice(0, 5).map((it) => it.source).join(', ');
+      stderr.write(`warning: ${animated.length} animated or multi-page images (${names}${animated.length > 5 ? ', …' : ''}) contribute their first frame only\n`);
+    }
     const small = r.report.counts.tiny ? `; ${r.report.counts.tiny} images were smaller than --min-side (default: half the smallest bucket side) and skipped: lower --buckets min:max:step or --min-side to keep them` : '';
     stderr.write(`${stderr.isTTY ? '\n' : ''}converted ${r.processed} sources in ${s}s into ${values.out}: ${r.report.items} items, skipped ${JSON.stringify(r.report.counts)}${small} (index: ${values.out}/index.json, report: ${values.out}/report.json)\n`);
   }
   return r;
+}
+
+export const DATA_CAPTION_USAGE = `sdxs data caption --in <folder> --model <dir|repo> [options]
+Writes name.caption.txt next to every image that has no caption yet, from the SDXS refiner looking at the
+picture (the text encoder's Qwen3.5 vision tower). Images with a caption (sidecar or manifest) are left alone.
+  --model <dir|repo>         SDXS model root (text_encoder/ with its vision tower, tokenizer/)
+  --text <text>              text after the captioning instruction, for every image
+  --instruction <text>       replace the captioning instruction
+  --max-tokens <n>           new tokens per caption at most (default 248)
+  --seed <n>                 image i samples with seed + i (default 0)
+  --manifest <file.csv|jsonl> captions manifest (default: metadata.csv / metadata.jsonl in --in)
+  --overwrite                caption every image, replacing existing .caption.txt files
+  --backend <name>           tensor backend (default SDXS_BACKEND, else auto)
+  --json                     print a JSON summary on stdout`;
+
+/** `sdxs data caption` (argv without the command words). */
+export async function runDataCaption(argv: readonly string[], io: RunDataConvertOptions = {}): Promise<import('./caption.js').CaptionFolderResult | null> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      in: { type: 'string' },
+      model: { type: 'string' },
+      text: { type: 'string' },
+      instruction: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      manifest: { type: 'string' },
+      overwrite: { type: 'boolean' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    stdout.write(`${DATA_CAPTION_USAGE}\n`);
+    return null;
+  }
+  if (!values.in) throw new C.ArgumentError(`--in is required\n${DATA_CAPTION_USAGE}`);
+  if (!values.model) throw new C.ArgumentError(`--model is required\n${DATA_CAPTION_USAGE}`);
+  await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
+  const { PromptRefiner } = await import('@sdxs/text-qwen');
+  const { captionFolder } = await import('./caption.js');
+  const refiner = await PromptRefiner.fromPretrained(values.model, { vision: true, signal: io.signal });
+  try {
+    const r = await captionFolder({
+      in: values.in,
+      captioner: refiner,
+      manifest: values.manifest,
+      overwrite: values.overwrite,
+      text: values.text,
+      instruction: values.instruction,
+      maxNewTokens: intArg(values['max-tokens'], 'max-tokens'),
+      seed: intArg(values.seed, 'seed'),
+      maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
+      signal: io.signal,
+      onProgress: values.json ? undefined : (p) => stderr.write(`${stderr.isTTY ? '\r' : ''}captioned ${p.done} (${p.file})${stderr.isTTY ? '' : '\n'}`),
+    });
+    if (values.json) stdout.write(`${JSON.stringify({ in: values.in, captioned: r.captioned, kept: r.kept.length, failed: r.failed })}\n`);
+    else stderr.write(`${stderr.isTTY ? '\n' : ''}captioned ${r.captioned.length}, kept ${r.kept.length} with captions, ${r.failed.length} unreadable\n`);
+    return r;
+  } finally {
+    refiner.dispose();
+  }
 }

@@ -31,6 +31,8 @@ export interface ConvertOptions {
   requireCaption?: boolean;
   /** Images whose header claims more pixels are skipped as corrupt before decoding (default DEFAULT_MAX_IMAGE_PIXELS of @sdxs/vae, 8192x8192). */
   maxImagePixels?: number;
+  /** Image files larger than this (bytes) are skipped before they are read (default: maxImageBytesFor(maxImagePixels) of @sdxs/vae). */
+  maxImageBytes?: number;
   /** Items per part file (default 64). */
   itemsPerShard?: number;
   onProgress?: (p: { done: number; total: number; skipped: number }) => void;
@@ -101,7 +103,8 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
   const info: DatasetInfo = { buckets: buckets.map(([w, h]) => [w, h]) };
   let processed = 0;
   let skippedCount = 0;
-  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
+  const maxPixels = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const pool = new WorkerPool(opts.workers ?? Math.min(8, availableParallelism()), maxPixels, opts.maxImageBytes);
   try {
     if (textEncoder && !existsSync(path.join(outDir, 'uncond.safetensors'))) {
       const u = await encodeText(textEncoder, '');
@@ -175,7 +178,7 @@ export async function convertDataset(opts: ConvertOptions): Promise<ConvertResul
             fields.push(`cond.${kind}`, `mask.${kind}`);
           }
         }
-        items.push({ id, source: c.source, hash: p.hash, bucket, size: [p.width, p.height], captions: c.captions, shard: `${name}.safetensors`, fields });
+        items.push({ id, source: c.source, hash: p.hash, bucket, size: [p.width, p.height], ...(p.pages > 1 ? { frames: p.pages } : {}), captions: c.captions, shard: `${name}.safetensors`, fields });
       }
       if (items.length > 0) await C.saveSafetensors(path.join(outDir, `${name}.safetensors`), tensors, { format: 'sdxs-dataset' });
       const part: PartFile = { version: INDEX_VERSION, part: name, sources: batch.map((c) => c.source), items, skipped };

@@ -27,6 +27,8 @@ export interface DatasetItem {
   bucket: [number, number];
   /** Source size after EXIF orientation. */
   size: [number, number];
+  /** Frames (animated WebP/GIF) or pages (TIFF) of the source, when more than one: only the first is used. */
+  frames?: number;
   captions: Captions;
   /** Safetensors file (relative to the dataset folder) holding the item's tensors. */
   shard: string;

@@ -15,4 +15,5 @@ export {
 export { DatasetReader, type DatasetBatch, type ReaderOptions, type ReaderState, type CaptionKind } from './reader.js';
 export { rgbToTensor, type VaeEncoderLike, type TextEncoderLike, type TextConditioning, type LatentPosterior } from './precompute.js';
 export { listImages, inShard, IMAGE_EXTENSIONS } from './scan.js';
-export { runDataConvert, DATA_CONVERT_USAGE } from './cli.js';
+export { runDataConvert, DATA_CONVERT_USAGE, runDataCaption, DATA_CAPTION_USAGE } from './cli.js';
+export { captionFolder, type CaptionFolderOptions, type CaptionFolderResult, type ImageCaptioner } from './caption.js';

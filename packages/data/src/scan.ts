@@ -4,7 +4,7 @@ import path from 'node:path';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif']);
 
-/** Image files under `root` (recursive), as sorted forward-slash paths relative to it; `exclude` is skipped. */
+/** Entries named like images under `root` (recursive, any file type but folders), as sorted forward-slash paths relative to it; `exclude` is skipped. */
 export function listImages(root: string, exclude?: string): string[] {
   const out: string[] = [];
   const ex = exclude ? path.resolve(exclude) : null;
@@ -13,7 +13,9 @@ export function listImages(root: string, exclude?: string): string[] {
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) {
         if (abs !== ex && !e.name.startsWith('.')) walk(abs);
-      } else if (e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
+      } else if (IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
+        // Symlinks, FIFOs and devices named like images are listed too: probing reports what they are
+        // (a symlink to an image is used; anything that is not a regular file is skipped with the reason).
         out.push(path.relative(root, abs).split(path.sep).join('/'));
       }
     }

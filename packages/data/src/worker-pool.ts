@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { inspectImageFile } from '@sdxs/vae/node';
 
 export interface ProbeResult {
   hash: string;
@@ -12,6 +13,8 @@ export interface ProbeResult {
   width: number;
   height: number;
   format: string;
+  /** Frames or pages in the file (1 for still images). */
+  pages: number;
 }
 
 export interface ResizeResult {
@@ -51,7 +54,7 @@ async function handle(msg) {
     // Decode fully once so truncated or corrupt data is caught here.
     await strictly((failOn) => sharp(buf, { failOn, limitInputPixels: maxPixels }).raw().toBuffer());
     const swap = (meta.orientation || 1) >= 5;
-    return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?' };
+    return { hash, bytes: buf.length, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, format: meta.format || '?', pages: meta.pages || 1 };
   }
   const images = [];
   for (const [w, h] of msg.sizes) {
@@ -92,8 +95,11 @@ export class WorkerPool {
   private readonly load: number[] = [];
   private nextId = 1;
 
-  /** `maxPixels`: images whose header claims more pixels are refused before decoding. */
-  constructor(size: number, maxPixels: number) {
+  /**
+   * `maxPixels`: images whose header claims more pixels are refused before decoding; `maxBytes`: larger
+   * files are refused before they are read (default: derived from `maxPixels`).
+   */
+  constructor(size: number, private readonly maxPixels: number, private readonly maxBytes?: number) {
     const sp = sharpPath();
     for (let i = 0; i < Math.max(1, size); i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp, maxPixels } });
@@ -129,8 +135,18 @@ export class WorkerPool {
     });
   }
 
-  /** Reads the file, hashes it (sha256), reads its oriented size and decodes it once to validate. */
-  probe(file: string): Promise<ProbeResult> {
+  /**
+   * Reads the file, hashes it (sha256), reads its oriented size and decodes it once to validate. First,
+   * on this thread, without reading more than its first bytes: a regular file (a device or FIFO would
+   * be read forever), within the size limit, a known format whose header is within the pixel limit.
+   */
+  async probe(file: string): Promise<ProbeResult> {
+    try {
+      await inspectImageFile(file, { maxPixels: this.maxPixels, maxBytes: this.maxBytes });
+    } catch (e) {
+      // the worker's errors carry no file name (the report names the source): the same here
+      throw new Error((e as Error).message.replace(`${file}: `, ''));
+    }
     return this.send({ op: 'probe', path: file });
   }
 

@@ -126,6 +126,51 @@ describe('hostile images', () => {
   });
 });
 
+describe('non-regular and oversized files named like images', () => {
+  test('devices, FIFOs and huge sparse files are skipped at once with the reason; a symlink to an image is used', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { symlinkSync, openSync, writeSync, ftruncateSync, closeSync } = await import('node:fs');
+    const sharp = (await import('sharp')).default;
+    const dir = tmp('devices');
+    await makeImage(path.join(dir, 'fine.png'), 200, 100, 1);
+    await makeImage(path.join(dir, 'target.png'), 100, 200, 2);
+    symlinkSync('/dev/zero', path.join(dir, 'zero.png'));
+    symlinkSync('/dev/urandom', path.join(dir, 'random.jpg'));
+    symlinkSync(path.join(dir, 'target.png'), path.join(dir, 'link.png'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo.png')]);
+    // 1.5 GB with a PNG signature, nearly all a hole: refused from its size without being read
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toBuffer();
+    const fd = openSync(path.join(dir, 'sparse.png'), 'w');
+    writeSync(fd, png);
+    ftruncateSync(fd, 1.5 * 2 ** 30);
+    closeSync(fd);
+    const before = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const r = await convertDataset({ in: dir, out: tmp('devices-out'), buckets: SMALL_BUCKETS, workers: 1 });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20);
+    expect(r.index.items.map((it) => it.source).sort()).toEqual(['fine.png', 'link.png']);
+    const skipped = Object.fromEntries(r.report.skipped.map((s) => [s.source, s]));
+    expect(skipped['zero.png']!.detail).toMatch(/character device \(through a symlink\)/);
+    expect(skipped['random.jpg']!.detail).toMatch(/character device/);
+    expect(skipped['fifo.png']!.detail).toMatch(/FIFO/);
+    expect(skipped['sparse.png']!.detail).toMatch(/1610612736 bytes, over the limit/);
+    expect(skipped['target.png']).toMatchObject({ reason: 'duplicate', duplicateOf: 'link.png' });
+  }, 30_000);
+
+  test('an animated WebP is not reduced to its first frame without a word: the item records its frame count', async () => {
+    const sharp = (await import('sharp')).default;
+    const dir = tmp('animated');
+    const raw = new Uint8Array(160 * 240 * 3).map((_, i) => (i * 7 + Math.floor(i / (160 * 80 * 3)) * 50) & 255); // three different frames
+    await sharp(raw, { raw: { width: 160, height: 240, channels: 3, pageHeight: 80 } }).webp({ delay: [100, 100, 100], loop: 0 }).toFile(path.join(dir, 'anim.webp'));
+    await makeImage(path.join(dir, 'still.png'), 200, 100, 1);
+    const r = await convertDataset({ in: dir, out: tmp('animated-out'), buckets: SMALL_BUCKETS, workers: 1 });
+    const bySource = Object.fromEntries(r.index.items.map((it) => [it.source, it]));
+    expect(bySource['anim.webp']).toMatchObject({ frames: 3, size: [160, 80] });
+    expect(bySource['still.png']!.frames).toBeUndefined();
+  });
+});
+
 describe('runDataConvert', () => {
   test('parses --buckets, --shard and --workers, and --merge-only rebuilds the index', async () => {
     const out = tmp('cli');

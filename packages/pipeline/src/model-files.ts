@@ -4,8 +4,8 @@ import { resolveModelSource, type HubDownloadOptions } from '@sdxs/core';
 export const SDXS_COMPONENTS = {
   vae: { files: ['config.json'], optionalFiles: [], checkpoints: ['diffusion_pytorch_model'] },
   unet: { files: ['config.json'], optionalFiles: [], checkpoints: ['diffusion_pytorch_model'] },
-  text_encoder: { files: ['config.json'], optionalFiles: ['generation_config.json'], checkpoints: ['model'] },
-  tokenizer: { files: ['tokenizer.json', 'tokenizer_config.json'], optionalFiles: ['chat_template.jinja', 'special_tokens_map.json'], checkpoints: [] },
+  text_encoder: { files: ['config.json'], optionalFiles: ['generation_config.json', 'preprocessor_config.json'], checkpoints: ['model'] },
+  tokenizer: { files: ['tokenizer.json', 'tokenizer_config.json'], optionalFiles: ['chat_template.jinja', 'special_tokens_map.json', 'preprocessor_config.json'], checkpoints: [] },
   scheduler: { files: ['scheduler_config.json'], optionalFiles: [], checkpoints: [] },
 } as const;
 export type SdxsComponent = keyof typeof SDXS_COMPONENTS;

@@ -35,8 +35,23 @@ export interface RefineOptions {
   seed?: number;
 }
 
+/** 8-bit RGB(A) pixels, interleaved. */
+export interface ImagePromptInput {
+  width: number;
+  height: number;
+  /** 3 (default) or 4 */
+  channels?: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
 export interface GenerateOptions {
-  prompt: string | readonly string[];
+  /** the text prompt(s); with `imagePrompt`, one optional text that follows the image */
+  prompt?: string | readonly string[];
+  /**
+   * Condition on a picture instead of (or with) text: it goes through the text encoder's vision tower, as SDXS's
+   * experimental image-to-image mode does (experimental in the model itself: results vary).
+   */
+  imagePrompt?: ImagePromptInput;
   negativePrompt?: string | readonly string[];
   /** default 1024; multiple of 16 */
   width?: number;

@@ -1,12 +1,12 @@
 import * as C from '@sdxs/core';
 import { FlowMatchEulerDiscreteScheduler, sampleFlowMatch } from '@sdxs/sampler';
-import { PromptRefiner, Qwen35TextModel, QwenTokenizer, SdxsTextEncoder, type SdxsConditioning } from '@sdxs/text-qwen';
+import { PromptRefiner, Qwen35TextModel, QwenTokenizer, SdxsTextEncoder, padConditioning, type SdxsConditioning } from '@sdxs/text-qwen';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL, decodeTiled, resizeBilinear, upscale as vaeUpscale, type Raster, type UpscaleOptions } from '@sdxs/vae';
 import { GeneratedImage, planarToRgb8, toUnitRange } from './images.js';
 import { DEFAULT_MODEL, resolveComponent, resolveModelRoot, type SdxsComponent } from './model-files.js';
 import { PipelineLoras, type LoraTarget, type PipelineLoraOptions } from './lora.js';
-import { GENERATION_DEFAULTS, type GenerateOptions, type PipelineProgress, type SdxsPipelineOptions } from './options.js';
+import { GENERATION_DEFAULTS, type GenerateOptions, type ImagePromptInput, type PipelineProgress, type SdxsPipelineOptions } from './options.js';
 
 export interface GenerateResult {
   images: GeneratedImage[];
@@ -92,6 +92,14 @@ export class SdxsPipeline {
     this.encoder = new SdxsTextEncoder(model, tokenizer);
     return this.encoder;
   }
+  /** The text encoder with its vision tower loaded (image prompts). */
+  async getVisionEncoder(): Promise<SdxsTextEncoder> {
+    const enc = await this.getTextEncoder();
+    // one copy of the vision tower when the refiner (sharing the text tower) has it
+    if (!enc.vision && this.refiner?.vision && this.refiner.model.model === enc.model) enc.vision = this.refiner.vision;
+    if (!enc.vision) await enc.loadVision(await this.dir('text_encoder'), [await this.dir('tokenizer'), await this.dir('text_encoder')], this.loadOpts('text_encoder'));
+    return enc;
+  }
   async getRefiner(): Promise<PromptRefiner> {
     if (!this.refiner) {
       // make sure both parts are local, then load from the (local) model root
@@ -143,8 +151,11 @@ export class SdxsPipeline {
   /** Free a component's weights (it reloads on next use). Without an argument, everything. */
   release(component?: 'vae' | 'unet' | 'text_encoder'): void {
     if (!component || component === 'text_encoder') {
-      if (this.refiner) this.refiner.dispose();
-      else this.encoder?.dispose();
+      if (this.refiner) {
+        this.refiner.dispose();
+        // the encoder shares the refiner's text tower; its vision tower is its own
+        if (this.encoder?.vision && this.encoder.vision !== this.refiner.vision) this.encoder.vision.model.dispose();
+      } else this.encoder?.dispose();
       this.refiner = null;
       this.encoder = null;
     }
@@ -156,6 +167,18 @@ export class SdxsPipeline {
       this.vae?.dispose();
       this.vae = null;
     }
+  }
+
+  /**
+   * Write a prompt from a picture with the refiner and the text encoder's vision tower (how datasets are
+   * captioned); `text` follows the captioning instruction in the same message.
+   */
+  async refineImage(image: ImagePromptInput, opts: { text?: string; instruction?: string; temperature?: number; maxNewTokens?: number; seed?: number; signal?: AbortSignal; onToken?: (id: number, text: string) => void } = {}): Promise<string> {
+    const refiner = await this.getRefiner();
+    if (!refiner.vision) await refiner.loadVision(await this.dir('text_encoder'), [await this.dir('tokenizer')], this.loadOpts('text_encoder'));
+    const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length);
+    const { text, ...rest } = opts;
+    return refiner.refine({ image: { data, width: image.width, height: image.height, channels: image.channels ?? 3 }, text }, { ...rest, signal: opts.signal ?? this.options.signal });
   }
 
   /** Rewrite a prompt with the refiner (SDXS instruction, sampling at temperature 0.7 by default). */
@@ -178,6 +201,29 @@ export class SdxsPipeline {
     if (neg.length !== prompts.length) throw new C.InputError(`${neg.length} negative prompts for ${prompts.length} prompts`);
     const uncond = enc.encode(neg);
     // graph backends: compute the states now, while the text encoder is loaded (it may be released next)
+    await C.realize([cond, uncond]);
+    return { cond, uncond };
+  }
+
+  /**
+   * An image prompt (with optional text) → conditioning for `rows` images, the unconditional branch (negative or
+   * empty prompts) padded to the same length. The caller disposes them.
+   */
+  async encodeImagePrompt(image: ImagePromptInput, text: string | undefined, rows: number, negativePrompts: readonly string[] = [], withUncond = true): Promise<{ cond: SdxsConditioning; uncond: SdxsConditioning | null }> {
+    const enc = await this.getVisionEncoder();
+    const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length);
+    const one = enc.encode({ image: { data, width: image.width, height: image.height, channels: image.channels ?? 3 }, text });
+    const cond = rows === 1 ? one : C.tidy(() => ({ states: C.repeatAxes(one.states, [rows, 1, 1]), mask: C.repeatAxes(one.mask, [rows, 1]) }));
+    if (cond !== one) C.dispose([one.states, one.mask]);
+    if (!withUncond) {
+      await C.realize(cond);
+      return { cond, uncond: null };
+    }
+    const neg = negativePrompts.length === 0 ? new Array<string>(rows).fill('') : negativePrompts.length === 1 ? new Array<string>(rows).fill(negativePrompts[0]!) : [...negativePrompts];
+    if (neg.length !== rows) throw new C.InputError(`${neg.length} negative prompts for ${rows} images`);
+    const raw = enc.encode(neg);
+    const uncond = padConditioning(raw, cond.states.shape[1]!);
+    if (uncond !== raw) C.dispose([raw.states, raw.mask]);
     await C.realize([cond, uncond]);
     return { cond, uncond };
   }
@@ -212,7 +258,10 @@ export class SdxsPipeline {
     const steps = o.steps ?? GENERATION_DEFAULTS.steps;
     const guidanceScale = o.guidanceScale ?? GENERATION_DEFAULTS.guidanceScale;
     const batch = o.batch ?? GENERATION_DEFAULTS.batch;
-    const basePrompts = typeof o.prompt === 'string' ? [o.prompt] : [...o.prompt];
+    const imagePrompt = o.imagePrompt;
+    const basePrompts = o.prompt === undefined ? (imagePrompt ? [''] : []) : typeof o.prompt === 'string' ? [o.prompt] : [...o.prompt];
+    if (imagePrompt && basePrompts.length !== 1) throw new C.InputError('generate: an image prompt takes at most one text prompt');
+    if (imagePrompt && o.refine) throw new C.InputError('generate: refine does not apply to an image prompt (caption the image with the refiner first: PromptRefiner.refine with an image)');
     const negatives = o.negativePrompt === undefined ? [] : typeof o.negativePrompt === 'string' ? [o.negativePrompt] : [...o.negativePrompt];
     if (basePrompts.length === 0) throw new C.InputError('generate: no prompt given');
     if (!Number.isInteger(steps) || steps < 1) throw new C.InputError(`generate: steps must be a positive integer, got ${steps}`);
@@ -246,7 +295,11 @@ export class SdxsPipeline {
 
     // 2. conditioning
     this.progress({ stage: 'encode', done: 0, total: 1 }, local);
-    const { cond, uncond } = guidanceScale > 1 ? await this.encodePrompt(rows, negRows) : { ...(await this.encodePrompt(rows, negRows, false)), uncond: null };
+    const { cond, uncond } = imagePrompt
+      ? await this.encodeImagePrompt(imagePrompt, basePrompts[0] || undefined, rows.length, negRows, guidanceScale > 1)
+      : guidanceScale > 1
+        ? await this.encodePrompt(rows, negRows)
+        : { ...(await this.encodePrompt(rows, negRows, false)), uncond: null };
     if (this.options.releaseTextEncoder ?? true) this.release('text_encoder');
     this.progress({ stage: 'encode', done: 1, total: 1 }, local);
 
@@ -313,6 +366,7 @@ export class SdxsPipeline {
             height,
             upscaled: !!o.upscale,
             ...(o.image ? { strength } : {}),
+            ...(imagePrompt ? { image_prompt: `${imagePrompt.width}x${imagePrompt.height}` } : {}),
             model: this.source,
           }),
         );

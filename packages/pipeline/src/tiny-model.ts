@@ -7,7 +7,7 @@
  *   sdxs make-tiny-model tiny && sdxs generate "a red fox" --model tiny -o fox.png
  */
 import * as C from '@sdxs/core';
-import { Qwen35ForCausalLM, parseQwen35Config } from '@sdxs/text-qwen';
+import { Qwen35ForCausalLM, Qwen35VisionModel, parseQwen35Config, parseQwen35VisionConfig } from '@sdxs/text-qwen';
 import { UNet2DConditionModel, randomizeWeights as randomizeUNet } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL, randomizeWeights as randomizeVae } from '@sdxs/vae';
 
@@ -49,10 +49,57 @@ const UNET_CONFIG = {
 
 const SCHEDULER_CONFIG = { _class_name: 'FlowMatchEulerDiscreteScheduler', num_train_timesteps: 1000, shift: 5.0, use_dynamic_shifting: false };
 
-const SPECIAL = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
-const CHAT_TEMPLATE =
-  "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endfor %}" +
-  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+const SPECIAL = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|image_pad|>'];
+/** Qwen's chat layout for string or multimodal content (an image part renders as its placeholder). */
+export const TINY_CHAT_TEMPLATE =
+  "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' }}" +
+  '{%- if message.content is string %}{{- message.content }}{%- else %}{%- for part in message.content %}' +
+  "{%- if part.type == 'image' %}{{- '<|vision_start|><|image_pad|><|vision_end|>' }}{%- elif part.type == 'text' %}{{- part.text }}{%- endif %}" +
+  "{%- endfor %}{%- endif %}{{- '<|im_end|>\\n' }}{%- endfor %}" +
+  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}" +
+  "{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}";
+
+/** The vision tower (Qwen3.5's layout, tiny): 8-px patches, a 4x4 learned position grid, one block. */
+const visionConfig = (outHiddenSize: number): Record<string, unknown> => ({
+  model_type: 'qwen3_5_vision',
+  depth: 1,
+  hidden_size: 16,
+  hidden_act: 'gelu_pytorch_tanh',
+  intermediate_size: 32,
+  num_heads: 2,
+  in_channels: 3,
+  patch_size: 8,
+  temporal_patch_size: 2,
+  spatial_merge_size: 2,
+  out_hidden_size: outHiddenSize,
+  num_position_embeddings: 16,
+  rope_parameters: { rope_type: 'axial', rope_theta: 10000.0 },
+});
+
+/** Images become at most 64x64 px (8x8 patches, 16 image tokens). */
+const PREPROCESSOR_CONFIG = {
+  image_processor_type: 'Qwen2VLImageProcessor',
+  do_convert_rgb: true,
+  do_resize: true,
+  do_rescale: true,
+  do_normalize: true,
+  image_mean: [0.5, 0.5, 0.5],
+  image_std: [0.5, 0.5, 0.5],
+  merge_size: 2,
+  patch_size: 8,
+  temporal_patch_size: 2,
+  resample: 3,
+  rescale_factor: 1 / 255,
+  size: { shortest_edge: 1024, longest_edge: 4096 },
+};
+
+/** Vision weights: LayerNorms neutral, small normal weights, zero biases. */
+function visionInit(name: string, shape: readonly number[], g: C.RandomGenerator): Float32Array {
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  if (/norm[12]?\.weight$/.test(name)) return out.fill(1);
+  if (name.endsWith('.bias')) return out;
+  return g.fillNormal(out, 0, name.includes('pos_embed') ? 0.5 : 0.1);
+}
 
 /** GPT-2's byte → printable character table, which byte-level BPE vocabularies are written in. */
 function byteLevelAlphabet(): string[] {
@@ -86,7 +133,7 @@ function tokenizerFiles(): { tokenizerJson: Record<string, unknown>; tokenizerCo
     eos_token: '<|im_end|>',
     pad_token: '<|endoftext|>',
     unk_token: null,
-    chat_template: CHAT_TEMPLATE,
+    chat_template: TINY_CHAT_TEMPLATE,
     model_max_length: 4096,
     tokenizer_class: 'Qwen2Tokenizer',
     added_tokens_decoder: Object.fromEntries(added.map((t) => [String(t.id), { content: t.content, special: true, normalized: false, lstrip: false, rstrip: false, single_word: false }])),
@@ -131,6 +178,19 @@ function textInit(name: string, shape: readonly number[], g: C.RandomGenerator):
     return out;
   }
   return g.fillNormal(out, 0, name.includes('embed_tokens') ? 0.5 : 0.2);
+}
+
+/**
+ * A tiny random vision tower for a text encoder of width `outHiddenSize`: its `vision_config`, the processor's
+ * `preprocessor_config.json` and the `model.visual.*` tensors (seeded).
+ */
+export function tinyVisionParts(outHiddenSize: number, seed: number): { visionConfig: Record<string, unknown>; preprocessorConfig: Record<string, unknown>; tensors: C.SafetensorsTensorMap } {
+  const cfg = visionConfig(outHiddenSize);
+  const visual = new Qwen35VisionModel(parseQwen35VisionConfig({ vision_config: cfg }, 'tiny vision config'));
+  const g = new C.RandomGenerator(seed);
+  const tensors: C.SafetensorsTensorMap = {};
+  for (const [name, p] of visual.namedParameters()) tensors[`model.visual.${name}`] = { dtype: 'F32', shape: [...p.shape], data: visionInit(name, p.shape, g) };
+  return { visionConfig: cfg, preprocessorConfig: PREPROCESSOR_CONFIG, tensors };
 }
 
 async function saveModule(file: string, module: C.Module, prefix = ''): Promise<void> {
@@ -182,7 +242,20 @@ export async function makeTinyModel(dir: string, opts: { seed?: number } = {}): 
 
   const vocab = 256 + SPECIAL.length;
   const text = textConfig(vocab, 256 + SPECIAL.indexOf('<|im_end|>'));
-  await fs.writeFile(path.join(dir, 'text_encoder/config.json'), json({ architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5', text_config: text, tie_word_embeddings: true }));
+  const id = (t: string): number => 256 + SPECIAL.indexOf(t);
+  const vision = tinyVisionParts(CROSS_DIM, seed + 3);
+  const vlmConfig = {
+    architectures: ['Qwen3_5ForConditionalGeneration'],
+    model_type: 'qwen3_5',
+    text_config: text,
+    vision_config: vision.visionConfig,
+    image_token_id: id('<|image_pad|>'),
+    vision_start_token_id: id('<|vision_start|>'),
+    vision_end_token_id: id('<|vision_end|>'),
+    tie_word_embeddings: true,
+  };
+  await fs.writeFile(path.join(dir, 'text_encoder/config.json'), json(vlmConfig));
+  await fs.writeFile(path.join(dir, 'tokenizer/preprocessor_config.json'), json(vision.preprocessorConfig));
   const lm = new Qwen35ForCausalLM(parseQwen35Config(text, 'tiny text config'));
   const g = new C.RandomGenerator(seed + 2);
   const tensors: C.SafetensorsTensorMap = {};
@@ -190,6 +263,7 @@ export async function makeTinyModel(dir: string, opts: { seed?: number } = {}): 
     const key = name.startsWith('model.') ? `model.language_model.${name.slice('model.'.length)}` : name;
     tensors[key] = { dtype: 'F32', shape: [...p.shape], data: textInit(name, p.shape, g) };
   }
+  Object.assign(tensors, vision.tensors);
   await C.saveSafetensors(path.join(dir, 'text_encoder/model.safetensors'), tensors, { format: 'pt' });
 
   let bytes = 0;

@@ -31,13 +31,20 @@ export interface Qwen35TextConfig {
   maxPositionEmbeddings: number;
   /** eos ids of the config (may be empty). */
   eosTokenIds: number[];
+  /**
+   * Multimodal rope: rotary frequencies given to the (temporal, height, width) position rows, interleaved
+   * (`rope_parameters.mrope_section`, default [11, 11, 10]). Text-only positions are equal on all three rows,
+   * which makes this plain RoPE.
+   */
+  mropeSection: [number, number, number];
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Reader {
+/** Typed access to one object of a config file; errors name the file and the key path. */
+export class Reader {
   constructor(private readonly obj: Json, private readonly file: string, private readonly path: string) {}
 
   private key(k: string): string {
@@ -133,6 +140,7 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
   const rpRaw = r.raw('rope_parameters') ?? r.raw('rope_scaling');
   let ropeTheta: number;
   let partial: number;
+  let mropeSection: [number, number, number] = [11, 11, 10];
   if (rpRaw !== undefined) {
     if (!isObject(rpRaw)) r.fail('rope_parameters', 'must be an object');
     const rp: Reader = new Reader(rpRaw, file, `${path}rope_parameters.`);
@@ -142,6 +150,13 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     partial = rp.num('partial_rotary_factor', r.num('partial_rotary_factor', 0.25));
     const interleaved = rp.raw('mrope_interleaved');
     if (interleaved !== undefined && typeof interleaved !== 'boolean') rp.fail('mrope_interleaved', 'must be true or false');
+    const section = rp.raw('mrope_section');
+    if (section !== undefined) {
+      if (!Array.isArray(section) || section.length !== 3 || !section.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= L.headDim)) {
+        rp.fail('mrope_section', `must be three non-negative integers, got ${previewValue(section)}`);
+      }
+      mropeSection = [section[0], section[1], section[2]];
+    }
   } else {
     ropeTheta = r.num('rope_theta', 10000);
     partial = r.num('partial_rotary_factor', 0.25);
@@ -200,5 +215,6 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     tieWordEmbeddings: tie,
     maxPositionEmbeddings: r.int('max_position_embeddings', 32768, L.positions),
     eosTokenIds,
+    mropeSection,
   };
 }

@@ -6,6 +6,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InputError, joinLocation, readTextLocation } from '@sdxs/core';
 import { ChatTemplate, type ChatMessage, type RenderChatOptions } from './chat-template.js';
+import { checkTokenizerJson } from './tokenizer-checks.js';
 
 /** Parsed JSON object (or the file's text) of `tokenizer.json` / `tokenizer_config.json`. */
 export type JsonFile = string | Record<string, unknown>;
@@ -155,6 +156,7 @@ export class QwenTokenizer {
     if (!Array.isArray(tokenizerJson.added_tokens)) {
       throw new ConfigError("tokenizer.json: missing the 'added_tokens' list");
     }
+    checkTokenizerJson(tokenizerJson);
     let tokenizer: Tokenizer;
     try {
       tokenizer = new Tokenizer(tokenizerJson, config);

@@ -20,6 +20,14 @@ describe.skipIf(!READY)('SdxsTextEncoder (fixture model + Qwen3 fixture tokenize
   });
   afterAll(() => enc?.dispose());
 
+  it('an image prompt without a loaded vision tower is refused with the way to load it', () => {
+    expect(() => enc.encode({ image: { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64 } })).toThrow(/vision tower is not loaded.*loadVision/);
+  });
+
+  it('loadVision on a checkpoint without model.visual.* names the file', async () => {
+    await expect(enc.loadVision(caseDir(NAME))).rejects.toThrow(/config\.json: 'vision_config' is missing|model\.safetensors.*no 'model\.visual\.\*' tensors/);
+  });
+
   it('chat-wraps each prompt with the generation prompt and pads to 248', () => {
     const batch = enc.tokenize(['a red fox in the snow', '']);
     expect(batch.inputIds.map((r) => r.length)).toEqual([248, 248]);

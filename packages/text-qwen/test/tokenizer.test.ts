@@ -306,3 +306,84 @@ describe.skipIf(!HAVE_FIXTURE)('loading from a folder', () => {
     }
   });
 });
+
+describe.skipIf(!HAVE_FIXTURE)('untrusted tokenizer.json', () => {
+  const base = (): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const withSplit = (regex: string): Record<string, unknown> => {
+    const j = base();
+    const pre = j.pre_tokenizer as { pretokenizers: { pattern?: { Regex: string } }[] };
+    pre.pretokenizers[0]!.pattern = { Regex: regex };
+    return j;
+  };
+  const build = (tokenizerJson: Record<string, unknown>): QwenTokenizer => QwenTokenizer.fromFiles({ tokenizerJson, tokenizerConfig: rawConfig });
+
+  it.each([
+    ['(a+)+$'],
+    ['(?:\\w+\\s?)*$'],
+    ['(a|aa)+$'],
+    ['(x+x+)+y'],
+    ['(?:a*){2,}b'],
+    ['a*a*a*a*b'],
+    ['\\s*\\s*\\s*x'],
+    ['(a)\\1*b'],
+    ['(?:\\p{L}{1,40}){1,40}!'],
+  ])('a pre-tokenizer regex that backtracks without bound (%s) is refused with a ConfigError naming tokenizer.json', (regex) => {
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      build(withSplit(regex));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^tokenizer\.json: the regex at pre_tokenizer\.pretokenizers\[0\]\.pattern\.Regex/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a backtracking regex in a normalizer or decoder Replace is refused too', () => {
+    const j = base();
+    j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '(\\s+)+$' }, content: ' ' }] };
+    expect(() => build(j)).toThrow(/normalizer\.normalizers\[1\]\.pattern\.Regex/);
+  });
+
+  it('the patterns of real tokenizers (GPT-2, Llama 3, Qwen) are accepted and still tokenize', () => {
+    const qwen = ((base().pre_tokenizer as { pretokenizers: { pattern: { Regex: string } }[] }).pretokenizers[0]!.pattern.Regex);
+    const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    const llama3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    for (const regex of [qwen, gpt2, llama3]) {
+      const t = build(withSplit(regex));
+      expect(t.decode(t.encode('Hello  world 123!\n\n'))).toBe('Hello  world 123!\n\n');
+    }
+    // the long whitespace run that the Qwen pattern's two repeats backtrack over stays fast
+    const t0 = performance.now();
+    build(withSplit(qwen)).encode(`${" ".repeat(3000)}x`);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it.each([
+    ['a number', [1, 2]],
+    ['a string without a space', ['Ġt']],
+    ['a string with two spaces', ['Ġ t h']],
+    ['a pair of three', [['Ġ', 't', 'h']]],
+    ['a pair with a number', [['Ġ', 5]]],
+    ['a token outside the vocabulary', [['Ġ', '\u0001not-in-vocab']]],
+  ])('bad BPE merges (%s) are a ConfigError naming tokenizer.json and the merge, not a TypeError', (_what, merges) => {
+    const j = base();
+    (j.model as { merges: unknown }).merges = merges;
+    let err: unknown;
+    try {
+      build(j);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^tokenizer\.json: model\.merges\[0\]/);
+    expect((err as Error).message).not.toMatch(/is not a function/);
+  });
+
+  it('merges that are not a list are refused', () => {
+    const j = base();
+    (j.model as { merges: unknown }).merges = { a: 1 };
+    expect(() => build(j)).toThrow(/model\.merges must be a list/);
+  });
+});

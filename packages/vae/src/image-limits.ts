@@ -13,6 +13,37 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192;
 /** The name of the environment variable the CLI and data tools read the limit from. */
 export const MAX_IMAGE_PIXELS_ENV = 'SDXS_MAX_IMAGE_PIXELS';
 
+/** The name of the environment variable that sets the largest image file (bytes) directly. */
+export const MAX_IMAGE_BYTES_ENV = 'SDXS_MAX_IMAGE_BYTES';
+
+/** Slack above the pixel data for metadata (EXIF, ICC, XMP, text chunks) in the file size limits. */
+const METADATA_SLACK_BYTES = 16 << 20;
+
+/**
+ * The largest image file accepted for a pixel limit: 8 bytes a pixel (16-bit RGBA, uncompressed) plus
+ * 16 MiB of metadata, so raising the pixel limit raises this one too. 528 MiB at the default limit.
+ */
+export function maxImageBytesFor(maxPixels: number): number {
+  return maxPixels * 8 + METADATA_SLACK_BYTES;
+}
+
+/** The file size limit from SDXS_MAX_IMAGE_BYTES (unset or empty: derived from the pixel limit); a bad value is an InputError. */
+export function maxImageBytesFrom(value: string | undefined, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): number {
+  if (value === undefined || value.trim() === '') return maxImageBytesFor(maxPixels);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new C.InputError(`${MAX_IMAGE_BYTES_ENV} must be a positive integer (bytes), got '${value.slice(0, 40)}'`);
+  return n;
+}
+
+/**
+ * Why a file of `bytes` bytes whose header says width x height is implausibly large (more than 8 bytes
+ * a pixel plus metadata), or undefined. A 1x1 PNG followed by a gigabyte is refused from its header.
+ */
+export function fileSizeProblem(bytes: number, width: number, height: number): string | undefined {
+  const most = maxImageBytesFor(width * height);
+  return bytes > most ? `file is ${bytes} bytes, more than a ${width}x${height} image can need (${most})` : undefined;
+}
+
 /** The limit from an environment value (unset or empty: the default); a bad value is an InputError. */
 export function maxImagePixelsFrom(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_MAX_IMAGE_PIXELS;
@@ -90,5 +121,19 @@ export function imageSizeFromHeader(b: Uint8Array): HeaderSize | undefined {
       i += 2 + u16be(b, i + 2);
     }
   }
+  return undefined;
+}
+
+/** Container formats recognised from a file's first bytes. */
+export type SniffedImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'heif';
+
+/** The image container a file's first bytes announce, or undefined (then nothing more need be read). */
+export function sniffImageFormat(b: Uint8Array): SniffedImageFormat | undefined {
+  if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 3) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
+  if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
+  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && (b[2] === 0x2a || b[2] === 0x2b) && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 0x2a || b[3] === 0x2b)))) return 'tiff';
+  if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') return 'heif';
   return undefined;
 }

@@ -17,7 +17,21 @@ export { reflectIndex, padReflect } from './upscale/pad.js';
 export { resizeBilinear } from './upscale/resize.js';
 export { ProgressTracker, type UpscaleProgress, type ProgressCallback } from './upscale/progress.js';
 export { randomizeWeights, type RandomWeightsOptions } from './random-weights.js';
-export { DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixelsFrom, pixelLimitProblem, checkImagePixels, imageSizeFromHeader, type HeaderSize } from './image-limits.js';
+export {
+  DEFAULT_MAX_IMAGE_PIXELS,
+  MAX_IMAGE_PIXELS_ENV,
+  MAX_IMAGE_BYTES_ENV,
+  maxImagePixelsFrom,
+  maxImageBytesFrom,
+  maxImageBytesFor,
+  fileSizeProblem,
+  pixelLimitProblem,
+  checkImagePixels,
+  imageSizeFromHeader,
+  sniffImageFormat,
+  type HeaderSize,
+  type SniffedImageFormat,
+} from './image-limits.js';
 export { mse, psnr, sobelMagnitude, edgeError, gaussianKl, areaDownsample } from './eval/metrics.js';
 export {
   evaluateVae,

@@ -108,7 +108,7 @@ describe('readImage / writeImage', () => {
     const vae = await tinyVae();
     await sharp(chelsea).extract({ left: 0, top: 0, width: 37, height: 21 }).ensureAlpha(0.75).withIccProfile('p3').png().toFile(at('small.png'));
     const size = await upscaleImageFile(vae, at('small.png'), at('small-2x.png'));
-    expect(size).toEqual({ width: 74, height: 42 });
+    expect(size).toEqual({ width: 74, height: 42, frames: 1 });
     const meta = await sharp(at('small-2x.png')).metadata();
     expect([meta.width, meta.height, meta.channels, meta.hasAlpha]).toEqual([74, 42, 4, true]);
     expect(meta.icc?.length).toBeGreaterThan(100);

@@ -59,6 +59,64 @@ maybe('video', () => {
     expect((await fs.readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
+  /** Every frame's presentation time in seconds, as ffprobe reads it. */
+  const ptsOf = (file: string): number[] =>
+    execFileSync(tools!.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split(',')[0]!.trim())
+      .filter((l) => l !== '')
+      .map(Number);
+
+  test.each([['.mp4'], ['.mkv'], ['.webm']])('a variable-frame-rate video keeps every input timestamp (%s out), not a uniform retiming', async (ext) => {
+    // pts 0, 0.1 … 0.5, then 1.0 and 1.5: ffmpeg-made, with an audio track, as a phone's VFR clip would be
+    if (!existsSync(at('vfr.mp4'))) {
+      ff([
+        '-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=10', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=22050:duration=1.6',
+        '-frames:v', '8', '-vf', "setpts='if(lt(N,6),N*0.1,0.5+(N-5)*0.5)/TB'", ...passthroughArgs(parseFfmpegVersion(execFileSync(tools!.ffmpeg, ['-version'], { encoding: 'utf8' }).split('\n')[0]!)),
+        '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', at('vfr.mp4'),
+      ]);
+    }
+    const input = ptsOf(at('vfr.mp4'));
+    expect(input.map((t) => Math.round(t * 100) / 100)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 1, 1.5]);
+    const vae = await tinyVae();
+    const r = await upscaleVideo(vae, at('vfr.mp4'), at(`vfr-2x${ext}`));
+    expect(r.written).toBe(8);
+    const out = ptsOf(at(`vfr-2x${ext}`));
+    expect(out.length).toBe(8);
+    // the same spacing (webm stores milliseconds); a container may shift the whole track by the audio
+    // encoder's priming delay (mkv, webm), which moves audio and video together
+    for (let i = 0; i < 8; i++) expect(Math.abs(out[i]! - out[0]! - (input[i]! - input[0]!))).toBeLessThan(0.0015);
+    expect(Math.abs(out[0]! - input[0]!)).toBeLessThan(0.05);
+    expect((await probeVideo(tools!, at(`vfr-2x${ext}`))).hasAudio).toBe(true);
+  });
+
+  test('an image name as the output of a video is a usage error before any frame is decoded', async () => {
+    const vae = await tinyVae();
+    const t0 = performance.now();
+    const e = await upscaleVideo(vae, at('in.mp4'), at('in-2x.png')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(C.ArgumentError);
+    expect((e as Error).message).toMatch(/output of a video must be a video .*not 'in-2x\.png'/);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(existsSync(at('in-2x.png'))).toBe(false);
+  });
+
+  test('a video path that is a character device or a FIFO is refused at once', async () => {
+    const vae = await tinyVae();
+    if (existsSync('/dev/zero')) {
+      await fs.symlink('/dev/zero', at('zero.mp4'));
+      const e = await upscaleVideo(vae, at('zero.mp4'), at('zero-2x.mp4')).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(VideoError);
+      expect((e as Error).message).toMatch(/is a character device \(through a symlink\), not a regular file/);
+    }
+    if (execFileSync('sh', ['-c', 'command -v mkfifo || true'], { encoding: 'utf8' }).trim()) {
+      execFileSync('mkfifo', [at('pipe.mkv')]);
+      const t0 = performance.now();
+      const e = await upscaleVideo(vae, at('pipe.mkv'), at('pipe-2x.mkv')).catch((x: unknown) => x);
+      expect((e as Error).message).toMatch(/FIFO/);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    }
+  });
+
   test('a still scene gives identical output frames', async () => {
     const vae = await tinyVae();
     await upscaleVideo(vae, at('still.mp4'), at('still-2x.mp4'), { batchSize: 3, crf: 0 });

@@ -1,8 +1,12 @@
-/** The "Text to image" tab: prompt, negative prompt, size, steps, CFG, seed → SdxsPipeline; each result goes to the gallery. */
+/**
+ * The "Text to image" tab: prompt, negative prompt, an optional image prompt, size, steps, CFG, seed → SdxsPipeline;
+ * each result goes to the gallery.
+ */
 import type { PipelineProgress } from '@sdxs/pipeline';
 import { byId } from './dom.js';
 import { formatMs } from './eta.js';
 import { addToGallery, slug } from './gallery.js';
+import { fileToRaster } from './image-io.js';
 import { onBusyChange, runJob } from './job.js';
 import type { ProgressUpdate } from './progress.js';
 import { runGenerate, type GenerateTask } from './tasks.js';
@@ -27,9 +31,13 @@ export function progressUpdate(p: PipelineProgress): ProgressUpdate {
   return { stage, done: p.done, total: p.total, unit: UNITS[p.stage] };
 }
 
-type Params = Pick<GenerateTask, 'prompt' | 'negativePrompt' | 'width' | 'height' | 'steps' | 'guidanceScale' | 'seed'>;
+type Params = Pick<GenerateTask, 'prompt' | 'negativePrompt' | 'width' | 'height' | 'steps' | 'guidanceScale' | 'seed'> & {
+  /** the picked image-prompt file, decoded when the job starts */
+  imagePromptFile?: File;
+};
 
 function readForm(form: HTMLFormElement): Params {
+  const picked = (form.elements.namedItem('imagePrompt') as HTMLInputElement | null)?.files?.[0];
   const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement).value;
   const num = (name: string): number => {
     const v = Number(field(name));
@@ -44,6 +52,7 @@ function readForm(form: HTMLFormElement): Params {
     steps: num('steps'),
     guidanceScale: num('guidanceScale'),
     seed: num('seed'),
+    ...(picked ? { imagePromptFile: picked } : {}),
   };
 }
 
@@ -52,7 +61,9 @@ async function generate(params: Params): Promise<void> {
     startText: 'Starting the backend',
     probeFile: 'model_index.json',
     async work({ signal, settings, progress }) {
-      const img = await runGenerate({ ...params, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
+      const { imagePromptFile, ...rest } = params;
+      const imagePrompt = imagePromptFile ? await fileToRaster(imagePromptFile) : undefined;
+      const img = await runGenerate({ ...rest, imagePrompt, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
       return { img, png: await img.png() };
     },
     doneText: ({ img }, ms, s) => `Done: ${img.width}×${img.height} in ${formatMs(ms)} on ${s.backend}`,
@@ -61,11 +72,12 @@ async function generate(params: Params): Promise<void> {
   const { img, png } = done.result;
   addToGallery({
     kind: 'generate',
-    title: params.prompt,
+    title: params.imagePromptFile ? `[image: ${params.imagePromptFile.name}] ${params.prompt}`.trim() : params.prompt,
     png,
     width: img.width,
     height: img.height,
     params: [
+      ...(params.imagePromptFile ? [['image prompt', params.imagePromptFile.name] as const] : []),
       ...(params.negativePrompt ? [['negative', params.negativePrompt] as const] : []),
       ['size', `${img.width}×${img.height}`],
       ['steps', String(params.steps)],

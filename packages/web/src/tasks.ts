@@ -30,6 +30,8 @@ export interface GenerateTask {
   steps: number;
   guidanceScale: number;
   seed: number;
+  /** condition on this picture (experimental in SDXS); `prompt` is then optional text after it */
+  imagePrompt?: Raster<Uint8ClampedArray | Uint8Array>;
   onProgress?: (p: PipelineProgress) => void;
   signal?: AbortSignal;
 }
@@ -43,13 +45,15 @@ export interface GeneratedPixels {
   png: () => Promise<Uint8Array>;
 }
 
-/** Text to image with SdxsPipeline, one image. */
+/** Text (or image prompt) to image with SdxsPipeline, one image. */
 export async function runGenerate(task: GenerateTask): Promise<GeneratedPixels> {
   const report = task.onProgress ?? ((): void => {});
   return withPipelineProgress(report, async () => {
     const pipe = await getPipeline(task.modelUrl, task.dtype);
+    const ip = task.imagePrompt;
     const { images } = await pipe.generate({
       prompt: task.prompt,
+      imagePrompt: ip ? { width: ip.width, height: ip.height, channels: ip.channels, data: ip.data } : undefined,
       negativePrompt: task.negativePrompt,
       width: task.width,
       height: task.height,

@@ -29,6 +29,8 @@ export interface HookGenerateRequest {
   steps: number;
   guidanceScale: number;
   seed: number;
+  /** an image prompt: interleaved 8-bit samples (0..255) */
+  imagePrompt?: { width: number; height: number; channels: 3 | 4; data: number[] };
 }
 
 export interface HookImage {
@@ -71,8 +73,10 @@ export function installTestHook(): SdxsHook {
     async generate(req) {
       const progress: string[] = [];
       const t0 = performance.now();
+      const ip = req.imagePrompt;
       const img = await runGenerate({
         ...req,
+        imagePrompt: ip ? { width: ip.width, height: ip.height, channels: ip.channels, data: Uint8Array.from(ip.data) } : undefined,
         negativePrompt: req.negativePrompt ?? '',
         dtype: req.dtype ?? 'float32',
         onProgress: (p) => progress.push(`${p.stage}${p.detail ? ` ${p.detail}` : ''} ${p.done}/${p.total}`),

@@ -67,6 +67,8 @@ function brokenImages(p: Page): Promise<string[]> {
 
 /** A full-page screenshot, decoded, with what is wrong with it (header vs the page background left of the layout). */
 async function checkScreenshot(p: Page, name: string): Promise<string[]> {
+  // boundingBox is relative to the viewport, the full-page screenshot to the page: measure from the top
+  await p.evaluate(() => window.scrollTo(0, 0));
   const png = await p.screenshot({ fullPage: true });
   if (process.env.SDXS_WEB_SCREENSHOTS) await writeFile(path.join(process.env.SDXS_WEB_SCREENSHOTS, `${name}.png`), png);
   const img = readPng(new Uint8Array(png));
@@ -227,10 +229,24 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     for (const stage of ['load', 'encode', 'denoise', 'decode']) expect(got.progress.some((p) => p.startsWith(stage))).toBe(true);
 
     const pipe = await SdxsPipeline.fromPretrained(path.join(tmp, 'model'));
-    const { images } = await pipe.generate({ ...req, negativePrompt: req.negativePrompt });
+    const { images } = await pipe.generate({ ...req, imagePrompt: undefined, negativePrompt: req.negativePrompt });
     pipe.dispose();
     const err = maxAbsDiff(Float32Array.from(got.data), images[0]!.planar);
     console.log(`[web] generate 32x32, 2 steps on ${got.backend}: ${got.ms.toFixed(0)} ms in the page, max abs error vs Node ${err.toExponential(2)} (tolerance ${GENERATE_TOL})`);
+    expect(err).toBeLessThan(GENERATE_TOL);
+  });
+
+  test('an image prompt (the vision tower) on WebGPU equals Node for the same seed', async () => {
+    const [w, h] = [40, 30];
+    const pixels = Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
+    const req: HookGenerateRequest = { modelUrl: `${server.url}/model`, prompt: 'in winter', width: 32, height: 32, steps: 2, guidanceScale: 3, seed: 3, imagePrompt: { width: w, height: h, channels: 3, data: pixels } };
+    const got = await callHook('generate', req);
+    expect(got.backend).toBe('tfjs-webgpu');
+    const pipe = await SdxsPipeline.fromPretrained(path.join(tmp, 'model'));
+    const { images } = await pipe.generate({ ...req, imagePrompt: { width: w, height: h, channels: 3, data: Uint8Array.from(pixels) } });
+    pipe.dispose();
+    const err = maxAbsDiff(Float32Array.from(got.data), images[0]!.planar);
+    console.log(`[web] image prompt 32x32, 2 steps on ${got.backend}: ${got.ms.toFixed(0)} ms, max abs error vs Node ${err.toExponential(2)} (tolerance ${GENERATE_TOL})`);
     expect(err).toBeLessThan(GENERATE_TOL);
   });
 
@@ -252,7 +268,7 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     const got = await callHook('generate', req);
     expect(got.backend).toBe('ort-webgpu');
     const pipe = await SdxsPipeline.fromPretrained(path.join(tmp, 'model'), { dtype: 'float16' });
-    const { images } = await pipe.generate({ ...req, negativePrompt: req.negativePrompt });
+    const { images } = await pipe.generate({ ...req, imagePrompt: undefined, negativePrompt: req.negativePrompt });
     pipe.dispose();
     const err = maxAbsDiff(Float32Array.from(got.data), images[0]!.planar);
     console.log(`[web] generate 32x32, 2 steps on ort-webgpu (float16 weights): ${got.ms.toFixed(0)} ms, max abs error vs Node ${err.toExponential(2)}`);

@@ -12,8 +12,11 @@ import { LORA_HELP, applyLoras, loraArgs } from '../lora-option.js';
 
 const D = GENERATION_DEFAULTS;
 const help = `sdxs generate "<prompt>" [options]
+sdxs generate --image-prompt <file> ["<text>"] [options]
 
 Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters.
+With --image-prompt the picture (and the optional text after it) conditions the model through the text
+encoder's Qwen3.5 vision tower: SDXS's image-to-image mode, experimental in the model itself.
 
   -n, --negative <text>   negative prompt (default: none, the empty prompt)
   -W, --width <px>        width, a multiple of 16 (default ${D.width}; with --image: the image's width
@@ -30,6 +33,7 @@ Text to image with SDXS-1B. Writes PNG files whose text metadata holds the gener
       --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF); the output keeps its
                           size (rounded to a multiple of 16) unless -W/-H are given
       --strength <s>      img2img strength in (0, 1] (default ${D.strength})
+      --image-prompt <file>  condition on this picture (experimental in SDXS); the prompt becomes optional
 ${LORA_HELP}
       --backend <name>    ${backendHelp()}
       --compute <p>  ${COMPUTE_HELP}
@@ -61,6 +65,7 @@ export const generate: Command = {
       refine: { type: 'boolean' },
       upscale: { type: 'boolean' },
       image: { type: 'string' },
+      'image-prompt': { type: 'string' },
       tile: { type: 'string' },
       strength: { type: 'string' },
       lora: { type: 'string', multiple: true },
@@ -81,7 +86,11 @@ export const generate: Command = {
       io.stdout.write(`${help}\n`);
       return 0;
     }
-    if (positionals.length !== 1 || !positionals[0]!.trim()) throw new UsageError('sdxs generate: give exactly one prompt, in quotes (see sdxs generate --help)');
+    const hasImagePrompt = v['image-prompt'] !== undefined;
+    if (hasImagePrompt ? positionals.length > 1 : positionals.length !== 1 || !positionals[0]!.trim()) {
+      throw new UsageError(hasImagePrompt ? 'sdxs generate: with --image-prompt give at most one text, in quotes' : 'sdxs generate: give exactly one prompt, in quotes (see sdxs generate --help)');
+    }
+    if (hasImagePrompt && v.refine) throw new UsageError('sdxs generate: --refine does not apply to --image-prompt (sdxs refine --image writes a prompt from a picture)');
     const cmd = 'generate';
     const width = intArg(cmd, 'width', v.width, D.width, 16, 8192);
     const height = intArg(cmd, 'height', v.height, D.height, 16, 8192);
@@ -93,7 +102,7 @@ export const generate: Command = {
     const decodeTile = v.tile === undefined ? undefined : intArg(cmd, 'tile', v.tile, 0, 0, 65536);
     if (decodeTile !== undefined && decodeTile % 8 !== 0) throw new UsageError(`sdxs generate: --tile must be a multiple of 8, got ${decodeTile}`);
     const opts = {
-      prompt: positionals[0]!,
+      prompt: positionals[0],
       negativePrompt: v.negative,
       width,
       height,
@@ -107,7 +116,8 @@ export const generate: Command = {
       decodeTile,
     };
     const loras = loraArgs(cmd, v.lora);
-    const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env) : undefined;
+    const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env, (m) => io.stderr.write(`sdxs ${cmd}: warning: ${m}\n`)) : undefined;
+    const imagePrompt = hasImagePrompt ? await readInputImage(path.resolve(io.cwd, v['image-prompt']!), io.env, (m) => io.stderr.write(`sdxs ${cmd}: warning: ${m}\n`)) : undefined;
     if (image && (v.width === undefined || v.height === undefined)) {
       // img2img keeps the input's size and aspect (rounded to the multiple of 16 the model needs) rather
       // than stretching it to the text-to-image default; one given side sets the scale.
@@ -146,7 +156,7 @@ export const generate: Command = {
     const pipe = await SdxsPipeline.fromPretrained(model, { revision: v.revision, cacheDir: v['cache-dir'], dtype, signal: io.signal, onProgress });
     try {
       await applyLoras(pipe, loras);
-      const result = await pipe.generate({ ...opts, image, signal: io.signal });
+      const result = await pipe.generate({ ...opts, image, imagePrompt, signal: io.signal });
       for (const b of bars.values()) b.done();
       const paths = numberedPaths(path.resolve(io.cwd, v.output ?? v.out ?? 'sdxs.png'), result.images.length);
       for (const [i, img] of result.images.entries()) await writeFileAtomic(paths[i]!, await img.toPng());

@@ -1,12 +1,13 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import * as C from '@sdxs/core';
-import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE, maxImagePixelsFrom, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
-import { IMAGE_EXTENSIONS, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
+import { AsymmetricAutoencoderKL, DEFAULT_OVERLAP, DEFAULT_TILE } from '@sdxs/vae';
+import { formatFromPath, IMAGE_EXTENSIONS, inspectImageFile, nonRegularFileProblem, outputSizeProblem, upscaleImageFile, upscaleVideo, VIDEO_EXTENSIONS } from '@sdxs/vae/node';
 import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
 import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { EXIT, exitCodeFor, UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
+import { imageLimitsFrom } from '../read-image.js';
 
 /** The SDXS model whose `vae/` folder is used by default. */
 export const DEFAULT_VAE_MODEL = 'AiArtLab/sdxs-1b';
@@ -43,8 +44,13 @@ decode): no invented detail, deterministic output.
 Sizes that are not multiples of 8 are padded by reflection and cropped back; the output is exactly
 2W x 2H. Alpha is resized separately (bilinear). The ICC profile and 16-bit PNG/TIFF depth are kept.
 Images whose header claims more than 8192x8192 pixels are refused before decoding; raise the limit
-with SDXS_MAX_IMAGE_PIXELS=<pixels>. Videos keep their frame rate and audio. Outputs are written to a temporary file and renamed, so an
-error or Ctrl-C never leaves a half-written file.`;
+with SDXS_MAX_IMAGE_PIXELS=<pixels>. Image files over 8 bytes a pixel of that limit plus 16 MiB (528 MiB)
+are refused before reading; SDXS_MAX_IMAGE_BYTES=<bytes> sets that limit directly. Devices, FIFOs and
+sockets (also behind symlinks) are refused. Every frame of an animated WebP or page of a multi-page TIFF
+is upscaled into the same kind of file (write .webp or .tiff for them). Videos keep each frame's
+timestamp (a variable frame rate stays variable) and the audio; a video needs a video output (.mp4 .mov
+.mkv .webm .avi .m4v .gif). Outputs are written to a temporary file and renamed, so an error or Ctrl-C
+never leaves a half-written file; a full disk or an unwritable folder exits 1.`;
 
 type Kind = 'image' | 'video' | 'folder';
 
@@ -118,7 +124,10 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     const names = (await fs.readdir(input)).filter((n) => !n.startsWith('.') && kindOf(path.join(input, n)) === 'image').sort();
     if (names.length === 0) throw new UsageError(`sdxs upscale: no images in '${positionals[0]}'`);
     jobs = names.map((n) => [path.join(input, n), path.join(output, n)]);
-  } else jobs = [[input, output]];
+  } else {
+    jobs = [[input, output]];
+    await checkSingleInput(input, positionals[0]!, output, kind, io.env);
+  }
   if (!v.force) {
     const clash = jobs.find(([, o]) => existsSync(o));
     if (clash) throw new UsageError(`sdxs upscale: '${clash[1]}' exists; use --force to overwrite`);
@@ -126,7 +135,8 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
 
   const backend = await selectBackend('upscale', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
   const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
-  const opts = { tile, overlap, signal: io.signal, maxInputPixels: maxImagePixelsFrom(io.env[MAX_IMAGE_PIXELS_ENV]) };
+  const limits = imageLimitsFrom(io.env);
+  const opts = { tile, overlap, signal: io.signal, maxInputPixels: limits.maxPixels, maxInputBytes: limits.maxBytes };
   try {
     if (kind === 'video') {
       const bar = progressFor(io, 'upscale', { quiet: v.quiet, json: v.json, unit: 'frames' });
@@ -136,7 +146,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const failures: string[] = [];
-    const outputs: { input: string; output: string; width: number; height: number }[] = [];
+    const outputs: { input: string; output: string; width: number; height: number; frames: number }[] = [];
     let worst: number = EXIT.ok;
     for (const [i, [src, dst]] of jobs.entries()) {
       C.throwIfAborted(io.signal);
@@ -144,7 +154,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
       const bar = progressFor(io, `upscale ${label}`, { quiet: v.quiet, json: v.json, unit: 'tiles' });
       try {
         const size = await upscaleImageFile(vae, src, dst, { ...opts, quality, onProgress: (p) => bar.update(p.done, p.total) });
-        bar.done(`${size.width}x${size.height} → ${dst}`);
+        bar.done(`${size.width}x${size.height}${size.frames > 1 ? `, ${size.frames} frames` : ''} → ${dst}`);
         outputs.push({ input: src, output: dst, ...size });
       } catch (e) {
         bar.done();
@@ -162,6 +172,34 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } finally {
     vae.dispose();
+  }
+}
+
+/**
+ * What can be known before the model loads: the input is a regular file (a device or FIFO would be
+ * read forever), the output's extension suits the input (a video needs a video, an image an image
+ * format that can hold the upscaled size), and an image's header is within the limits.
+ */
+async function checkSingleInput(input: string, given: string, output: string, kind: 'image' | 'video', env: NodeJS.ProcessEnv): Promise<void> {
+  const notRegular = await nonRegularFileProblem(input);
+  if (notRegular) throw new C.InputError(`'${given}' ${notRegular}`);
+  const outExt = path.extname(output).toLowerCase();
+  if (kind === 'video') {
+    if (!(VIDEO_EXTENSIONS as readonly string[]).includes(outExt)) {
+      throw new UsageError(`sdxs upscale: '${given}' is a video, so the output must be one too (${VIDEO_EXTENSIONS.join(' ')}), not '${path.basename(output)}'`);
+    }
+    return;
+  }
+  const format = formatFromPath(output);
+  if (!format) {
+    const why = (VIDEO_EXTENSIONS as readonly string[]).includes(outExt) ? `'${given}' is an image, not a video` : `'${outExt || path.basename(output)}' is not an image format`;
+    throw new UsageError(`sdxs upscale: ${why}: write the output as ${IMAGE_EXTENSIONS.join(' ')}`);
+  }
+  const { maxPixels, maxBytes } = imageLimitsFrom(env);
+  const info = await inspectImageFile(input, { maxPixels, maxBytes });
+  if (info.header) {
+    const tooLarge = outputSizeProblem(format, info.header.width * 2, info.header.height * 2);
+    if (tooLarge) throw new UsageError(`sdxs upscale: '${path.basename(output)}': ${tooLarge}`);
   }
 }
 

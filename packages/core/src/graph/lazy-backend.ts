@@ -4,14 +4,17 @@ import type { ComputeDType, StorageDType } from '../dtype.js';
 import { SdxsError } from '../errors.js';
 import { bf16ToF32, f16ToF32 } from '../io/half.js';
 import { sizeOf, type Shape } from '../shape.js';
-import { type HostArray, LazyValue } from './lazy-value.js';
+import { type HostArray, LazyValue, type SegmentOutput } from './lazy-value.js';
 import { pendingCuts, planSegment, type Segment } from './segment.js';
 
 /** Compiles and runs segments (ONNX Runtime, for the ort-* backends). */
 export interface SegmentRunner {
   /** Run synchronously, where the runtime allows it (onnxruntime-node does). */
   runSync?(seg: Segment): HostArray[];
-  run(seg: Segment): Promise<HostArray[]>;
+  /** Outputs may stay in device memory (DeviceValue) where the runtime keeps them there. */
+  run(seg: Segment): Promise<SegmentOutput[]>;
+  /** The host data of a value kept in device memory. */
+  download?(v: LazyValue): Promise<HostArray>;
   /** A weight was disposed: drop compiled sessions that hold it. */
   release?(weight: LazyValue): void;
   /** Drop every compiled session. */
@@ -123,10 +126,15 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
     },
     async read(h) {
       await realize([h]);
+      if (!h.data && h.device) {
+        if (!runner.download) throw new SdxsError('UNSUPPORTED', `backend '${name}' kept a value on its device but cannot download it`);
+        h.data = await runner.download(h);
+      }
       return hostCopy(h);
     },
     readSync(h) {
       realizeSync([h]);
+      if (!h.data && h.device) throw new SdxsError('UNSUPPORTED', `backend '${name}' holds this value in device memory; use await t.data()`);
       return hostCopy(h);
     },
     dispose(h) {

@@ -8,6 +8,21 @@ let nextValueId = 1;
 export type HostArray = Float32Array | Int32Array;
 
 /**
+ * A realised value left in the runtime's device memory (a GPU buffer): later graphs take it as an input as
+ * is, and only a read brings it to the host. Freed with the runtime tensor that holds it.
+ */
+export interface DeviceValue {
+  readonly tensor: unknown;
+  dispose(): void;
+}
+
+/** What running a segment gives for each output. */
+export type SegmentOutput = HostArray | DeviceValue;
+
+export const isHostArray = (o: SegmentOutput): o is HostArray => o instanceof Float32Array || o instanceof Int32Array;
+
+
+/**
  * A tensor on a graph-compiling backend. It is one of:
  * - a leaf: data uploaded from the host (`data`), or 16-bit weights (`storage`) cast to float32 in the graph;
  * - a pending op: `op`, `inputs` and `attrs`, recorded but not run yet;
@@ -17,6 +32,8 @@ export type HostArray = Float32Array | Int32Array;
 export class LazyValue {
   readonly id = nextValueId++;
   data: HostArray | null = null;
+  /** the value in device memory (outputs of GPU sessions), with or without a host copy in `data` */
+  device: DeviceValue | null = null;
   storage: { bits: Uint16Array; dtype: StorageDType } | null = null;
   op: OpName | null = null;
   inputs: readonly (LazyValue | null)[] = [];
@@ -40,7 +57,7 @@ export class LazyValue {
   ) {}
 
   get pending(): boolean {
-    return this.op !== null && this.data === null;
+    return this.op !== null && this.data === null && this.device === null;
   }
 
   static leaf(data: HostArray, shape: readonly number[], dtype: ComputeDType): LazyValue {
@@ -66,8 +83,11 @@ export class LazyValue {
   }
 
   /** Record the result of running this value's segment and drop the recipe. */
-  resolve(data: HostArray): void {
-    this.data = data;
+  resolve(out: SegmentOutput): void {
+    if (isHostArray(out)) this.data = out;
+    // a device value goes with the runtime tensor that holds it, when that is collected (onnxruntime-node
+    // aborts the process when a GPU tensor is released from a finalizer)
+    else this.device = out;
     this.inputs = [];
     this.attrs = null;
   }

@@ -2,7 +2,7 @@
  * Downloading single files from the Hugging Face hub (or a compatible endpoint) into the local cache.
  * Node only: node modules are imported lazily so that importing this module is harmless in browsers.
  */
-import { AbortError, HubError, throwIfAborted } from '../errors.js';
+import { AbortError, clip, HubError, throwIfAborted } from '../errors.js';
 import { findCachedFile, isKnownMissing, linkSnapshot, markNoExist, readRef, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
 import { defaultHubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
 import { isProcessAlive } from '../io/stale-temp.js';
@@ -42,12 +42,28 @@ export interface HubDownloadOptions {
   idleTimeoutMs?: number;
   /** Fail when one file takes longer than this, in ms (default: SDXS_HUB_TIMEOUT seconds, else 6 hours). */
   totalTimeoutMs?: number;
+  /**
+   * Largest file accepted, in bytes (default: SDXS_HUB_MAX_BYTES, else 50 GiB, the hub's own limit). A
+   * server that states more is refused before the download; one that sends more than it stated, or
+   * more than this when it states nothing, is cut off as soon as the bytes pass the limit.
+   */
+  maxBytes?: number;
 }
 
 /** Default idle timeout of hub downloads (ms). */
 export const DEFAULT_HUB_IDLE_TIMEOUT_MS = 60_000;
 /** Default total timeout of one hub file (ms). */
 export const DEFAULT_HUB_TOTAL_TIMEOUT_MS = 6 * 3600_000;
+/** Default largest hub file (bytes): 50 GiB, the largest file the hub itself stores. */
+export const DEFAULT_HUB_MAX_BYTES = 50 * 2 ** 30;
+
+function envBytes(name: string): number | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!(Number.isSafeInteger(n) && n > 0)) throw new HubError(`${name} must be a positive whole number of bytes, got '${v.slice(0, 40)}'`);
+  return n;
+}
 
 function envSeconds(name: string): number | undefined {
   const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
@@ -81,6 +97,8 @@ interface Request {
   inner: AbortController;
   timedOut: string | undefined;
   idleMs: number;
+  /** Largest number of bytes accepted for the file. */
+  maxBytes: number;
   /** Restarts the idle timer (called on every response and chunk). */
   alive(): void;
 }
@@ -88,10 +106,17 @@ interface Request {
 const REPO_RE = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 const inflight = new Map<string, Promise<string>>();
 
+/** What a repo-relative path must be. */
+export const HUB_PATH_RULE = "expected a relative path of names up to 255 bytes each (1024 characters in all), without control characters or '..'";
+
 /** Repo-relative path of `filename` under `subfolder`, checked to stay inside the repo. */
 export function hubRelPath(filename: string, subfolder?: string): string {
   const segs = [subfolder, filename].filter((s): s is string => !!s).flatMap((s) => s.split(/[\\/]+/)).filter((s) => s !== '' && s !== '.');
-  if (segs.length === 0 || segs.includes('..')) throw new HubError(`invalid file path '${[subfolder, filename].filter(Boolean).join('/')}'`);
+  const bad = segs.length === 0 || segs.includes('..') || segs.some((s) => /[\u0000-\u001f\u007f]/.test(s) || new TextEncoder().encode(s).length > 255);
+  if (bad || segs.join('/').length > 1024) {
+    const shown = JSON.stringify(clip([subfolder, filename].filter(Boolean).join('/'), 120));
+    throw new HubError(`invalid file path ${shown}: ${HUB_PATH_RULE}`);
+  }
   return segs.join('/');
 }
 
@@ -177,13 +202,15 @@ async function download(cache: RepoCache, repoId: string, relPath: string, revis
     revision,
     endpoint,
     url: `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${relPath.split('/').map(encodeURIComponent).join('/')}`,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    // Never a compressed reply: its size is not the file's, and it can inflate without bound.
+    headers: token ? { authorization: `Bearer ${token}`, 'accept-encoding': 'identity' } : { 'accept-encoding': 'identity' },
     tokenGiven: !!token,
     fetch: opts.fetch ?? globalThis.fetch,
     signal: inner.signal,
     inner,
     timedOut: undefined,
     idleMs,
+    maxBytes: opts.maxBytes ?? envBytes('SDXS_HUB_MAX_BYTES') ?? DEFAULT_HUB_MAX_BYTES,
     alive() {
       clearTimeout(idle);
       idle = setTimeout(() => {
@@ -214,6 +241,12 @@ async function download(cache: RepoCache, repoId: string, relPath: string, revis
 async function downloadWith(req: Request, cache: RepoCache, opts: HubDownloadOptions): Promise<string> {
   const { repoId, relPath, revision } = req;
   const meta = await fetchMeta(req);
+  if (meta.size !== undefined && meta.size > req.maxBytes) {
+    throw new HubError(
+      `'${relPath}' of '${repoId}': the server states ${meta.size} bytes, over the limit of ${req.maxBytes} ` +
+        '(raise it with SDXS_HUB_MAX_BYTES=<bytes> or the maxBytes option if the file is genuine)',
+    );
+  }
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   await fs.mkdir(cache.blobs, { recursive: true });
@@ -358,7 +391,7 @@ async function fetchMeta(req: Request): Promise<RemoteMeta> {
   let url = req.url;
   for (let hop = 0; hop < 10; hop++) {
     const sameOrigin = new URL(url).origin === new URL(req.url).origin;
-    const res = await send(req, url, { method: 'HEAD', redirect: 'manual', headers: sameOrigin ? req.headers : {} });
+    const res = await send(req, url, { method: 'HEAD', redirect: 'manual', headers: sameOrigin ? req.headers : { 'accept-encoding': 'identity' } });
     await res.body?.cancel().catch(() => {});
     const h = res.headers;
     meta.commit ??= COMMIT_RE.test(h.get('x-repo-commit') ?? '') ? (h.get('x-repo-commit') as string) : undefined;
@@ -435,6 +468,14 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
       await res.body?.cancel().catch(() => {});
       throw httpError(req, res);
     }
+    const encoding = res.headers.get('content-encoding');
+    if (encoding && encoding.trim().toLowerCase() !== 'identity') {
+      await res.body?.cancel().catch(() => {});
+      throw new HubError(
+        `download of '${req.relPath}' of '${req.repoId}' refused: the server sent it with Content-Encoding '${clip(encoding, 40)}', ` +
+          'which was not asked for (only the file\'s own bytes are accepted)',
+      );
+    }
     const rangeStart = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
     if (res.status !== 206 || !rangeStart || Number(rangeStart[1]) !== start) start = 0; // the server sent it all
     if (meta.size === undefined) {
@@ -442,6 +483,16 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
       const len = res.headers.get('content-length');
       if (total) meta.size = Number(total[1]);
       else if (res.status === 200 && len && /^\d+$/.test(len) && !res.headers.get('content-encoding')) meta.size = Number(len);
+    }
+    // The most bytes this reply may carry: what is left of the stated size, else the cap.
+    const limit = (meta.size ?? req.maxBytes) - start;
+    const announced = res.headers.get('content-length');
+    if (announced && /^\d+$/.test(announced) && Number(announced) > limit) {
+      await res.body?.cancel().catch(() => {});
+      throw new HubError(
+        `download of '${req.relPath}' of '${req.repoId}' refused: the reply announces ${Number(announced)} bytes but ` +
+          (meta.size !== undefined ? `the file is stated to be ${meta.size} bytes` : `the limit is ${req.maxBytes} bytes (SDXS_HUB_MAX_BYTES)`),
+      );
     }
     if (start > 0) await hashFile(partial, start, hash);
     else {
@@ -451,6 +502,7 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
     }
     const fh = await fs.open(partial, start > 0 ? 'r+' : 'w');
     let loaded = start;
+    let overflow = false;
     try {
       await fh.truncate(start);
       progress(loaded);
@@ -468,6 +520,10 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
               throw new HubError(`download of '${req.relPath}' of '${req.repoId}' interrupted (${(e as Error).message}); run again to resume`, undefined, { cause: e });
             }
             if (chunk.done) break;
+            if (loaded - start + chunk.value.length > limit) {
+              overflow = true;
+              break;
+            }
             let off = 0;
             while (off < chunk.value.length) off += (await fh.write(chunk.value, off, chunk.value.length - off, loaded + off)).bytesWritten;
             hash.update(chunk.value);
@@ -481,6 +537,16 @@ async function fetchBody(req: Request, partial: string, meta: RemoteMeta, onProg
       }
     } finally {
       await fh.close();
+    }
+    if (overflow) {
+      // The bytes on disk cannot be the file: none of them are kept.
+      await fs.rm(partial, { force: true });
+      await fs.rm(sidecar, { force: true });
+      throw new HubError(
+        `download of '${req.relPath}' of '${req.repoId}' stopped: the server sent more than ` +
+          (meta.size !== undefined ? `the ${meta.size} bytes it stated` : `${req.maxBytes} bytes, the limit when no size is stated (raise it with SDXS_HUB_MAX_BYTES=<bytes>)`) +
+          '; the partial file was discarded',
+      );
     }
     if (meta.size !== undefined && loaded !== meta.size) {
       throw new HubError(`download of '${req.relPath}' of '${req.repoId}' ended at ${loaded} of ${meta.size} bytes; run again to resume`);

@@ -1,6 +1,6 @@
 /** Several files of one repo at one commit, and turning "local folder or repo id" into a local folder. */
-import { HubError, InputError } from '../errors.js';
-import { hubDownload, hubRelPath, checkRepoId, type HubDownloadOptions } from './download.js';
+import { HubError, InputError, previewValue, SafetensorsError } from '../errors.js';
+import { hubDownload, hubRelPath, checkRepoId, HUB_PATH_RULE, type HubDownloadOptions } from './download.js';
 import { COMMIT_RE } from './cache.js';
 import { joinLocation } from '../io/location.js';
 
@@ -126,8 +126,15 @@ async function shardsOf(indexFile: string, repoId: string): Promise<string[]> {
   const map = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null) throw new HubError(`'${indexFile}' of '${repoId}' has no weight_map`);
   const shards = new Set<string>();
-  for (const v of Object.values(map)) {
-    if (typeof v !== 'string') throw new HubError(`'${indexFile}' of '${repoId}': weight_map values must be file names`);
+  for (const [tensor, v] of Object.entries(map)) {
+    if (typeof v !== 'string') throw new SafetensorsError(indexFile, `weight_map entry ${previewValue(v)} of '${repoId}' is not a shard file name`, tensor);
+    if (shards.has(v)) continue;
+    // The names come from the server: the same rule as for any hub path, as a typed error naming the tensor.
+    try {
+      hubRelPath(v);
+    } catch {
+      throw new SafetensorsError(indexFile, `weight_map entry ${previewValue(v)} of '${repoId}' is not a usable shard file name (${HUB_PATH_RULE})`, tensor);
+    }
     shards.add(v);
   }
   return [...shards];

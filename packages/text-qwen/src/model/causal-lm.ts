@@ -7,8 +7,10 @@ import { closeAll, openQwenCheckpoint, readQwenConfig, resolveQwenSource, type Q
 import type { AttentionMaskInput } from './masks.js';
 import { argmaxRows, sampleFromLogits, type SamplingOptions } from './sampling.js';
 import { Qwen35TextModel, type InputIds, type TextForwardOptions } from './text-model.js';
+import type { MultimodalPositions } from './rope.js';
+import { decodingPositions } from '../vision/rope-index.js';
 
-export interface CausalLMForwardOptions extends Pick<TextForwardOptions, 'outputHiddenStates' | 'cache' | 'deltaRule'> {
+export interface CausalLMForwardOptions extends Pick<TextForwardOptions, 'outputHiddenStates' | 'cache' | 'deltaRule' | 'positionIds'> {
   /** Compute logits for the last position only ([B, 1, V]). */
   lastPositionOnly?: boolean;
 }
@@ -20,7 +22,18 @@ export interface CausalLMOutput {
   hiddenStates: C.Tensor[] | null;
 }
 
+/** A prompt whose embeddings are given (image features already scattered in) with its multimodal positions. */
+export interface MultimodalPrefill {
+  /** [1, S, D] for the S prompt ids */
+  embeds: C.Tensor;
+  positions: MultimodalPositions;
+  /** later positions are past + ropeDelta on all three rows (RopeIndex.deltas[0]) */
+  ropeDelta: number;
+}
+
 export interface GenerateOptions extends SamplingOptions {
+  /** Prefill from these embeddings and positions instead of the ids' own (image prompts). */
+  multimodal?: MultimodalPrefill;
   /** Upper bound on generated tokens. */
   maxNewTokens: number;
   /** Seed of the sampling generator (sampling only). */
@@ -90,14 +103,24 @@ export class Qwen35ForCausalLM extends C.Module {
     });
   }
 
+  /** forward from input embeddings [B, S, D] (see Qwen35TextModel.forwardEmbeds). */
+  forwardEmbeds(inputsEmbeds: C.Tensor, attentionMask?: AttentionMaskInput | null, options: CausalLMForwardOptions = {}): CausalLMOutput {
+    return C.tidy(() => {
+      const { lastHiddenState, hiddenStates } = this.model.forwardEmbeds(inputsEmbeds, attentionMask, options);
+      const s = lastHiddenState.shape[1]!;
+      const h = options.lastPositionOnly && s > 1 ? C.sliceAxis(lastHiddenState, 1, s - 1, s) : lastHiddenState;
+      return { logits: this.logits(h), lastHiddenState, hiddenStates };
+    });
+  }
+
   createCache(capacity: number | null = null): Qwen35Cache {
     return this.model.createCache(capacity);
   }
 
   /** Logits [1, V] of the last position after feeding `ids` (one row) through the cache. */
-  private stepLogits(ids: readonly number[], cache: Qwen35Cache): C.Tensor {
+  private stepLogits(ids: readonly number[], cache: Qwen35Cache, positionIds?: MultimodalPositions): C.Tensor {
     return C.tidy(() => {
-      const { logits } = this.forward([ids], null, { cache, lastPositionOnly: true });
+      const { logits } = this.forward([ids], null, { cache, lastPositionOnly: true, positionIds });
       return C.reshape(logits, [1, this.config.vocabSize]);
     });
   }
@@ -121,7 +144,11 @@ export class Qwen35ForCausalLM extends C.Module {
     const cache = this.createCache(capacity);
     let next: C.Tensor | null = null;
     try {
-      next = this.stepLogits(promptIds, cache);
+      const mm = options.multimodal;
+      if (mm) {
+        if (mm.embeds.shape[0] !== 1 || mm.embeds.shape[1] !== promptIds.length) throw new C.ShapeError(`multimodal embeds ${JSON.stringify(mm.embeds.shape)} must be [1, ${promptIds.length}, D]`);
+        next = C.tidy(() => C.reshape(this.forwardEmbeds(mm.embeds, null, { cache, lastPositionOnly: true, positionIds: mm.positions }).logits, [1, this.config.vocabSize]));
+      } else next = this.stepLogits(promptIds, cache);
       for (let index = 0; index < maxNewTokens; index++) {
         C.throwIfAborted(options.signal);
         if (options.onLogits) await options.onLogits(next, index);
@@ -138,7 +165,7 @@ export class Qwen35ForCausalLM extends C.Module {
         produced.push(id);
         options.onToken?.(id, index);
         if (eos.has(id) || index === maxNewTokens - 1) break;
-        next = this.stepLogits([id], cache);
+        next = this.stepLogits([id], cache, mm ? decodingPositions(cache.pastLength, 1, mm.ropeDelta) : undefined);
       }
     } finally {
       next?.dispose();

@@ -51,3 +51,46 @@ export function applyRope(x: C.Tensor, t: RopeTables): C.Tensor {
   const rotated = C.add(C.mul(xr, t.cos), C.mul(swapped, t.sinSigned));
   return rot === hd ? rotated : C.concat([rotated, C.sliceAxis(x, 3, rot, hd)], 3);
 }
+
+/** 3-D rope positions (temporal, height, width rows) of B rows of S tokens: `data[(axis * B + b) * S + s]`. */
+export interface MultimodalPositions {
+  data: Int32Array;
+  batch: number;
+  length: number;
+}
+
+/**
+ * cos/sin tables [B, 1, S, rot] of Qwen3.5's interleaved multimodal rope: frequency j takes the height row
+ * when j % 3 == 1 and j < 3·section[1], the width row when j % 3 == 2 and j < 3·section[2], else the temporal row.
+ */
+export function mropeTables(p: MultimodalPositions, batch: number, length: number, rotaryDim: number, theta: number, section: readonly [number, number, number]): RopeTables {
+  if (p.batch !== batch || p.length !== length || p.data.length !== 3 * batch * length) {
+    throw new C.ShapeError(`positionIds cover [3, ${p.batch}, ${p.length}] but the input is [${batch}, ${length}]`);
+  }
+  const half = rotaryDim / 2;
+  const f = Math.fround;
+  const invFreq = new Float32Array(half);
+  const axisOf = new Int32Array(half);
+  for (let j = 0; j < half; j++) {
+    invFreq[j] = f(1 / f(Math.pow(theta, f((2 * j) / rotaryDim))));
+    axisOf[j] = j % 3 === 1 && j < 3 * section[1] ? 1 : j % 3 === 2 && j < 3 * section[2] ? 2 : 0;
+  }
+  const cos = new Float32Array(batch * length * rotaryDim);
+  const sin = new Float32Array(batch * length * rotaryDim);
+  for (let b = 0; b < batch; b++) {
+    for (let s = 0; s < length; s++) {
+      const row = (b * length + s) * rotaryDim;
+      for (let j = 0; j < half; j++) {
+        const pos = p.data[(axisOf[j]! * batch + b) * length + s]!;
+        const a = f(pos * invFreq[j]!);
+        const c = Math.cos(a);
+        const si = Math.sin(a);
+        cos[row + j] = c;
+        cos[row + half + j] = c;
+        sin[row + j] = -si;
+        sin[row + half + j] = si;
+      }
+    }
+  }
+  return { cos: C.tensor(cos, [batch, 1, length, rotaryDim]), sinSigned: C.tensor(sin, [batch, 1, length, rotaryDim]), rotaryDim };
+}

@@ -8,7 +8,7 @@ import { Qwen35Embedding } from './embedding.js';
 import type { DeltaRuleMode } from './gated-deltanet.js';
 import { closeAll, isNonTextKey, openQwenCheckpoint, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
 import { attentionBias, maskTensor, type AttentionMaskInput } from './masks.js';
-import { ropeTables } from './rope.js';
+import { mropeTables, ropeTables, type MultimodalPositions } from './rope.js';
 
 /** Token ids: host rows [B][S] or an int32 tensor [B, S]. */
 export type InputIds = readonly (readonly number[])[] | C.Tensor;
@@ -25,6 +25,11 @@ export interface TextForwardOptions {
   cache?: Qwen35Cache;
   /** Delta-rule form for prefill: 'auto' (chunked for S > 1), 'recurrent' or 'chunked'. */
   deltaRule?: DeltaRuleMode;
+  /**
+   * Multimodal rope positions of the new tokens (see Qwen35Model.multimodalPositionIds); absent: past..past+S-1
+   * on all three rows, which is plain RoPE.
+   */
+  positionIds?: MultimodalPositions;
 }
 
 export interface TextModelOutput {
@@ -111,6 +116,21 @@ export class Qwen35TextModel extends C.Module {
   }
 
   forward(inputIds: InputIds, attentionMask?: AttentionMaskInput | null, options: TextForwardOptions = {}): TextModelOutput {
+    return this.run(inputIds, null, attentionMask, options);
+  }
+
+  /**
+   * The same forward from input embeddings [B, S, D] instead of ids (the multimodal model's text embeddings
+   * with image features scattered in). The tensor stays the caller's.
+   */
+  forwardEmbeds(inputsEmbeds: C.Tensor, attentionMask?: AttentionMaskInput | null, options: TextForwardOptions = {}): TextModelOutput {
+    if (inputsEmbeds.rank !== 3 || inputsEmbeds.shape[2] !== this.config.hiddenSize) {
+      throw new C.ShapeError(`inputsEmbeds ${JSON.stringify(inputsEmbeds.shape)} must be [B, S, ${this.config.hiddenSize}]`);
+    }
+    return this.run(null, inputsEmbeds, attentionMask, options);
+  }
+
+  private run(inputIds: InputIds | null, inputsEmbeds: C.Tensor | null, attentionMask: AttentionMaskInput | null | undefined, options: TextForwardOptions): TextModelOutput {
     const cfg = this.config;
     const numLayers = cfg.numHiddenLayers;
     const stop = options.stopAtLayer ?? numLayers;
@@ -119,8 +139,8 @@ export class Qwen35TextModel extends C.Module {
     if (cache && stop !== numLayers) throw new C.InputError('stopAtLayer cannot be combined with a generation cache');
     const output = options.outputHiddenStates ?? false;
     // one compiled region on graph backends (ort-*); the cache's new state comes out of the same graph
-    return C.compiled('qwen', [inputIds, attentionMask, cache?.tensors()], () => C.tidy(() => {
-      const ids = inputIds instanceof C.Tensor ? inputIds : null;
+    return C.compiled('qwen', [inputIds ?? inputsEmbeds, attentionMask, cache?.tensors()], () => C.tidy(() => {
+      const ids = inputIds instanceof C.Tensor ? inputIds : inputsEmbeds;
       const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
       if (s === 0) throw new C.InputError('forward needs at least one token');
       const past = cache?.pastLength ?? 0;
@@ -137,18 +157,18 @@ export class Qwen35TextModel extends C.Module {
       const ctx: LayerContext = {
         linearMask,
         attentionBias: hasAttention ? (cap === null ? attentionBias(padMask, b, s, total, groups) : attentionBias(keyMask, b, s, cap, groups, past)) : null,
-        rope: ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
+        rope: options.positionIds ? mropeTables(options.positionIds, b, s, cfg.rotaryDim, cfg.ropeTheta, cfg.mropeSection) : ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
         deltaRule: options.deltaRule ?? 'auto',
         kvWrite: cap !== null && hasAttention ? keyValueWrite(past, s, cap) : null,
       };
-      let h = this.embed_tokens.forward(inputIds);
+      let h = inputsEmbeds ?? this.embed_tokens.forward(inputIds!);
       const hidden: C.Tensor[] = output ? [h] : [];
       for (let i = 0; i < stop; i++) {
         const layer = this.layers.at(i);
         const input = h;
         const res = C.tidy(() => layer.forward(input, ctx, cache ? cache.layers[i] : undefined));
         if (cache && res.state) cache.set(i, res.state);
-        if (!output) input.dispose();
+        if (!output && input !== inputsEmbeds) input.dispose();
         h = res.out;
         if (output) hidden.push(h);
       }

@@ -8,6 +8,9 @@ import * as C from '@sdxs/core';
 import { QwenTokenizer, type BatchEncoding } from '../tokenizer.js';
 import { Qwen35TextModel } from '../model/text-model.js';
 import type { Qwen35LoadOptions } from '../model/load.js';
+import { multimodalRopeIndex } from '../vision/rope-index.js';
+import { scatterImageFeatures } from '../vision/scatter.js';
+import { imageMessageIds, isImagePrompt, loadSdxsVision, type ImagePrompt, type SdxsVision } from './image-prompt.js';
 
 /** SDXS's tokenizer max length (the conditioning has one more position: the pooled token). */
 export const SDXS_MAX_LENGTH = 248;
@@ -27,15 +30,30 @@ export interface SdxsTextEncoderOptions {
 }
 
 export interface SdxsTextEncoderLoadOptions extends SdxsTextEncoderOptions, Pick<Qwen35LoadOptions, 'dtype' | 'signal' | 'onProgress'> {
+  /** Load the vision tower too (image prompts); default false (it can be loaded later with loadVision). */
+  vision?: boolean;
   /** default 'text_encoder' */
   textEncoderSubfolder?: string;
   /** default 'tokenizer' */
   tokenizerSubfolder?: string;
 }
 
+/**
+ * `c` right-padded to `length` positions (zero states, mask 0), e.g. the unconditional branch next to a longer
+ * image-prompt conditioning. Returns `c` itself when it is already that long.
+ */
+export function padConditioning(c: SdxsConditioning, length: number): SdxsConditioning {
+  const s = c.states.shape[1]!;
+  if (s === length) return c;
+  if (s > length) throw new C.InputError(`conditioning of ${s} positions cannot be padded to ${length}`);
+  return C.tidy(() => ({ states: C.pad(c.states, [[0, 0], [0, length - s], [0, 0]]), mask: C.pad(c.mask, [[0, 0], [0, length - s]]) }));
+}
+
 export class SdxsTextEncoder {
   readonly maxLength: number;
   readonly enableThinking: boolean | undefined;
+  /** The vision tower and image processor, once loaded (image prompts). */
+  vision: SdxsVision | null = null;
 
   constructor(readonly model: Qwen35TextModel, readonly tokenizer: QwenTokenizer, options: SdxsTextEncoderOptions = {}) {
     this.maxLength = options.maxLength ?? SDXS_MAX_LENGTH;
@@ -48,12 +66,31 @@ export class SdxsTextEncoder {
     const tokDir = await C.resolveModelSource(source, {
       subfolder: tokSub,
       files: ['tokenizer.json', 'tokenizer_config.json'],
-      optionalFiles: ['chat_template.jinja', 'chat_template.json'],
+      optionalFiles: ['chat_template.jinja', 'chat_template.json', 'preprocessor_config.json'],
       signal: options.signal,
     });
     const tokenizer = await QwenTokenizer.fromPretrained(tokDir);
-    const model = await Qwen35TextModel.fromPretrained(source, { ...options, subfolder: options.textEncoderSubfolder ?? 'text_encoder' });
-    return new SdxsTextEncoder(model, tokenizer, options);
+    const teDir = await C.resolveModelSource(source, { subfolder: options.textEncoderSubfolder ?? 'text_encoder', files: ['config.json'], checkpoints: ['model'], optionalFiles: ['preprocessor_config.json'], signal: options.signal });
+    const model = await Qwen35TextModel.fromPretrained(teDir, options);
+    const encoder = new SdxsTextEncoder(model, tokenizer, options);
+    if (options.vision) {
+      try {
+        await encoder.loadVision(teDir, [tokDir, teDir], options);
+      } catch (e) {
+        encoder.dispose();
+        throw e;
+      }
+    }
+    return encoder;
+  }
+
+  /**
+   * Loads the vision tower of the local text-encoder folder `textEncoderDir` and the image processor from the
+   * first of `processorDirs` with a `preprocessor_config.json` (default: the text-encoder folder).
+   */
+  async loadVision(textEncoderDir: string, processorDirs: readonly string[] = [textEncoderDir], options: Pick<Qwen35LoadOptions, 'dtype' | 'signal' | 'onProgress'> = {}): Promise<SdxsVision> {
+    this.vision ??= await loadSdxsVision(textEncoderDir, processorDirs, options);
+    return this.vision;
   }
 
   /** The chat-wrapped prompt text (one user message + the generation prompt). */
@@ -94,9 +131,39 @@ export class SdxsTextEncoder {
     });
   }
 
-  /** Prompts → UNet conditioning. */
-  encode(prompts: string | readonly string[]): SdxsConditioning {
+  /**
+   * Prompts → UNet conditioning. An image prompt `{ image, text? }` (experimental in SDXS itself) is one chat
+   * message holding the image then the text; its conditioning is at least maxLength + 1 long and longer when the
+   * image's tokens need it (it is never truncated), mask 1 on its real tokens.
+   */
+  encode(prompts: string | readonly string[] | ImagePrompt): SdxsConditioning {
+    if (isImagePrompt(prompts)) return this.encodeImage(prompts);
     return this.encodeTokens(this.tokenize(typeof prompts === 'string' ? [prompts] : prompts));
+  }
+
+  private encodeImage(prompt: ImagePrompt): SdxsConditioning {
+    const v = this.vision;
+    if (!v) throw new C.InputError('image prompt: the vision tower is not loaded (SdxsTextEncoder.fromPretrained(source, { vision: true }) or loadVision())');
+    const { pixelValues, imageGridThw } = v.processor.preprocess(prompt.image);
+    try {
+      const ids = imageMessageIds(this.tokenizer, v, imageGridThw[0]!, prompt.text, { enableThinking: this.enableThinking });
+      const n = ids.length;
+      const s = Math.max(n, this.maxLength);
+      const pad = this.tokenizer.padTokenId ?? this.tokenizer.eosTokenId;
+      const row = [...ids, ...new Array<number>(s - n).fill(pad)];
+      const maskRow = row.map((_, i) => (i < n ? 1 : 0));
+      const positions = multimodalRopeIndex([row], imageGridThw, v.tokens.imageTokenId, v.model.config.spatialMergeSize, [maskRow]);
+      return C.tidy(() => {
+        const { imageEmbeds } = v.model.forward(pixelValues, imageGridThw);
+        const embeds = scatterImageFeatures(this.model.embed_tokens, [row], imageEmbeds, v.tokens.imageTokenId);
+        const h = this.model.forwardEmbeds(embeds, [maskRow], { stopAtLayer: this.model.config.numHiddenLayers - 1, positionIds: positions }).lastHiddenState;
+        const pooled = C.sliceAxis(h, 1, n - 1, n);
+        const states = C.concat([pooled, h], 1);
+        return { states, mask: C.tensor(Float32Array.from([1, ...maskRow]), [1, s + 1]) };
+      });
+    } finally {
+      pixelValues.dispose();
+    }
   }
 
   /** The empty-prompt conditioning (unconditional branch of CFG, training dropout), repeated `batch` times. */
@@ -116,8 +183,10 @@ export class SdxsTextEncoder {
     return this.encode([...neg, ...pos]);
   }
 
-  /** Frees the text tower's weights (the tokenizer stays usable). */
+  /** Frees the text tower's weights and the vision tower's (the tokenizer stays usable). */
   dispose(): void {
     this.model.dispose();
+    this.vision?.model.dispose();
+    this.vision = null;
   }
 }

@@ -93,6 +93,10 @@ export interface VideoInfo {
   frames: number | undefined;
   durationS: number | undefined;
   hasAudio: boolean;
+  /** The video stream's time base as [num, den] (e.g. [1, 15360]), when stated. */
+  timeBase: [number, number] | undefined;
+  /** The file's start time in seconds (its streams are shifted by it when read), 0 when not stated. */
+  startTimeS: number;
 }
 
 interface ProbeStream {
@@ -102,6 +106,7 @@ interface ProbeStream {
   r_frame_rate?: string;
   avg_frame_rate?: string;
   nb_frames?: string;
+  time_base?: string;
   duration?: string;
   side_data_list?: { rotation?: number }[];
   tags?: { rotate?: string };
@@ -115,7 +120,7 @@ function rate(s: string | undefined): number {
 
 export async function probeVideo(tools: FfmpegTools, file: string, signal?: AbortSignal): Promise<VideoInfo> {
   const json = await runTool(tools.ffprobe, ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], `reading video '${file}'`, signal);
-  const info = JSON.parse(json) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const info = JSON.parse(json) as { streams?: ProbeStream[]; format?: { duration?: string; start_time?: string } };
   const streams = info.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video');
   if (!v || !v.width || !v.height) throw new VideoError(`'${file}' has no video stream`);
@@ -126,5 +131,34 @@ export async function probeVideo(tools: FfmpegTools, file: string, signal?: Abor
   const durationS = Number(v.duration ?? info.format?.duration);
   const nb = Number(v.nb_frames);
   const frames = Number.isFinite(nb) && nb > 0 ? nb : Number.isFinite(durationS) && fps > 0 ? Math.round(durationS * fps) : undefined;
-  return { width, height, frameRate, fps, frames, durationS: Number.isFinite(durationS) ? durationS : undefined, hasAudio: streams.some((s) => s.codec_type === 'audio') };
+  const tb = /^(\d+)\/(\d+)$/.exec(v.time_base ?? '');
+  const timeBase: [number, number] | undefined = tb && Number(tb[1]) > 0 && Number(tb[2]) > 0 ? [Number(tb[1]), Number(tb[2])] : undefined;
+  const start = Number(info.format?.start_time);
+  return {
+    width,
+    height,
+    frameRate,
+    fps,
+    frames,
+    durationS: Number.isFinite(durationS) ? durationS : undefined,
+    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    timeBase,
+    startTimeS: Number.isFinite(start) ? start : 0,
+  };
+}
+
+/**
+ * The presentation timestamp of every frame of the first video stream, in its time base, in decoding
+ * output order (ffprobe decodes the stream: cheap next to upscaling). Undefined when any frame has none.
+ */
+export async function frameTimestamps(tools: FfmpegTools, file: string, signal?: AbortSignal): Promise<number[] | undefined> {
+  const out = await runTool(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp', '-of', 'csv=p=0', file], `reading the frame timestamps of '${file}'`, signal);
+  const ts: number[] = [];
+  for (const line of out.split('\n')) {
+    const field = line.split(',')[0]!.trim();
+    if (field === '') continue;
+    if (!/^-?\d+$/.test(field)) return undefined;
+    ts.push(Number(field));
+  }
+  return ts.length ? ts : undefined;
 }

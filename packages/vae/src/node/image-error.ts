@@ -14,13 +14,28 @@ export class ImageError extends C.InputError {
 }
 
 /**
- * Turns a sharp/libvips failure into an ImageError with a reason. `writing`: the failure happened while
- * writing `file`, so it is a write error (disk full, no permission, missing folder), never "corrupt image".
+ * An image that cannot be written: a full disk, a read-only or missing folder. An OutputError (the CLI
+ * exits 1: the machine, not the input, is at fault), with the same `reason` and `file` as ImageError.
  */
-export function imageErrorFrom(file: string, e: unknown, writing = false): ImageError {
+export class ImageWriteError extends C.OutputError {
+  readonly reason = 'write-failed' as const;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(file, message, options);
+  }
+}
+
+/** A failed write as an ImageWriteError that says why in words ("the disk is full"). */
+export function imageWriteErrorFrom(file: string, e: unknown): ImageWriteError {
+  if (e instanceof ImageWriteError) return e;
+  return new ImageWriteError(file, `cannot write the image: ${C.describeWriteError(e)}`, { cause: e });
+}
+
+/**
+ * Turns a sharp/libvips read failure into an ImageError with a reason.
+ */
+export function imageErrorFrom(file: string, e: unknown): ImageError {
   if (e instanceof ImageError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  if (writing) return new ImageError(file, 'write-failed', `cannot write the image (${msg.split('\n')[0]})`);
   if (/ENOENT|no such file/i.test(msg)) return new ImageError(file, 'not-found', 'file not found');
   if (/unsupported image format|not a known file format|is not in a known format/i.test(msg)) {
     return new ImageError(file, 'unsupported', 'unsupported or unrecognised image format (supported: PNG, JPEG, WebP, AVIF, TIFF)');

@@ -7,7 +7,8 @@
 import { SdxsError } from '../../errors.js';
 import { bf16ToF32, f16ToF32 } from '../../io/half.js';
 import type { SegmentRunner } from '../../graph/lazy-backend.js';
-import type { HostArray, LazyValue } from '../../graph/lazy-value.js';
+import type { HostArray, LazyValue, SegmentOutput } from '../../graph/lazy-value.js';
+import * as P from '../../onnx/proto.js';
 import type { Segment } from '../../graph/segment.js';
 import { lowerSegment, type LowerOptions } from '../../onnx/lower.js';
 import { emitCompileEvent } from './events.js';
@@ -137,6 +138,7 @@ export class OrtRunner implements SegmentRunner {
     seg.inputs.forEach((v, i) => {
       const name = e.inputNames[i]!;
       if (v.storage?.dtype === 'float16' && this.opts.halfInputs) feeds[name] = { type: 'float16', data: v.storage.bits, dims: v.shape };
+      else if (v.device) feeds[name] = { device: v.device };
       else if (v.storage) feeds[name] = { type: 'float32', data: v.storage.dtype === 'float16' ? f16ToF32(v.storage.bits) : bf16ToF32(v.storage.bits), dims: v.shape };
       else feeds[name] = { type: v.dtype, data: v.data!, dims: v.shape };
     });
@@ -152,9 +154,9 @@ export class OrtRunner implements SegmentRunner {
     e.session.dispose();
   }
 
-  async run(seg: Segment): Promise<HostArray[]> {
+  async run(seg: Segment): Promise<SegmentOutput[]> {
     const e = await this.entry(seg);
-    let out: Record<string, HostArray>;
+    let out: Record<string, SegmentOutput>;
     try {
       out = await e.session.run(this.feeds(seg, e), e.outputNames);
     } catch (err) {
@@ -163,6 +165,32 @@ export class OrtRunner implements SegmentRunner {
       this.dropIfReleased(seg);
     }
     return e.outputNames.map((n) => out[n]!);
+  }
+
+  private readonly downloads = new Map<string, Promise<OrtSession>>();
+
+  /**
+   * The host data of a value left in device memory: an Identity graph of its shape and dtype, made once per
+   * shape and run with host outputs.
+   */
+  async download(v: LazyValue): Promise<HostArray> {
+    if (!v.device) throw new SdxsError('UNSUPPORTED', `${this.backendName}: value ${v.id} is not in device memory`);
+    const key = `${v.dtype}[${v.shape.join(',')}]`;
+    let session = this.downloads.get(key);
+    if (!session) {
+      const onnx = v.dtype === 'int32' ? 'int32' : 'float32';
+      const bytes = P.model({
+        graphName: 'download',
+        nodes: [P.node({ op: 'Identity', inputs: ['x'], outputs: ['y'] })],
+        initializers: [],
+        inputs: [P.valueInfo('x', onnx, v.shape)],
+        outputs: [P.valueInfo('y', onnx, v.shape)],
+        opsets: { '': 21 },
+      });
+      this.downloads.set(key, (session = this.rt.create({ bytes, externalData: [], hostOutputs: true })));
+    }
+    const out = await (await session).run({ x: { device: v.device } }, ['y']);
+    return out.y as HostArray;
   }
 
   release(weight: LazyValue): void {
@@ -177,6 +205,8 @@ export class OrtRunner implements SegmentRunner {
   clear(): void {
     for (const e of this.cache.values()) e.session.dispose();
     this.cache.clear();
+    for (const d of this.downloads.values()) void d.then((s) => s.dispose(), () => undefined);
+    this.downloads.clear();
   }
 
   size(): number {

@@ -6,20 +6,19 @@
  */
 import { dawnAdapterInfo, probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
-import type { HostArray } from '../../graph/lazy-value.js';
+import type { DeviceValue, HostArray, SegmentOutput } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
 import { importOptional, isDeno, isNodeLike } from '../env.js';
 
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
-export interface OrtFeed {
-  type: 'float32' | 'int32' | 'float16';
-  data: HostArray | Uint16Array;
-  dims: readonly number[];
-}
+export type OrtFeed =
+  | { type: 'float32' | 'int32' | 'float16'; data: HostArray | Uint16Array; dims: readonly number[] }
+  /** a value in device memory, fed as the runtime tensor it is */
+  | { device: DeviceValue };
 
 export interface OrtSession {
-  run(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Promise<Record<string, HostArray>>;
+  run(feeds: Record<string, OrtFeed>, outputs: readonly string[]): Promise<Record<string, SegmentOutput>>;
   dispose(): void;
 }
 
@@ -30,18 +29,22 @@ export interface SessionSource {
   sharedWeights?: boolean;
   /** a float32 graph with 16-bit weights cast in the graph (kept 16-bit on a GPU: see keepHalfOptions) */
   halfWeights?: boolean;
+  /** outputs come back to the host even where the runtime could keep them on its device (downloads) */
+  hostOutputs?: boolean;
 }
 
 export interface OrtRuntime {
   readonly pkg: 'onnxruntime-node' | 'onnxruntime-web';
   readonly provider: OrtProvider;
+  /** sessions leave their outputs in device memory (GPU buffers) unless a SessionSource asks for host outputs */
+  readonly deviceOutputs?: boolean;
   create(src: SessionSource): Promise<OrtSession>;
 }
 
 
 /** The part of ONNX Runtime's public JavaScript API (onnxruntime-common, shared by -node and -web) used here. */
 interface PublicSession {
-  run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, { data: unknown; getData?: () => Promise<unknown> }>>;
+  run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, { data: unknown; location?: string; dispose?: () => void }>>;
   release(): Promise<void>;
 }
 interface NodeOrt {
@@ -77,12 +80,15 @@ function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession): OrtS
   return {
     run: async (feeds, outputs) => {
       const f: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
+      for (const [k, v] of Object.entries(feeds)) f[k] = 'device' in v ? v.device.tensor : new ort.Tensor(v.type, v.data, v.dims);
       const res = await s.run(f, outputs);
-      const out: Record<string, HostArray> = {};
+      const out: Record<string, SegmentOutput> = {};
       for (const o of outputs) {
         const t = res[o]!;
-        out[o] = (t.getData ? await t.getData() : t.data) as HostArray;
+        // a GPU-buffer output stays where it is (downloads go through a session with host outputs: onnxruntime-node
+        // 1.30's own download of a WebGPU tensor aborts the process)
+        if (t.location === 'gpu-buffer') out[o] = { tensor: t, dispose: () => t.dispose?.() };
+        else out[o] = t.data as HostArray;
       }
       return out;
     },
@@ -133,10 +139,18 @@ function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { o
 }
 
 /** Session options of one segment: the shared ones plus its pre-packing, arena and 16-bit weight settings. */
-function sessionOptions(base: object, src: SessionSource, halfDevice: boolean): object {
+function sessionOptions(base: object, src: SessionSource, halfDevice: boolean, deviceOutputs: boolean): object {
   const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra };
-  return { ...base, ...arenaOptions(src), ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
+  const location = deviceOutputs && !src.hostOutputs ? { preferredOutputLocation: 'gpu-buffer' } : {};
+  return { ...base, ...arenaOptions(src), ...location, ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
 }
+
+/**
+ * Outputs of WebGPU sessions stay in GPU memory (onnxruntime's `gpu-buffer` location), so a UNet step's
+ * latents go from graph to graph without a round trip through the host; SDXS_ORT_DEVICE_OUTPUTS=0 brings every
+ * output back. (CUDA outputs come back to the host: onnxruntime-node's JS API has no CUDA tensors.)
+ */
+const deviceOutputsFor = (provider: OrtProvider): boolean => provider === 'webgpu' && envValue('SDXS_ORT_DEVICE_OUTPUTS') !== '0';
 
 const envValue = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
 
@@ -189,22 +203,24 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
   // a device that holds float16 tensors: 16-bit weights can stay 16-bit there
   const halfDevice = provider === 'cuda' || (provider === 'webgpu' && (await dawnAdapterInfo()).shaderF16);
   const create = async (src: SessionSource): Promise<OrtSession> => {
-    const s = await ort.InferenceSession.create(src.bytes, sessionOptions(options, src, halfDevice));
+    const s = await ort.InferenceSession.create(src.bytes, sessionOptions(options, src, halfDevice, deviceOutputs));
     return wrapSession(ort, s);
   };
+  const deviceOutputs = deviceOutputsFor(provider);
   // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).
   await probe(create, provider);
-  return { pkg: 'onnxruntime-node', provider, create };
+  return { pkg: 'onnxruntime-node', provider, deviceOutputs, create };
 }
 
 /** A one-node model (Add) run once, so that a provider that cannot start fails at selection time. */
 async function probe(create: (src: SessionSource) => Promise<OrtSession>, provider: string): Promise<void> {
   const bytes = probeModel();
   try {
-    const s = await create({ bytes, externalData: [] });
+    const s = await create({ bytes, externalData: [], hostOutputs: true });
     const out = await s.run({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } }, ['y']);
     s.dispose();
-    if (out.y?.[1] !== 4) throw new Error(`probe returned ${String(out.y?.[1])} instead of 4`);
+    const y = out.y as HostArray | undefined;
+    if (y?.[1] !== 4) throw new Error(`probe returned ${String(y?.[1])} instead of 4`);
   } catch (e) {
     throw new BackendUnavailableError(`ONNX Runtime's '${provider}' execution provider did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
@@ -297,7 +313,7 @@ export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntim
       run: (feeds, outputs) =>
         serial(async () => {
           const f: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data, v.dims);
+          for (const [k, v] of Object.entries(feeds)) f[k] = 'device' in v ? v.device.tensor : new ort.Tensor(v.type, v.data, v.dims);
           const res = await s.run(f);
           const out: Record<string, HostArray> = {};
           for (const o of outputs) out[o] = res[o]!.getData ? await res[o]!.getData!() : res[o]!.data;

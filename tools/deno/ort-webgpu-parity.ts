@@ -105,15 +105,17 @@ for (const compute of ['float32', 'float16'] as const) {
 
   Deno.test({ name: `unet-tiny and unet-tiny-linear match diffusers on ort-webgpu (${compute})`, ignore, sanitizeResources: false, sanitizeOps: false }, async () => {
     await useBackend(compute);
+    const failures: string[] = [];
     for (const name of ['unet-tiny', 'unet-tiny-linear']) {
       const dir = caseDir(name);
       const unet = await UNet2DConditionModel.fromPretrained(dir);
       const io = await readAll(path.join(dir, 'io.safetensors'));
       const out = unet.forward(io.get('sample')!, io.get('timestep')!, io.get('encoder_hidden_states')!, io.get('encoder_attention_mask')!);
-      await check(name, compute, out, io.get('out')!, toleranceOf(dir));
+      await check(name, compute, out, io.get('out')!, toleranceOf(dir)).catch((e: Error) => failures.push(e.message));
       out.dispose();
       unet.dispose();
       C.dispose([...io.values()]);
     }
+    if (failures.length) throw new Error(failures.join('; '));
   });
 }

@@ -158,6 +158,13 @@ console.log(JSON.stringify({ backend: C.currentBackend().name, err }));
     await denoRun(['decode.ts', backend, path.join(app, 'fox-cpu-node.png'), `lib-up-${backend}.png`]);
     await same(`upscaleImageFile from npm:@sdxs/vae/node on ${backend}`, path.join(app, `lib-up-${backend}.png`), path.join(app, `up-${backend}-node.png`));
   }
+  // ONNX export from Deno (the files are checked against the fixtures by the vitest round trip)
+  await cliDeno('cpu', ['export', 'onnx', 'tiny', '-o', 'tiny-onnx', '--component', 'vae-decoder', '-W', '64', '-H', '64']);
+  const index = JSON.parse(readFileSync(path.join(app, 'tiny-onnx/model_index.json'), 'utf8'));
+  const shape = JSON.stringify(index.components['vae-decoder']?.outputs[0]?.shape);
+  const exported = shape === '[1,3,64,64]' && existsSync(path.join(app, 'tiny-onnx/vae_decoder/model.onnx.data'));
+  exported ? passed++ : failed++;
+  results.push(`${exported ? 'ok  ' : 'FAIL'} deno run -A npm:@sdxs/cli export onnx: vae_decoder output ${shape}`);
 } finally {
   registry.close();
   dropLocal();

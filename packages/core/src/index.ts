@@ -52,4 +52,5 @@ export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
 export { fullPrecision } from './graph/full-precision.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
+export { exportOnnx, type ExportOnnxSpec, type OnnxExport, type OnnxTensorInfo } from './export/export-onnx.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -1,4 +1,5 @@
 /** The header's status pill: the backend in use and what runs it (ONNX Runtime's execution provider, TensorFlow.js, ...). */
+import * as C from '@sdxs/core';
 import { BACKEND_PROVIDERS, webgpuAdapter, type BackendChoice, type BackendName } from './backend.js';
 import { byId, setPhraseText } from './dom.js';
 import { showNotice } from './notice.js';
@@ -27,12 +28,17 @@ export function showBackend(choice: BackendChoice, name: BackendName, failed: re
   label.textContent = `backend: ${name}`;
   const notFirst = [...failed, ...passedOver];
   label.title = notFirst.length ? `not started first:\n${notFirst.join('\n')}` : '';
-  setPhraseText(provider, what);
+  // the compiled WebGPU backend computes in float16 where the adapter has shader-f16, else in float32 from
+  // 16-bit weights: the pill says which
+  const compute = C.computeOf(C.currentBackend());
+  const precision = name === 'ort-webgpu' ? ` · ${compute === 'float16' ? 'float16 compute (shader-f16)' : 'float32 compute, 16-bit weights'}` : '';
+  setPhraseText(provider, `${what}${precision}`);
   status.dataset.state = onGpu ? 'gpu' : 'cpu';
   status.dataset.backend = name;
+  status.dataset.compute = compute;
   if (onGpu) {
     void webgpuAdapter().then((a) => {
-      if (a?.label && status.dataset.backend === name) setPhraseText(provider, `${what} · ${a.label}${a.software ? ' (software)' : ''}`);
+      if (a?.label && status.dataset.backend === name) setPhraseText(provider, `${what}${precision} · ${a.label}${a.software ? ' (software)' : ''}`);
     });
   }
   const gpuFailed = failed.filter((f) => /webgpu/.test(f));

@@ -261,6 +261,9 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
 
   test('compiled ONNX Runtime Web on WebGPU (16-bit weights): upscale and text to image equal Node', async () => {
     expect(await page.evaluate(() => (window as unknown as { sdxs: SdxsHook }).sdxs.useBackend('ort-webgpu'))).toBe('ort-webgpu');
+    // SwiftShader has no shader-f16: the page computes in float32 from 16-bit weights, and says so
+    expect(await page.getAttribute('#status', 'data-compute')).toBe('float32');
+    expect(await page.textContent('#provider')).toContain('float32 compute, 16-bit weights');
     const [w, h] = [24, 16];
     const data = testImage(w, h);
     const up = await callHook('upscale', { modelUrl: `${server.url}/model`, dtype: 'float16', width: w, height: h, channels: 3, data: Array.from(data) });
@@ -306,6 +309,7 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     expect(await page.textContent('#backend-used')).toBe('backend: ort-cpu');
     expect(await page.textContent('#provider')).toBe('ONNX Runtime Web, wasm execution provider (CPU)');
     expect(await page.getAttribute('#status', 'data-state')).toBe('cpu');
+    expect(await page.getAttribute('#status', 'data-compute')).toBe('float32');
 
     const card = page.locator('#gallery .result').first();
     const params = await cardParams(card);

@@ -1,4 +1,4 @@
-import { SdxsError } from '@sdxs/core';
+import { HubError, SdxsError } from '@sdxs/core';
 
 /**
  * Exit codes, defined once and followed by every command:
@@ -34,6 +34,24 @@ export function exitCodeFor(e: unknown): number {
   // a repo id or file that the hub does not have is the user's input, like a missing local folder
   if (e instanceof SdxsError && e.code === 'HUB' && (e as SdxsError & { status?: number }).status === 404) return EXIT.input;
   return EXIT.runtime;
+}
+
+/** Commands that load a model and so can run on the tiny one instead of the hub's. */
+const MODEL_COMMANDS = new Set(['generate', 'upscale', 'refine', 'eval', 'bench', 'data']);
+
+/**
+ * For a hub that could not be reached (offline, a firewall, a timeout) while a command wanted the default
+ * model: what works without a network. Undefined for every other error.
+ */
+export function offlineHint(command: string | undefined, e: unknown): string | undefined {
+  if (!command || !MODEL_COMMANDS.has(command) || !(e instanceof HubError) || e.status !== undefined) return undefined;
+  return [
+    'No network? Everything runs on a local model folder given with --model. The tiny one needs no download:',
+    '  sdxs make-tiny-model tiny',
+    `  sdxs ${command === 'upscale' ? 'upscale photo.png --model tiny' : command === 'eval' ? 'eval vae --images photos/ --model tiny' : 'generate "a red fox" --model tiny -W 256 -H 256 --steps 4 -o tiny.png'}`,
+    '(random weights: its pictures and upscales are noise, but every stage runs). Or, once online:',
+    '  sdxs download AiArtLab/sdxs-1b, then HF_HUB_OFFLINE=1 uses the cache.',
+  ].join('\n');
 }
 
 /** The label of an error line for an exit code. */

@@ -1,5 +1,5 @@
-import { SdxsError } from '@sdxs/core';
-import { errorLine, EXIT_HELP, exitCodeFor, isArgParseError, UsageError } from './cli-error.js';
+import { listBackends, SdxsError } from '@sdxs/core';
+import { errorLine, EXIT_HELP, exitCodeFor, isArgParseError, offlineHint, UsageError } from './cli-error.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliIo } from './io.js';
 
@@ -14,7 +14,7 @@ Usage: sdxs <command> [options]   (sdxs <command> --help for a command's options
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Common environment: SDXS_BACKEND (cpu, tfjs-wasm, tfjs-webgpu, tfjs-node, tfjs-node-gpu, auto),
+Common environment: SDXS_BACKEND (auto, ${listBackends().join(', ')}),
 HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE=1, SDXS_CACHE.
 ${EXIT_HELP}`;
 }
@@ -38,6 +38,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const code = exitCodeFor(e);
     const msg = e instanceof UsageError || e instanceof SdxsError || isArgParseError(e) ? (e as Error).message : ((e as Error).stack ?? String(e));
     io.stderr.write(`${errorLine(cmd?.name, code, msg)}\n`);
+    const hint = offlineHint(cmd?.name, e);
+    if (hint) io.stderr.write(`${hint}\n`);
     return code;
   }
 }

@@ -11,7 +11,10 @@ export interface ProgressBarOptions {
   unit?: string;
   /** render bytes as KiB/MiB */
   bytes?: boolean;
-  /** minimum ms between redraws on non-TTY outputs */
+  /**
+   * non-TTY outputs (log files, pipes): ms from the start of the bar to its first plain line and between
+   * lines; a stage that ends sooner prints only its final line (default 5000)
+   */
   throttleMs?: number;
   now?: () => number;
 }
@@ -50,7 +53,8 @@ export class ProgressBar implements ProgressSink {
     this.stream = opts.stream ?? process.stderr;
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
-    this.opts = { width: opts.width ?? 28, unit: opts.unit ?? 'it', bytes: opts.bytes ?? false, throttleMs: opts.throttleMs ?? 2000 };
+    this.opts = { width: opts.width ?? 28, unit: opts.unit ?? 'it', bytes: opts.bytes ?? false, throttleMs: opts.throttleMs ?? 5000 };
+    this.lastDraw = this.start;
   }
 
   /** First update: the rate is measured from it, so work done before the bar (a resumed download, a cached step) does not inflate it. */
@@ -77,17 +81,23 @@ export class ProgressBar implements ProgressSink {
     const t = this.now();
     if (this.stream.isTTY) {
       this.stream.write(`\r${line}\x1b[K`);
-    } else if (t - this.lastDraw >= this.opts.throttleMs || done >= total) {
+    } else if (t - this.lastDraw >= this.opts.throttleMs && done < total) {
+      // a log gets a line now and then while a long stage runs; the end is done()'s one line
       if (line !== this.lastLine) this.stream.write(`${line}\n`);
       this.lastDraw = t;
     }
     this.lastLine = line;
+    this.lastCount = total > 0 ? (this.opts.bytes ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`) : '';
   }
 
+  private lastCount = '';
+
+  /** One final line: the message (or the title with the last count) and the time taken. */
   done(message?: string): void {
     const elapsed = (this.now() - this.start) / 1000;
     if (this.stream.isTTY) this.stream.write('\r\x1b[K');
-    this.stream.write(`${message ?? this.title} (${formatDuration(elapsed)})\n`);
+    const text = message ?? (this.lastCount ? `${this.title} ${this.lastCount}` : this.title);
+    this.stream.write(`${text} (${formatDuration(elapsed)})\n`);
   }
 }
 

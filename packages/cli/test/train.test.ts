@@ -35,6 +35,9 @@ test('sdxs train without --json: nothing on stdout, the backend and a summary li
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(/sdxs train: backend cpu, LoRA rank 16/);
   expect(r.stderr).toMatch(/sdxs train: trained LoRA rank 16 to step 1\/1 on cpu, last loss \d/);
+  // stderr is not a terminal here (a log file): one plain line per step, no carriage returns or escapes
+  expect(r.stderr).not.toMatch(/[\r\x1b]/);
+  expect(r.stderr).toMatch(/^step 1\/1 loss \d+\.\d{4} lr \S+ [\d.]+ it\/s$/m);
 }, 120_000);
 
 test('sdxs train: an unknown SDXS_BACKEND or a bad flag is a usage error (2), a bad lora config an input error (3)', async () => {

@@ -46,9 +46,11 @@ export { hubDownload, checkRevision, DEFAULT_HUB_IDLE_TIMEOUT_MS, DEFAULT_HUB_TO
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
 export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
-export { openLocalFile, LocalFileError } from './io/local-file.js';
+// openLocalFile (its type is Node's FileHandle) is exported from '@sdxs/core/node'
+export { LocalFileError } from './io/local-file-error.js';
 export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
 export { compiled, realize, isGraphBackend } from './graph/boundary.js';
 export { fullPrecision } from './graph/full-precision.js';
 export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
+export { exportOnnx, type ExportOnnxSpec, type OnnxExport, type OnnxTensorInfo } from './export/export-onnx.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -1,4 +1,6 @@
 import * as C from '@sdxs/core';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { maxImageBytesFrom, maxImagePixelsFrom, MAX_IMAGE_BYTES_ENV, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
 import { convertDataset, type ConvertResult } from './convert.js';
@@ -37,6 +39,8 @@ export interface RunDataConvertOptions {
   signal?: AbortSignal;
   stdout?: { write(s: string): unknown };
   stderr?: { write(s: string): unknown; isTTY?: boolean };
+  /** what relative folders are resolved against (default: the process's working directory) */
+  cwd?: string;
 }
 
 /**
@@ -46,7 +50,7 @@ export interface RunDataConvertOptions {
 export async function runDataConvert(argv: readonly string[], io: RunDataConvertOptions = {}): Promise<ConvertResult | null> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const { values } = parseArgs({
+  const { values: raw } = parseArgs({
     args: [...argv],
     options: {
       in: { type: 'string' },
@@ -69,6 +73,11 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     },
     strict: true,
   });
+  // folders are relative to the caller's working directory; --vae / --text-encoder may also be hub repo ids
+  const cwd = io.cwd ?? process.cwd();
+  const local = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(cwd, p));
+  const folderOrRepo = (p: string | undefined): string | undefined => (p !== undefined && existsSync(path.resolve(cwd, p)) ? path.resolve(cwd, p) : p);
+  const values = { ...raw, in: local(raw.in), out: local(raw.out), output: local(raw.output), manifest: local(raw.manifest), vae: folderOrRepo(raw.vae), 'text-encoder': folderOrRepo(raw['text-encoder']) };
   if (values.help) {
     stdout.write(`${DATA_CONVERT_USAGE}\n`);
     return null;
@@ -99,7 +108,6 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
   let vae: VaeEncoderLike | undefined;
   if (values.vae) {
     const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
-    const { existsSync } = await import('node:fs');
     const src = existsSync(`${values.vae}/vae/config.json`) ? `${values.vae}/vae` : values.vae;
     vae = await AsymmetricAutoencoderKL.fromPretrained(src);
   }

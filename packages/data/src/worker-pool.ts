@@ -80,7 +80,8 @@ parentPort.on('message', (msg) => {
 `;
 
 function sharpPath(): string {
-  const base = typeof import.meta?.url === 'string' ? import.meta.url : `${process.cwd()}/`;
+  // the CJS build has no import.meta but has __filename; the ESM build the other way round
+  const base = typeof __filename === 'string' ? __filename : import.meta.url;
   return createRequire(base).resolve('sharp');
 }
 

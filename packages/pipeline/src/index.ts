@@ -5,3 +5,4 @@ export { GeneratedImage, planarToRgb8, rgb8ToTensor, toUnitRange, type RgbImage 
 export { encodePng, readPngText, type PngImage } from './png.js';
 export { SDXS_COMPONENTS, DEFAULT_MODEL, resolveComponent, resolveModelRoot, downloadModel, type SdxsComponent } from './model-files.js';
 export { makeTinyModel, tinyVisionParts, TINY_CHAT_TEMPLATE } from './tiny-model.js';
+export { exportSdxsOnnx, ONNX_COMPONENTS, type ExportSdxsOnnxOptions, type OnnxComponent, type OnnxComponentEntry, type OnnxModelIndex } from './export-onnx.js';

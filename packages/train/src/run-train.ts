@@ -35,8 +35,11 @@ export interface RunTrainResult {
 /** Where runTrain writes and what stops it (the CLI passes its own; the Bun script uses the process's). */
 export interface RunTrainIo {
   stdout?: { write(s: string): unknown };
-  stderr?: { write(s: string): unknown };
+  /** a terminal (`isTTY`) gets one step line rewritten in place; anything else (a log file, a pipe) a line per step */
+  stderr?: { write(s: string): unknown; isTTY?: boolean };
   env?: Record<string, string | undefined>;
+  /** what --config and --output are relative to (default: the process's working directory) */
+  cwd?: string;
   /** Stops after the current step, with a checkpoint. Without it, SIGINT / SIGTERM of the process do. */
   signal?: AbortSignal;
 }
@@ -66,7 +69,8 @@ function schedulerShift(modelDir: string): number | undefined {
 export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Promise<RunTrainResult | null> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const args = parseTrainArgs(argv);
+  const tty = stderr.isTTY === true;
+  const args = parseTrainArgs(argv, io.cwd);
   if (!args) {
     stdout.write(`${TRAIN_USAGE}\n`);
     return null;
@@ -182,7 +186,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
   let stop = false;
   const onSignal = (): void => {
     stop = true;
-    stderr.write('\nstopping: saving a checkpoint after this step\n');
+    stderr.write(`${tty ? '\n' : ''}stopping: saving a checkpoint after this step\n`);
   };
   if (io.signal) {
     if (io.signal.aborted) stop = true;
@@ -205,7 +209,8 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
         throw new C.NonFiniteError(`${e.message}; the run stopped and ${kept}. Lower "lr.baseLr", keep "clipNorm" on, or check the dataset`);
       }
       last = logger.log(s, { epoch: reader.getState().epoch });
-      stderr.write(`\rstep ${s.step}/${cfg.steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${(1000 / s.ms).toFixed(2)} it/s`);
+      const line = `step ${s.step}/${cfg.steps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${(1000 / s.ms).toFixed(2)} it/s`;
+      stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       if (cfg.checkpointEvery && s.step % cfg.checkpointEvery === 0) await save();
       if (sample && cfg.sampleEvery && s.step % cfg.sampleEvery === 0) await sample(s.step);
     }
@@ -223,7 +228,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
       files.push(path.join(final, 'diffusion_pytorch_model.safetensors'));
       if (trainer.ema) await saveDiffusersModel(path.join(cfg.output, 'final', 'unet_ema'), model, modelConfig, { dtype: cfg.saveDtype, weights: trainer.ema.shadow });
     }
-    stderr.write('\n');
+    if (tty) stderr.write('\n');
     const result: RunTrainResult = { steps: trainer.step, last, output: cfg.output, final, files, backend, loraRank: lora?.rank ?? null, interrupted: stop };
     if (json) {
       stdout.write(`${JSON.stringify({ steps: result.steps, loss: last?.loss ?? null, output: result.output, final, files, backend, loraRank: result.loraRank, interrupted: stop })}\n`);

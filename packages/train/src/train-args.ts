@@ -31,9 +31,12 @@ export interface TrainArgs {
   configFile: string;
 }
 
-/** Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors. */
-export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
-  const { values } = parseArgs({
+/**
+ * Parses argv and reads the config (null for --help). Flag errors are ArgumentErrors, config errors ConfigErrors.
+ * `--config` and `--output` are relative to `cwd`; the paths inside the config to the config file.
+ */
+export function parseTrainArgs(argv: readonly string[], cwd: string = process.cwd()): TrainArgs | null {
+  const { values: given } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
@@ -48,6 +51,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
     },
     strict: true,
   });
+  const values = { ...given, config: given.config === undefined ? undefined : path.resolve(cwd, given.config) };
   if (values.help) return null;
   if (!values.config) throw new C.ArgumentError(`--config is required\n${TRAIN_USAGE}`);
   let text: string;
@@ -66,7 +70,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | null {
     }
     raw.steps = n;
   }
-  if (values.output) raw.output = path.resolve(values.output);
+  if (values.output) raw.output = path.resolve(cwd, values.output);
   if (values.backend) raw.backend = values.backend;
   const rankFlag = values['lora-rank'];
   if (values.lora || rankFlag !== undefined) {

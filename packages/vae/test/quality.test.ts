@@ -135,6 +135,10 @@ describe('VAE quality report', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<rect /g)).toHaveLength(3);
     expect(svg).toContain('chelsea.png');
+    // the chart is as wide as its title needs (three bars alone made it 168 px and clipped the title)
+    const title = /<text x="(\d+)" y="16" font-size="12">([^<]+)<\/text>/.exec(svg)!;
+    const width = Number(/<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+    expect(width).toBeGreaterThanOrEqual(Number(title[1]) + title[2]!.length * 6.5);
   }, 120_000);
 
   test("upscale mode compares the decoder's 2x output with the bilinearly resized original", async () => {

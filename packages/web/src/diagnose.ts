@@ -98,7 +98,7 @@ export function needsProbe(e: unknown): boolean {
 }
 
 const HUB_HOST = /(^|\.)huggingface\.co$/i;
-const TINY_MODEL = 'npx @sdxs/cli make-tiny-model packages/web/public/tiny-model';
+const TINY_MODEL = 'npx sdxs make-tiny-model packages/web/public/tiny-model';
 
 function hostOf(url: string): string {
   try {

@@ -13,3 +13,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = ''
   e.append(...children);
   return e;
 }
+
+/** Splits status text into phrases at ', ' and ' · ' (the separators stay text between them). DOM-free. */
+export function phrases(text: string): string[] {
+  return text.split(/(, | · )/).filter((p) => p !== '');
+}
+
+/**
+ * Sets `e`'s text as `.phrase` spans (white-space: nowrap in the stylesheet) joined by their separators,
+ * so a narrow screen wraps the line between phrases, not inside one; `textContent` stays `text`.
+ */
+export function setPhraseText(e: HTMLElement, text: string): void {
+  e.replaceChildren(...phrases(text).map((p) => (/^(, | · )$/.test(p) ? document.createTextNode(p) : el('span', 'phrase', p))));
+}

@@ -23,6 +23,26 @@ export class StageClock {
   }
 }
 
+/**
+ * The time left, counting down between progress reports: a report that comes once per tile (or step) sets
+ * it, and the figure shown keeps moving with the clock until the next report instead of standing still.
+ */
+export class Countdown {
+  private left: number | undefined;
+  private at = 0;
+
+  /** A new estimate measured at `now` (undefined: none). */
+  set(ms: number | undefined, now: number): void {
+    this.left = ms;
+    this.at = now;
+  }
+
+  /** What is left at `now`: the last estimate less the time since, never below 0; undefined without one. */
+  remaining(now: number): number | undefined {
+    return this.left === undefined ? undefined : Math.max(0, this.left - (now - this.at));
+  }
+}
+
 /** 850 ms, 4.2 s, 3 min 5 s, 1 h 2 min. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '–';

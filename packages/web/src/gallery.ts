@@ -9,6 +9,8 @@ export interface GalleryEntry {
   png: Uint8Array;
   width: number;
   height: number;
+  /** whether the image has an alpha channel (its thumbnail then sits on a transparency checkerboard) */
+  alpha: boolean;
   /** label → value, in order */
   params: readonly (readonly [string, string])[];
   ms: number;
@@ -41,6 +43,7 @@ export function addToGallery(entry: GalleryEntry): GalleryItem {
   const url = URL.createObjectURL(new Blob([entry.png as BlobPart], { type: 'image/png' }));
   const card = el('li', 'result');
   card.dataset.kind = entry.kind;
+  card.dataset.alpha = String(entry.alpha);
   const item: GalleryItem = { card, url, entry };
 
   const img = el('img');

@@ -4,7 +4,6 @@
  */
 import type { PipelineProgress } from '@sdxs/pipeline';
 import { byId } from './dom.js';
-import { formatMs } from './eta.js';
 import { addToGallery, slug } from './gallery.js';
 import { fileToRaster } from './image-io.js';
 import { onBusyChange, runJob } from './job.js';
@@ -66,7 +65,8 @@ async function generate(params: Params): Promise<void> {
       const img = await runGenerate({ ...rest, imagePrompt, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
       return { img, png: await img.png() };
     },
-    doneText: ({ img }, ms, s) => `Done: ${img.width}×${img.height} in ${formatMs(ms)} on ${s.backend}`,
+    // the time taken is in the progress card's foot ('took 1.2 s') and on the result's card
+    doneText: ({ img }, _ms, s) => `Done: ${img.width}×${img.height} on ${s.backend}`,
   });
   if (!done) return;
   const { img, png } = done.result;
@@ -76,6 +76,7 @@ async function generate(params: Params): Promise<void> {
     png,
     width: img.width,
     height: img.height,
+    alpha: false,
     params: [
       ...(params.imagePromptFile ? [['image prompt', params.imagePromptFile.name] as const] : []),
       ...(params.negativePrompt ? [['negative', params.negativePrompt] as const] : []),

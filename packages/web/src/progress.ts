@@ -1,6 +1,6 @@
 /** The progress card: stage, count (step i/n), bar, ETA, elapsed time and the Cancel button. */
 import { byId } from './dom.js';
-import { StageClock, formatMs } from './eta.js';
+import { Countdown, StageClock, formatMs } from './eta.js';
 
 export interface ProgressUpdate {
   /** what is happening, e.g. 'Denoising' */
@@ -28,13 +28,13 @@ export class ProgressView {
   private readonly clock = new StageClock();
   private started = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private left: number | undefined;
+  private readonly left = new Countdown();
 
   /** A new run: an indeterminate bar, Cancel enabled. */
   start(stage: string): void {
     this.clock.reset();
     this.started = performance.now();
-    this.left = undefined;
+    this.left.set(undefined, 0);
     this.setState('running');
     this.cancel.disabled = false;
     this.update({ stage, done: 0, total: 0 });
@@ -48,8 +48,10 @@ export class ProgressView {
     else this.bar.removeAttribute('value');
     this.stage.textContent = u.stage;
     this.count.textContent = u.total > 0 ? `${u.unit ? `${u.unit} ` : ''}${u.done}/${u.total}` : '';
-    const measured = u.total > 0 ? this.clock.remaining(u.stage, u.done, u.total, performance.now()) : undefined;
-    this.left = u.etaMs ?? measured;
+    const now = performance.now();
+    const measured = u.total > 0 ? this.clock.remaining(u.stage, u.done, u.total, now) : undefined;
+    // a finished count says nothing about what comes next (compiling, the next stage): no "0 ms left"
+    this.left.set(u.etaMs ?? (u.total > 0 && u.done >= u.total ? undefined : measured), now);
     this.renderTime();
   }
 
@@ -75,7 +77,10 @@ export class ProgressView {
 
   private renderTime(): void {
     if (this.state !== 'running') return;
-    const elapsed = formatMs(performance.now() - this.started);
-    this.eta.textContent = this.left === undefined ? `${elapsed} elapsed` : `about ${formatMs(this.left)} left · ${elapsed} elapsed`;
+    const now = performance.now();
+    const elapsed = formatMs(now - this.started);
+    const left = this.left.remaining(now);
+    const leftText = left === undefined ? '' : left > 0 ? `about ${formatMs(left)} left · ` : 'finishing · ';
+    this.eta.textContent = `${leftText}${elapsed} elapsed`;
   }
 }

@@ -1,5 +1,5 @@
 /** The shared settings (model URL, backend, weight dtype) and starting the chosen backend. */
-import { BACKEND_ORDER, isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
+import { autoBackends, isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
 import { byId } from './dom.js';
 import { absoluteModelUrl, modelUrlFromQuery } from './model-url.js';
 import { releaseAll, type WeightDtype } from './models.js';
@@ -26,17 +26,17 @@ export function initSettings(): void {
 /** Start (or switch to) a backend; switching frees the loaded models. */
 export async function useBackend(choice: BackendChoice): Promise<BackendName> {
   if (started?.choice === choice) return started.name;
-  // a choice that resolves to the backend already running keeps it (and the loaded models): 'auto' cannot beat the first of the order
-  if (started && (started.name === choice || (choice === 'auto' && started.name === BACKEND_ORDER[0]))) {
+  // a choice that resolves to the backend already running keeps it (and the loaded models): 'auto' cannot beat the first of its order
+  if (started && (started.name === choice || (choice === 'auto' && started.name === (await autoBackends())[0]))) {
     started = { choice, name: started.name };
     return started.name;
   }
   if (started) await releaseAll();
   started = null;
   try {
-    const { name, failed } = await startBackend(choice);
+    const { name, failed, passedOver } = await startBackend(choice);
     started = { choice, name };
-    showBackend(choice, name, failed);
+    showBackend(choice, name, failed, passedOver);
     return name;
   } catch (e) {
     showBackendFailed(choice);

@@ -1,51 +1,58 @@
 /** The header's status pill: the backend in use and what runs it (ONNX Runtime's execution provider, TensorFlow.js, ...). */
-import { BACKEND_PROVIDERS, type BackendChoice, type BackendName } from './backend.js';
-import { byId } from './dom.js';
+import * as C from '@sdxs/core';
+import { BACKEND_PROVIDERS, webgpuAdapter, type BackendChoice, type BackendName } from './backend.js';
+import { byId, setPhraseText } from './dom.js';
 import { showNotice } from './notice.js';
 
-interface GpuLike {
-  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
-}
-
-function gpu(): GpuLike | undefined {
-  return (navigator as Navigator & { gpu?: GpuLike }).gpu;
-}
-
-/** Before the first run: says whether WebGPU is there at all. */
+/** Before the first run: says whether WebGPU is there at all, and whether it is a software one. */
 export function initStatusLine(): void {
   const provider = byId('provider', HTMLElement);
-  if (!window.isSecureContext) provider.textContent = 'WebGPU needs http://localhost or HTTPS: CPU only here';
-  else if (!gpu()) provider.textContent = 'no WebGPU in this browser: CPU (wasm) only';
-  else provider.textContent = 'WebGPU available · starts on the first run';
-}
-
-async function adapterName(): Promise<string> {
-  try {
-    const info = (await gpu()?.requestAdapter())?.info;
-    return [info?.vendor, info?.architecture || info?.description].filter(Boolean).join(' ');
-  } catch {
-    return '';
+  if (!window.isSecureContext) setPhraseText(provider, 'WebGPU needs http://localhost or HTTPS: CPU only here');
+  else if (!('gpu' in navigator)) setPhraseText(provider, 'no WebGPU in this browser: CPU (wasm) only');
+  else {
+    setPhraseText(provider, 'WebGPU available · starts on the first run');
+    void webgpuAdapter().then((a) => {
+      if (byId('status', HTMLElement).dataset.backend) return;
+      if (!a) setPhraseText(provider, 'WebGPU has no adapter here: CPU (wasm) only');
+      else if (a.software) setPhraseText(provider, `software WebGPU only (${a.label || 'no GPU'}) · auto runs on the CPU`);
+    });
   }
 }
 
-/** A backend started: its name, its provider, and a warning when 'auto' had to skip WebGPU. */
-export function showBackend(choice: BackendChoice, name: BackendName, failed: readonly string[]): void {
+/** A backend started: its name, its provider, and a notice when 'auto' had to skip or pass over WebGPU. */
+export function showBackend(choice: BackendChoice, name: BackendName, failed: readonly string[], passedOver: readonly string[] = []): void {
   const status = byId('status', HTMLElement);
   const label = byId('backend-used', HTMLElement);
   const provider = byId('provider', HTMLElement);
   const { provider: what, gpu: onGpu } = BACKEND_PROVIDERS[name];
   label.textContent = `backend: ${name}`;
-  label.title = failed.length ? `not started first:\n${failed.join('\n')}` : '';
-  provider.textContent = what;
+  const notFirst = [...failed, ...passedOver];
+  label.title = notFirst.length ? `not started first:\n${notFirst.join('\n')}` : '';
+  // the compiled WebGPU backend computes in float16 where the adapter has shader-f16, else in float32 from
+  // 16-bit weights: the pill says which
+  const compute = C.computeOf(C.currentBackend());
+  const precision = name === 'ort-webgpu' ? ` · ${compute === 'float16' ? 'float16 compute (shader-f16)' : 'float32 compute, 16-bit weights'}` : '';
+  setPhraseText(provider, `${what}${precision}`);
   status.dataset.state = onGpu ? 'gpu' : 'cpu';
   status.dataset.backend = name;
+  status.dataset.compute = compute;
   if (onGpu) {
-    void adapterName().then((a) => {
-      if (a && status.dataset.backend === name) provider.textContent = `${what} · ${a}`;
+    void webgpuAdapter().then((a) => {
+      if (a?.label && status.dataset.backend === name) setPhraseText(provider, `${what}${precision} · ${a.label}${a.software ? ' (software)' : ''}`);
     });
   }
   const gpuFailed = failed.filter((f) => /webgpu/.test(f));
-  if (choice === 'auto' && !onGpu && gpuFailed.length) {
+  if (choice === 'auto' && !onGpu && passedOver.length) {
+    showNotice({
+      level: 'info',
+      kind: 'webgpu-software',
+      title: `Only a software WebGPU adapter here, so the page runs on ${name}`,
+      advice: [
+        `${passedOver.join('; ')}.`,
+        'A software adapter renders on the CPU and is far slower than the CPU backends. To use it anyway, choose ONNX Runtime · WebGPU under Backend; for speed use a machine with a GPU and a browser with hardware WebGPU.',
+      ],
+    });
+  } else if (choice === 'auto' && !onGpu && gpuFailed.length) {
     showNotice({
       level: 'warn',
       kind: 'webgpu-fallback',
@@ -61,5 +68,5 @@ export function showBackend(choice: BackendChoice, name: BackendName, failed: re
 export function showBackendFailed(choice: BackendChoice): void {
   byId('status', HTMLElement).dataset.state = 'failed';
   byId('backend-used', HTMLElement).textContent = `backend: ${choice} did not start`;
-  byId('provider', HTMLElement).textContent = 'see the message below';
+  setPhraseText(byId('provider', HTMLElement), 'see the message below');
 }

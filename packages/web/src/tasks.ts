@@ -1,4 +1,5 @@
 /** What the two tabs (and the test hook) run: DOM-free, plain data in and out. */
+import * as C from '@sdxs/core';
 import type { PipelineProgress } from '@sdxs/pipeline';
 import { upscale, type Raster, type SampleArray, type UpscaleProgress } from '@sdxs/vae';
 import { getPipeline, getVae, withPipelineProgress, type LoadProgress, type WeightDtype } from './models.js';
@@ -11,13 +12,23 @@ export interface UpscaleTask<T extends SampleArray> {
   tile?: number;
   onLoad?: (p: LoadProgress) => void;
   onTile?: (p: UpscaleProgress) => void;
+  /** the weights are loaded; the tiles (and, on ort-*, compiling the encoder and decoder graphs) come next */
+  onLoaded?: () => void;
+  /** a graph backend (ort-*) compiling a part (`vae.encode`, `vae.decode`) for the tile shape */
+  onCompile?: (e: C.CompileEvent) => void;
   signal?: AbortSignal;
 }
 
 /** 2x upscale with the model's VAE: exactly 2W x 2H, same sample type and channels as the input. */
 export async function runUpscale<T extends SampleArray>(task: UpscaleTask<T>): Promise<Raster<T>> {
   const vae = await getVae(task.modelUrl, task.dtype, task.onLoad);
-  return upscale(vae, task.image, { tile: task.tile, onProgress: task.onTile, signal: task.signal });
+  task.onLoaded?.();
+  const off = task.onCompile ? C.onCompile(task.onCompile) : undefined;
+  try {
+    return await upscale(vae, task.image, { tile: task.tile, onProgress: task.onTile, signal: task.signal });
+  } finally {
+    off?.();
+  }
 }
 
 export interface GenerateTask {

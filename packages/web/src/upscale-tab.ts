@@ -3,10 +3,10 @@ import { showCompare } from './compare.js';
 import { PageInputError, explainFailure } from './diagnose.js';
 import { byId } from './dom.js';
 import { initDropZone } from './drop-zone.js';
-import { formatMs } from './eta.js';
 import { addToGallery, onGalleryCompare, type GalleryItem } from './gallery.js';
 import { fileToRaster, rasterToPng } from './image-io.js';
 import { isBusy, onBusyChange, runJob } from './job.js';
+import type { ProgressUpdate } from './progress.js';
 import { showExplanation } from './notice.js';
 import { runUpscale } from './tasks.js';
 
@@ -20,6 +20,12 @@ function compareItem(item: GalleryItem): void {
     height: entry.height,
     caption: `${entry.title}: ${entry.before.width}×${entry.before.height} → ${entry.width}×${entry.height}`,
   });
+}
+
+/** 'vae.encode' → 'Compiling the VAE encoder': ONNX Runtime builds the graph for the tile size (once per size). */
+export function compileStage(label: string): string {
+  const part = label === 'vae.encode' ? 'the VAE encoder' : label === 'vae.decode' ? 'the VAE decoder' : label;
+  return `Compiling ${part}`;
 }
 
 async function upscaleFile(file: File): Promise<void> {
@@ -40,17 +46,25 @@ async function upscaleFile(file: File): Promise<void> {
     probeFile: 'vae/config.json',
     async work({ signal, settings, progress }) {
       progress.update({ stage: `Loading the VAE (${settings.backend})`, done: 0, total: 0 });
+      // the last tile report, shown again when a compile in between ends
+      let tiles: ProgressUpdate = { stage: 'Upscaling', done: 0, total: 0 };
       const out = await runUpscale({
         modelUrl: settings.modelUrl,
         dtype: settings.dtype,
         image,
         signal,
         onLoad: (p) => progress.update({ stage: 'Loading the VAE weights', done: p.loaded, total: p.total, unit: 'tensors' }),
-        onTile: (p) => progress.update({ stage: p.stage === 'encode' ? 'Encoding tiles' : 'Decoding tiles', done: p.done, total: p.total, unit: 'tile', fraction: p.fraction, etaMs: p.etaMs }),
+        onLoaded: () => progress.update(tiles),
+        onCompile: (e) => progress.update(e.phase === 'start' ? { stage: compileStage(e.label), done: 0, total: 0 } : tiles),
+        onTile: (p) => {
+          tiles = { stage: p.stage === 'encode' ? 'Encoding tiles' : 'Decoding tiles', done: p.done, total: p.total, unit: 'tile', fraction: p.fraction, etaMs: p.etaMs };
+          progress.update(tiles);
+        },
       });
       return { out, png: await rasterToPng(out) };
     },
-    doneText: ({ out }, ms, s) => `Done: ${out.width}×${out.height} in ${formatMs(ms)} on ${s.backend}`,
+    // the time taken is in the progress card's foot ('took 1.2 s') and on the result's card
+    doneText: ({ out }, _ms, s) => `Done: ${out.width}×${out.height} on ${s.backend}`,
   });
   if (!done) return;
   const { out, png } = done.result;
@@ -61,6 +75,7 @@ async function upscaleFile(file: File): Promise<void> {
     png,
     width: out.width,
     height: out.height,
+    alpha: out.channels === 4,
     params: [
       ['source', `${image.width}×${image.height} ${image.channels === 4 ? 'RGBA' : 'RGB'}`],
       ['result', `${out.width}×${out.height}`],

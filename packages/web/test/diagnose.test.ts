@@ -28,7 +28,7 @@ describe('explaining failures', () => {
     expect(x.kind).toBe('offline');
     expect(x.title).toBe("Can't reach the Hugging Face hub");
     expect(x.advice.join(' ')).toContain('https://huggingface.co/AiArtLab/sdxs-1b/resolve/main/model_index.json');
-    expect(x.commands.join(' ')).toContain('npx @sdxs/cli make-tiny-model');
+    expect(x.commands.join(' ')).toContain('npx sdxs make-tiny-model packages/web/public/tiny-model');
     expect(explainFailure(new Error('x'), { ...hub, online: false, probe: { kind: 'unreachable', message: '' } }).advice[0]).toContain('This browser is offline');
   });
 

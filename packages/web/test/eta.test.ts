@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { StageClock, formatMs } from '../src/eta.js';
+import { Countdown, StageClock, formatMs } from '../src/eta.js';
+import { phrases } from '../src/dom.js';
 import { slug } from '../src/gallery.js';
 
 describe('progress ETA and names', () => {
@@ -10,6 +11,23 @@ describe('progress ETA and names', () => {
     expect(c.remaining('denoise', 2, 10, 1000)).toBe(4000); // 2 steps per second, 8 left
     expect(c.remaining('decode', 0, 1, 1100)).toBeUndefined();
     expect(c.remaining('decode', 1, 1, 2000)).toBe(0);
+  });
+  test('the time left counts down between reports (within a tile) and restarts from each new report', () => {
+    const c = new Countdown();
+    expect(c.remaining(0)).toBeUndefined();
+    c.set(60_000, 1000);
+    expect(c.remaining(1000)).toBe(60_000);
+    expect(c.remaining(11_000)).toBe(50_000); // ten seconds later, no report in between
+    expect(c.remaining(100_000)).toBe(0); // never below zero
+    c.set(30_000, 20_000);
+    expect(c.remaining(25_000)).toBe(25_000);
+    c.set(undefined, 26_000);
+    expect(c.remaining(27_000)).toBeUndefined();
+  });
+  test('status text splits into phrases at its separators, losing no character', () => {
+    const text = 'ONNX Runtime Web, wasm execution provider (CPU) · google swiftshader';
+    expect(phrases(text)).toEqual(['ONNX Runtime Web', ', ', 'wasm execution provider (CPU)', ' · ', 'google swiftshader']);
+    expect(phrases(text).join('')).toBe(text);
   });
   test('durations read naturally', () => {
     expect(formatMs(850)).toBe('850 ms');

@@ -71,6 +71,29 @@ async function benchBackend(model: string, backend: string, o: { width: number; 
   };
 }
 
+export type BenchResult = StageTimes | { backend: string; skipped: string };
+
+/** A reason as one short line: its first line, cut at a word near `max` characters. */
+export function shortReason(why: string, max = 100): string {
+  const line = why.split('\n')[0]!.trim();
+  if (line.length <= max) return line;
+  const cut = line.slice(0, max);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max / 2)).replace(/[\s,;:(]+$/, '')} …`;
+}
+
+/** The Markdown table of the results; skipped backends get a numbered note under the table, not a paragraph in a cell. */
+export function benchTable(results: readonly BenchResult[]): string {
+  const rows = ['| backend | load ms | encode ms | denoise ms | it/s | decode ms | total ms | peak RSS MiB |', '|---|---|---|---|---|---|---|---|'];
+  const notes: string[] = [];
+  for (const r of results) {
+    if ('skipped' in r) {
+      notes.push(`[${notes.length + 1}] ${r.backend}: ${shortReason(r.skipped)}`);
+      rows.push(`| ${r.backend} | skipped [${notes.length}] | | | | | | |`);
+    } else rows.push(`| ${r.backend} | ${r.loadMs} | ${r.encodeMs} | ${r.denoiseMs} | ${r.itPerSec} | ${r.decodeMs} | ${r.totalMs} | ${r.peakRssMiB} |`);
+  }
+  return `${rows.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+}
+
 export const bench: Command = {
   name: 'bench',
   summary: 'compare backends on a real generation, stage by stage',
@@ -94,12 +117,12 @@ export const bench: Command = {
     const o = { width: intArg('bench', 'width', v.width, 512, 16, 8192), height: intArg('bench', 'height', v.height, 512, 16, 8192), steps: intArg('bench', 'steps', v.steps, 4, 1, 1000), dtype } as const;
     const names = v.backends ? v.backends.split(',').map((s) => s.trim()) : C.listBackends();
     for (const n of names) if (!C.listBackends().includes(n)) throw new UsageError(`sdxs bench: unknown backend '${n}'; choose from ${C.listBackends().join(', ')}`);
-    const results: (StageTimes | { backend: string; skipped: string })[] = [];
+    const results: BenchResult[] = [];
     for (const b of names) {
       const why = await C.backendFailure(b);
       if (why) {
         results.push({ backend: b, skipped: why });
-        if (!v.json) io.stderr.write(`skipping ${b}: ${why}\n`);
+        if (!v.json) io.stderr.write(`skipping ${b}: ${shortReason(why)}\n`);
         continue;
       }
       if (!v.json) io.stderr.write(`benchmarking ${b} ...\n`);
@@ -107,10 +130,7 @@ export const bench: Command = {
     }
     if (v.json) io.stdout.write(`${JSON.stringify({ ...o, model: v.model ?? DEFAULT_MODEL, results })}\n`);
     else {
-      io.stdout.write(`| backend | load ms | encode ms | denoise ms | it/s | decode ms | total ms | peak RSS MiB |\n|---|---|---|---|---|---|---|---|\n`);
-      for (const r of results) {
-        io.stdout.write('skipped' in r ? `| ${r.backend} | skipped: ${r.skipped.split('\n')[0]} |||||||\n` : `| ${r.backend} | ${r.loadMs} | ${r.encodeMs} | ${r.denoiseMs} | ${r.itPerSec} | ${r.decodeMs} | ${r.totalMs} | ${r.peakRssMiB} |\n`);
-      }
+      io.stdout.write(benchTable(results));
     }
     return 0;
   },

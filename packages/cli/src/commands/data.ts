@@ -26,7 +26,7 @@ export const data: Command = {
       return 0;
     }
     // A summary line (or --json summary), never the whole index: that is <out>/index.json.
-    await runDataConvert(rest, { signal: io.signal, stdout: io.stdout, stderr: io.stderr });
+    await runDataConvert(rest, { signal: io.signal, stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
     return 0;
   },
 };

@@ -7,12 +7,12 @@ import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import { progressFor, type CliIo, type Command } from '../io.js';
 import { writeFileAtomic } from '../output.js';
-import { DEFAULT_VAE_MODEL, loadVae } from './upscale.js';
+import { DEFAULT_VAE_MODEL, loadVae, modelSource } from './upscale.js';
 
 const help = `sdxs eval vae --images <folder> [options]
 
-The VAE quality report of the SDXS seed: each image is encoded (posterior mean) and decoded, then scored
-against the original. Prints the averages as the seed's table line
+The VAE quality report of the original (Python) SDXS project: each image is encoded (posterior mean) and
+decoded, then scored against the original image. Prints the averages as that project's table line
 
   MSE=… PSNR=… LPIPS=… Edge=… KL=…
 
@@ -20,13 +20,13 @@ and writes per-image scores (CSV and JSON) and a chart of per-image PSNR (SVG).
 
   Metrics (pixels in [0, 1]): MSE; PSNR = 10·log10(1/MSE), averaged per image; Edge = mean |Sobel gradient
   magnitude of the reconstruction − that of the original| per channel over interior pixels; KL = mean over
-  latent elements of KL(N(mean, exp(logvar)) ‖ N(0, 1)). LPIPS is not computed by this version (n/a, with
-  the reason printed).
+  latent elements of KL(N(mean, exp(logvar)) ‖ N(0, 1)). LPIPS is not available: sdxs has no LPIPS network
+  (the column reads n/a, and stderr says so).
 
       --images <folder>   folder of images (.png .jpg .jpeg .webp .avif .tif .tiff; not recursive)
       --mode <m>          reconstruct (default): the image centre-cropped to a multiple of the decoder
                           scale, shrunk by the upscale factor (block means), encoded and decoded back to
-                          its size (the seed's "reconstruction at 16x"); upscale: encoded as is, decoded
+                          its size (the original project's "reconstruction at 16x"); upscale: encoded as is, decoded
                           2x and compared with the original resized (bilinear) to the output size
       --model <dir|repo>  VAE folder or hub repo id (default ${DEFAULT_VAE_MODEL}, subfolder vae)
       --subfolder <name>  subfolder of --model holding the VAE (default: vae when present)
@@ -72,7 +72,7 @@ export const evalCommand: Command = {
     if (mode !== 'reconstruct' && mode !== 'upscale') throw new UsageError(`sdxs eval vae: --mode must be reconstruct or upscale, got '${v.mode}'`);
     const dtype = dtypeArg('eval vae', v.dtype);
     await selectBackend('eval vae', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet });
-    const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
+    const vae = await loadVae(modelSource(io.cwd, v.model), v.subfolder, dtype, io.signal);
     try {
       const bar = progressFor(io, 'eval vae', { json: v.json, quiet: v.quiet, unit: 'images' });
       const report = await evaluateVaeFolder(vae, path.resolve(io.cwd, v.images), { mode, signal: io.signal, onProgress: (p) => bar.update(p.done, p.total) });
@@ -88,7 +88,7 @@ export const evalCommand: Command = {
       if (v.json) io.stdout.write(`${JSON.stringify(vaeReportJson(report))}\n`);
       else {
         io.stdout.write(`${formatVaeReport(report)}\n`);
-        if (report.lpipsReason) io.stderr.write(`LPIPS: n/a (${report.lpipsReason}; this version has no LPIPS network)\n`);
+        if (report.lpipsReason) io.stderr.write(`LPIPS: n/a (${report.lpipsReason})\n`);
       }
       return 0;
     } finally {

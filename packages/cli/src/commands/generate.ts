@@ -14,9 +14,10 @@ const D = GENERATION_DEFAULTS;
 const help = `sdxs generate "<prompt>" [options]
 sdxs generate --image-prompt <file> ["<text>"] [options]
 
-Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters.
-With --image-prompt the picture (and the optional text after it) conditions the model through the text
-encoder's Qwen3.5 vision tower: SDXS's image-to-image mode, experimental in the model itself.
+Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters and prints
+the path of each on stdout (as upscale does); progress, the backend line and, with --refine, the refined
+prompt go to stderr. With --image-prompt the picture (and the optional text after it) conditions the model
+through the text encoder's Qwen3.5 vision tower: SDXS's image-to-image mode, experimental in the model itself.
 
   -n, --negative <text>   negative prompt (default: none, the empty prompt)
   -W, --width <px>        width, a multiple of 16 (default ${D.width}; with --image: the image's width
@@ -42,6 +43,7 @@ ${LORA_HELP}
       --revision <rev>    hub revision (default main)
       --cache-dir <dir>   hub cache folder
   -o, --output <file.png> output path (default sdxs.png; several images get -1, -2, ... suffixes); --out works too
+  -f, --force             overwrite existing outputs (without it an existing file is refused before any work)
       --json              print a JSON summary on stdout, no progress bars
   -q, --quiet             no progress bars and no backend line
   -v, --verbose           also say which backends auto passed over, and why
@@ -77,6 +79,7 @@ export const generate: Command = {
       'cache-dir': { type: 'string' },
       output: { type: 'string', short: 'o' },
       out: { type: 'string' },
+      force: { type: 'boolean', short: 'f' },
       verbose: { type: 'boolean', short: 'v' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -116,6 +119,12 @@ export const generate: Command = {
       decodeTile,
     };
     const loras = loraArgs(cmd, v.lora);
+    // the same rule as upscale: an existing output is refused (before any work) unless --force
+    const paths = numberedPaths(path.resolve(io.cwd, v.output ?? v.out ?? 'sdxs.png'), opts.batch);
+    if (!v.force) {
+      const clash = paths.find((p) => existsSync(p));
+      if (clash) throw new UsageError(`sdxs generate: '${clash}' exists; use --force to overwrite`);
+    }
     const image = v.image ? await readInputImage(path.resolve(io.cwd, v.image), io.env, (m) => io.stderr.write(`sdxs ${cmd}: warning: ${m}\n`)) : undefined;
     const imagePrompt = hasImagePrompt ? await readInputImage(path.resolve(io.cwd, v['image-prompt']!), io.env, (m) => io.stderr.write(`sdxs ${cmd}: warning: ${m}\n`)) : undefined;
     if (image && (v.width === undefined || v.height === undefined)) {
@@ -158,13 +167,15 @@ export const generate: Command = {
       await applyLoras(pipe, loras);
       const result = await pipe.generate({ ...opts, image, imagePrompt, signal: io.signal });
       for (const b of bars.values()) b.done();
-      const paths = numberedPaths(path.resolve(io.cwd, v.output ?? v.out ?? 'sdxs.png'), result.images.length);
+      if (opts.refine && !v.json && !v.quiet) {
+        for (const [i, p] of result.prompts.entries()) io.stderr.write(`sdxs generate: refined prompt${result.prompts.length > 1 ? ` ${i + 1}` : ''}: ${p}\n`);
+      }
       for (const [i, img] of result.images.entries()) await writeFileAtomic(paths[i]!, await img.toPng());
       if (v.json) {
         io.stdout.write(
           `${JSON.stringify({ backend, model, files: paths, prompts: result.prompts, seeds: result.seeds, width: result.images[0]!.width, height: result.images[0]!.height })}\n`,
         );
-      } else for (const p of paths) io.stdout.write(`${p}\n`);
+      } else for (const p of paths) io.stdout.write(`${p}\n`); // one line per file written, as upscale prints
       return 0;
     } finally {
       pipe.dispose();

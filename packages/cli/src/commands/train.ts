@@ -12,7 +12,7 @@ export const train: Command = {
       return 0;
     }
     // the summary (a line on stderr, or JSON on stdout with --json) is runTrain's
-    const r = await runTrain(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal });
+    const r = await runTrain(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal, cwd: io.cwd });
     return r?.interrupted ? EXIT.interrupted : EXIT.ok;
   },
 };

@@ -15,7 +15,8 @@ export const DEFAULT_VAE_MODEL = 'AiArtLab/sdxs-1b';
 export const upscaleHelp = `sdxs upscale <in> [options]
 
 Enlarge an image, a video or a folder of images 2x with the SDXS VAE (encode to the posterior mean,
-decode): no invented detail, deterministic output.
+decode): no invented detail, deterministic output. Prints the path of each file written on stdout (as
+generate does); progress and the backend line go to stderr.
 
   <in>                    an image (.png .jpg .jpeg .webp .avif .tif .tiff), a video (.mp4 .mov .mkv
                           .webm .avi .m4v .gif; needs ffmpeg on the PATH or FFMPEG_PATH), or a folder
@@ -66,6 +67,11 @@ function defaultOutput(input: string, kind: Kind): string {
   if (kind === 'folder') return `${input.replace(/[\\/]+$/, '')}-2x`;
   const ext = path.extname(input);
   return path.join(path.dirname(input), `${path.basename(input, ext)}-2x${ext}`);
+}
+
+/** --model as given: a folder relative to the working directory when one is there, else a hub repo id (as generate reads it). */
+export function modelSource(cwd: string, model: string | undefined): string | undefined {
+  return model !== undefined && existsSync(path.resolve(cwd, model)) ? path.resolve(cwd, model) : model;
 }
 
 export async function loadVae(model: string | undefined, subfolder: string | undefined, dtype: WeightDTypeArg | undefined, signal: AbortSignal): Promise<AsymmetricAutoencoderKL> {
@@ -134,7 +140,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
   }
 
   const backend = await selectBackend('upscale', v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
-  const vae = await loadVae(v.model, v.subfolder, dtype, io.signal);
+  const vae = await loadVae(modelSource(io.cwd, v.model), v.subfolder, dtype, io.signal);
   const limits = imageLimitsFrom(io.env);
   const opts = { tile, overlap, signal: io.signal, maxInputPixels: limits.maxPixels, maxInputBytes: limits.maxBytes };
   try {
@@ -143,6 +149,7 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
       const r = await upscaleVideo(vae, input, output, { ...opts, batchSize, crf, env: io.env, onProgress: (p) => bar.update(p.done, p.total) });
       bar.done(`${r.written} frames → ${output}`);
       if (v.json) io.stdout.write(`${JSON.stringify({ backend, outputs: [{ input, output, frames: r.written }], failures: [] })}\n`);
+      else io.stdout.write(`${output}\n`);
       return 0;
     }
     const failures: string[] = [];
@@ -156,6 +163,8 @@ export async function runUpscale(argv: string[], io: CliIo): Promise<number> {
         const size = await upscaleImageFile(vae, src, dst, { ...opts, quality, onProgress: (p) => bar.update(p.done, p.total) });
         bar.done(`${size.width}x${size.height}${size.frames > 1 ? `, ${size.frames} frames` : ''} → ${dst}`);
         outputs.push({ input: src, output: dst, ...size });
+        // one line per file written on stdout, as generate prints (the progress and backend lines are on stderr)
+        if (!v.json) io.stdout.write(`${dst}\n`);
       } catch (e) {
         bar.done();
         // In a folder, one bad image does not stop the others; a single input fails the command.

@@ -9,15 +9,9 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 
-/** Why a local model file cannot be opened; `message` says what to change. */
-export class LocalFileError extends Error {
-  readonly code: 'ENOENT' | 'NOT_REGULAR' | 'OUTSIDE' | 'IO';
-  constructor(code: LocalFileError['code'], message: string) {
-    super(message);
-    this.code = code;
-    this.name = 'LocalFileError';
-  }
-}
+import { LocalFileError } from './local-file-error.js';
+
+export { LocalFileError };
 
 /** The folder a file's symlinks must stay inside: its own folder, or the repo folder of a hub snapshot. */
 function containmentRoot(dir: string, sep: string): string {

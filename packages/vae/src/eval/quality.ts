@@ -24,7 +24,7 @@ export interface VaeEvalOptions {
   mode?: VaeEvalMode;
   /** LPIPS or another perceptual distance; without one the LPIPS column is absent (see `lpipsReason`) */
   lpips?: PerceptualScorer | null;
-  /** why LPIPS is absent, printed in the report (default: no LPIPS network given) */
+  /** why LPIPS is absent, printed in the report (default: not available, sdxs has no LPIPS network) */
   lpipsReason?: string;
   /** keep the compared images in the result (`reference`, `reconstruction`, `input`) */
   keepImages?: boolean;
@@ -130,7 +130,7 @@ export async function evaluateVae(vae: AsymmetricAutoencoderKL, images: readonly
     scores.push(score);
     opts.onProgress?.({ done: i + 1, total: images.length, name });
   }
-  return summarizeVaeScores(mode, scores, opts.lpips ? null : (opts.lpipsReason ?? 'no LPIPS network given'));
+  return summarizeVaeScores(mode, scores, opts.lpips ? null : (opts.lpipsReason ?? 'not available: sdxs has no LPIPS network, so the perceptual distance is not computed'));
 }
 
 /** A report from per-image scores: means over images (PSNR as the mean of per-image PSNRs). */
@@ -173,13 +173,15 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function psnrChartSvg(r: VaeEvalReport, opts: { title?: string } = {}): string {
   const bars = r.images.map((s) => ({ name: s.name, v: Number.isFinite(s.psnr) ? s.psnr : 99 }));
   const [bw, gap, left, top, plotH, bottom] = [28, 10, 44, 28, 160, 70];
-  const width = left + Math.max(1, bars.length) * (bw + gap) + gap;
+  const title = opts.title ?? `VAE ${r.mode}: PSNR per image (dB)`;
+  // wide enough for the bars and for the title (12 px sans-serif: under 7 px a character)
+  const width = Math.max(left + Math.max(1, bars.length) * (bw + gap) + gap, left + Math.ceil(title.length * 7) + gap);
   const height = top + plotH + bottom;
   const max = Math.max(10, Math.ceil(Math.max(...bars.map((b) => b.v), 0) / 10) * 10);
   const y = (v: number): number => top + plotH - (v / max) * plotH;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="10">`);
-  parts.push(`<text x="${left}" y="16" font-size="12">${esc(opts.title ?? `VAE ${r.mode}: PSNR per image (dB)`)}</text>`);
+  parts.push(`<text x="${left}" y="16" font-size="12">${esc(title)}</text>`);
   for (let t = 0; t <= max; t += max / 5) {
     parts.push(`<line x1="${left}" x2="${width - gap}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 4}" y="${(y(t) + 3).toFixed(1)}" text-anchor="end">${t.toFixed(0)}</text>`);

@@ -3,14 +3,29 @@ import { BackendUnavailableError } from '../../errors.js';
 import { dawnAdapterInfo } from '../dawn-probe.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
-import { isNodeLike, vulkanIsSoftware } from '../env.js';
+import { hasOwnWebgpu, isDeno, isNodeLike, vulkanIsSoftware } from '../env.js';
 import { OrtRunner } from './runner.js';
 import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
 
 
-/** onnxruntime-node where it loads (Node, Bun), else onnxruntime-web (browsers). */
+/**
+ * onnxruntime-node where it loads (Node, Bun, and Deno through its native addon), else onnxruntime-web (browsers).
+ * WebGPU runs on onnxruntime-web wherever the runtime has its own `navigator.gpu` (Deno's wgpu, which also takes
+ * adapters Dawn refuses, such as lavapipe); in Node and Bun on onnxruntime-web over a `navigator.gpu` the user
+ * installed (the `webgpu` package) with `useOnnxRuntimeWeb(ort)` or SDXS_ORT_PACKAGE=web.
+ */
 async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRuntime> {
-  if (isNodeLike() && !hasInjectedOnnxRuntimeWeb() && process.env?.SDXS_ORT_PACKAGE !== 'web') return nodeRuntime(provider);
+  const web = hasInjectedOnnxRuntimeWeb() || process.env?.SDXS_ORT_PACKAGE === 'web' || (provider === 'webgpu' && hasOwnWebgpu());
+  if (isNodeLike() && !web) {
+    return nodeRuntime(provider).catch((e: unknown) => {
+      // Deno resolves an optional peer only when the program itself imports it
+      if (!isDeno() || !(e instanceof BackendUnavailableError) || !/Cannot find module/.test(e.message)) throw e;
+      throw new BackendUnavailableError(
+        `backend 'ort-${provider}' in Deno needs onnxruntime-node in the module graph: import 'npm:onnxruntime-node@1.30.0' in your program, or run with --preload npm:onnxruntime-node@1.30.0 (${e.message})`,
+        { cause: e },
+      );
+    });
+  }
   if (provider === 'cuda') return nodeRuntime('cuda');
   return webRuntime(provider === 'cpu' ? 'wasm' : 'webgpu');
 }

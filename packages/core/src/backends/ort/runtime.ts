@@ -8,7 +8,7 @@ import { dawnAdapterInfo, probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { DeviceValue, HostArray, SegmentOutput } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
-import { importOptional, isNodeLike } from '../env.js';
+import { importOptional, isDeno, isNodeLike } from '../env.js';
 
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
@@ -266,29 +266,61 @@ export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntim
   try {
     ort = injectedWeb ?? ((await importOptional(provider === 'webgpu' ? 'onnxruntime-web/webgpu' : 'onnxruntime-web')) as WebOrt);
   } catch (e) {
-    throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: npm i onnxruntime-web (${(e as Error).message.split('\n')[0]})`, { cause: e });
+    const how = isDeno() ? "import 'npm:onnxruntime-web@1.30.0' in your program (or run with --preload npm:onnxruntime-web@1.30.0)" : 'npm i onnxruntime-web';
+    throw new BackendUnavailableError(`backend 'ort-${provider}' needs onnxruntime-web: ${how} (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
   ort.env.logLevel = 'error';
+  // Mesa's Vulkan drivers under Deno's wgpu complain on stderr when XDG_RUNTIME_DIR is unset; give them one
+  if (provider === 'webgpu' && isDeno() && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
   if (provider === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
-    throw new BackendUnavailableError("backend 'ort-webgpu': navigator.gpu is missing (WebGPU needs a secure context and a WebGPU-enabled browser)");
+    throw new BackendUnavailableError(
+      isNodeLike() && !isDeno()
+        ? "backend 'ort-webgpu' on onnxruntime-web in Node/Bun needs a navigator.gpu: install one from the 'webgpu' package first (import { create, globals } from 'webgpu'; Object.assign(globalThis, globals); globalThis.navigator = { gpu: create([]) })"
+        : "backend 'ort-webgpu': navigator.gpu is missing (WebGPU needs a secure context and a WebGPU-enabled browser)",
+    );
   }
-  const create = async (src: SessionSource): Promise<OrtSession> => {
+  // Dawn in Node/Bun (the 'webgpu' package) refuses writeBuffer data backed by a SharedArrayBuffer, and
+  // onnxruntime-web's threaded wasm heap is one: hand it a copy
+  type Queue = { writeBuffer: (...a: unknown[]) => unknown; sdxsCopiesShared?: true };
+  const queue = (globalThis as { GPUQueue?: { prototype: Queue } }).GPUQueue?.prototype;
+  if (provider === 'webgpu' && isNodeLike() && !isDeno() && queue && !queue.sdxsCopiesShared && typeof SharedArrayBuffer !== 'undefined') {
+    const write = queue.writeBuffer;
+    queue.writeBuffer = function (this: unknown, ...a: unknown[]) {
+      const d = a[2];
+      if (d instanceof SharedArrayBuffer) a[2] = new Uint8Array(d).slice().buffer;
+      else if (ArrayBuffer.isView(d) && d.buffer instanceof SharedArrayBuffer && 'slice' in d) a[2] = (d as Uint8Array).slice();
+      return write.apply(this, a);
+    };
+    queue.sdxsCopiesShared = true;
+  }
+  // onnxruntime-web's WebGPU provider takes one thing at a time: a session made while another runs fails
+  // ("another WebGPU EP inference session is being created", then broken pipelines) when values are read
+  // concurrently, so creations and runs wait for each other (the wasm provider needs no queue)
+  let last: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (provider !== 'webgpu') return fn();
+    const p = last.then(fn);
+    last = p.catch(() => undefined);
+    return p;
+  };
+  const createNow = async (src: SessionSource): Promise<OrtSession> => {
     const s = await ort.InferenceSession.create(src.bytes, {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       externalData: src.externalData,
     });
     return {
-      run: async (feeds, outputs) => {
-        const f: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(feeds)) f[k] = 'device' in v ? v.device.tensor : new ort.Tensor(v.type, v.data, v.dims);
-        const res = await s.run(f);
-        const out: Record<string, HostArray> = {};
-        for (const o of outputs) out[o] = res[o]!.getData ? await res[o]!.getData!() : res[o]!.data;
-        return out;
-      },
+      run: (feeds, outputs) =>
+        serial(async () => {
+          const f: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(feeds)) f[k] = 'device' in v ? v.device.tensor : new ort.Tensor(v.type, v.data, v.dims);
+          const res = await s.run(f);
+          const out: Record<string, HostArray> = {};
+          for (const o of outputs) out[o] = res[o]!.getData ? await res[o]!.getData!() : res[o]!.data;
+          return out;
+        }),
       dispose: () => void s.release(),
     };
   };
-  return { pkg: 'onnxruntime-web', provider, create };
+  return { pkg: 'onnxruntime-web', provider, create: (src) => serial(() => createNow(src)) };
 }

@@ -1,0 +1,39 @@
+/**
+ * The order `auto` tries the page's backends in. A real WebGPU adapter puts the GPU backends first; a software
+ * one (SwiftShader, llvmpipe/lavapipe, WARP: tens of times slower than ONNX Runtime's wasm provider on the
+ * CPU) puts them last, tried only when nothing else starts, as the CLI does. DOM-free.
+ */
+
+export const BACKEND_ORDER = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+export type BackendChoice = 'auto' | BackendName;
+
+export const WEBGPU_BACKENDS: readonly BackendName[] = ['ort-webgpu', 'tfjs-webgpu'];
+
+export function isBackendChoice(s: string | null): s is BackendChoice {
+  return s === 'auto' || (BACKEND_ORDER as readonly string[]).includes(s ?? '');
+}
+
+/** What a WebGPU adapter says about itself (`GPUAdapter.info`, and `isFallbackAdapter` where the browser has it). */
+export interface AdapterFacts {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/** Whether the adapter is a software rasteriser rather than a GPU. */
+export function isSoftwareAdapter(a: AdapterFacts): boolean {
+  if (a.isFallbackAdapter || a.info?.isFallbackAdapter) return true;
+  const text = `${a.info?.vendor ?? ''} ${a.info?.architecture ?? ''} ${a.info?.device ?? ''} ${a.info?.description ?? ''}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|software|warp|microsoft basic render/.test(text);
+}
+
+/** A readable name for the adapter, e.g. 'google swiftshader'. */
+export function adapterLabel(a: AdapterFacts): string {
+  return [a.info?.vendor, a.info?.architecture || a.info?.description].filter(Boolean).join(' ');
+}
+
+/** `auto`'s order: BACKEND_ORDER, or with the WebGPU backends moved to the end when the adapter is software. */
+export function autoOrder(softwareAdapter: boolean): BackendName[] {
+  if (!softwareAdapter) return [...BACKEND_ORDER];
+  return [...BACKEND_ORDER.filter((b) => !WEBGPU_BACKENDS.includes(b)), ...WEBGPU_BACKENDS];
+}

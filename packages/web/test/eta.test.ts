@@ -32,6 +32,9 @@ describe('progress ETA and names', () => {
   test('durations read naturally', () => {
     expect(formatMs(850)).toBe('850 ms');
     expect(formatMs(4200)).toBe('4.2 s');
+    // never '60.0 s': just under a minute reads as one minute
+    expect(formatMs(59_999)).toBe('1 min 0 s');
+    expect(formatMs(59_940)).toBe('59.9 s');
     expect(formatMs(185_000)).toBe('3 min 5 s');
     expect(formatMs(3_720_000)).toBe('1 h 2 min');
     expect(formatMs(NaN)).toBe('–');

@@ -3,7 +3,7 @@ import * as C from '@sdxs/core';
 import type { Qwen35TextConfig } from '../config.js';
 import type { Qwen35Cache } from './cache.js';
 import { projectOnto } from './embedding.js';
-import { closeAll, openQwenCheckpoint, readQwenConfig, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
+import { loadCheckpointInto, readQwenConfig, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
 import type { AttentionMaskInput } from './masks.js';
 import { argmaxRows, sampleFromLogits, type SamplingOptions } from './sampling.js';
 import { Qwen35TextModel, type InputIds, type TextForwardOptions } from './text-model.js';
@@ -68,16 +68,7 @@ export class Qwen35ForCausalLM extends C.Module {
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35ForCausalLM> {
     const dir = await resolveQwenSource(source, options, ['generation_config.json']);
     const lm = new Qwen35ForCausalLM(await readQwenConfig(dir));
-    const files = await openQwenCheckpoint(dir);
-    try {
-      await lm.loadFrom(files, options);
-    } catch (e) {
-      lm.dispose();
-      throw e;
-    } finally {
-      await closeAll(files);
-    }
-    return lm;
+    return loadCheckpointInto(dir, lm, (files) => lm.loadFrom(files, options));
   }
 
   /** Loads the text tower and (untied) `lm_head.weight` from open checkpoint files; returns resident bytes. */

@@ -37,3 +37,20 @@ export const isNonTextKey = (key: string): boolean => key.startsWith('model.visu
 export async function closeAll(files: readonly C.SafetensorsFile[]): Promise<void> {
   await Promise.all(files.map((f) => f.close()));
 }
+
+/**
+ * Opens `dir`'s checkpoint, runs `load` on it and closes it; a load that fails disposes `model` first. Returns
+ * `model`: the one shape of every `fromPretrained` (text tower, causal LM, vision tower, both).
+ */
+export async function loadCheckpointInto<M extends { dispose(): void }>(dir: string, model: M, load: (files: readonly C.SafetensorsFile[]) => Promise<unknown>): Promise<M> {
+  const files = await openQwenCheckpoint(dir);
+  try {
+    await load(files);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    await closeAll(files);
+  }
+  return model;
+}

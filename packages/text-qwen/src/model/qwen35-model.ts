@@ -9,7 +9,7 @@ import { parseQwen35MultimodalTokens, parseQwen35VisionConfig, type Qwen35Multim
 import { multimodalRopeIndex, type RopeIndex } from '../vision/rope-index.js';
 import { scatterImageFeatures } from '../vision/scatter.js';
 import { gridRows, Qwen35VisionModel, type ImageGridInput } from '../vision/vision-model.js';
-import { closeAll, openQwenCheckpoint, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
+import { loadCheckpointInto, resolveQwenSource, type Qwen35LoadOptions } from './load.js';
 import type { AttentionMaskInput } from './masks.js';
 import { Qwen35TextModel, type TextForwardOptions, type TextModelOutput } from './text-model.js';
 
@@ -73,17 +73,10 @@ export class Qwen35Model extends C.Module {
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35Model> {
     const dir = await resolveQwenSource(source, options);
     const model = new Qwen35Model(parseQwen35ModelConfig(await C.loadConfig(dir), `${dir}/config.json`));
-    const files = await openQwenCheckpoint(dir);
-    try {
+    return loadCheckpointInto(dir, model, async (files) => {
       await model.language_model.loadFrom(files, options);
       await model.visual.loadFrom(files, options);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    } finally {
-      await closeAll(files);
-    }
-    return model;
+    });
   }
 
   /** The host positions and per-row rope deltas of `inputIds` (see multimodalPositionIds). */

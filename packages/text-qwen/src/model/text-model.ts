@@ -6,7 +6,7 @@ import { Qwen35DecoderLayer, type LayerContext } from './decoder-layer.js';
 import { keyValueWrite } from './attention.js';
 import { Qwen35Embedding } from './embedding.js';
 import type { DeltaRuleMode } from './gated-deltanet.js';
-import { closeAll, isNonTextKey, openQwenCheckpoint, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
+import { isNonTextKey, loadCheckpointInto, readQwenConfig, resolveQwenSource, textPrefix, type Qwen35LoadOptions } from './load.js';
 import { attentionBias, maskTensor, type AttentionMaskInput } from './masks.js';
 import { mropeTables, ropeTables, type MultimodalPositions } from './rope.js';
 
@@ -58,16 +58,7 @@ export class Qwen35TextModel extends C.Module {
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35TextModel> {
     const dir = await resolveQwenSource(source, options);
     const model = new Qwen35TextModel(await readQwenConfig(dir));
-    const files = await openQwenCheckpoint(dir);
-    try {
-      await model.loadFrom(files, options);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    } finally {
-      await closeAll(files);
-    }
-    return model;
+    return loadCheckpointInto(dir, model, (files) => model.loadFrom(files, options));
   }
 
   /** Loads this text tower from open checkpoint files (prefix detected; `lm_head`, vision and MTP tensors skipped). */

@@ -6,7 +6,7 @@
  */
 import * as C from '@sdxs/core';
 import { parseQwen35Config } from '../config.js';
-import { closeAll, openQwenCheckpoint, type Qwen35LoadOptions } from '../model/load.js';
+import { loadCheckpointInto, type Qwen35LoadOptions } from '../model/load.js';
 import type { QwenTokenizer } from '../tokenizer.js';
 import { parseQwen35MultimodalTokens, parseQwen35VisionConfig, type Qwen35MultimodalTokens } from '../vision/config.js';
 import { Qwen35ImageProcessor, parseImageProcessorConfig, type ImageInput } from '../vision/image-processor.js';
@@ -49,15 +49,7 @@ export async function loadSdxsVision(textEncoderDir: string, processorDirs: read
   }
   if (!processor) throw new C.ConfigError(`no preprocessor_config.json in ${processorDirs.join(' or ')}: the image processor's settings are needed for image prompts`);
   const model = new Qwen35VisionModel(vision);
-  const files = await openQwenCheckpoint(textEncoderDir);
-  try {
-    await model.loadFrom(files, options);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  } finally {
-    await closeAll(files);
-  }
+  await loadCheckpointInto(textEncoderDir, model, (files) => model.loadFrom(files, options));
   return { model, processor, tokens };
 }
 

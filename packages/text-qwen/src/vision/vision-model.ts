@@ -4,7 +4,7 @@
  * bilinearly to each image, the blocks with 2-D rotary attention within each image, and the 2×2 patch merger.
  */
 import * as C from '@sdxs/core';
-import { closeAll, openQwenCheckpoint, resolveQwenSource, type Qwen35LoadOptions } from '../model/load.js';
+import { loadCheckpointInto, resolveQwenSource, type Qwen35LoadOptions } from '../model/load.js';
 import { parseQwen35VisionConfig, type Qwen35VisionConfig } from './config.js';
 import { attentionSegments, checkGrids, positionEmbeddingTaps, visionRopeTables, type GridThw } from './positions.js';
 import { Qwen35VisionBlock } from './vision-block.js';
@@ -103,16 +103,7 @@ export class Qwen35VisionModel extends C.Module {
   static async fromPretrained(source: string, options: Qwen35LoadOptions = {}): Promise<Qwen35VisionModel> {
     const dir = await resolveQwenSource(source, options);
     const model = new Qwen35VisionModel(parseQwen35VisionConfig(await C.loadConfig(dir), `${dir}/config.json`));
-    const files = await openQwenCheckpoint(dir);
-    try {
-      await model.loadFrom(files, options);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    } finally {
-      await closeAll(files);
-    }
-    return model;
+    return loadCheckpointInto(dir, model, (files) => model.loadFrom(files, options));
   }
 
   /** Loads `model.visual.*` from open checkpoint files (a clear error naming them when there is no vision tower). */

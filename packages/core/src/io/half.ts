@@ -154,3 +154,18 @@ export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
   for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToBf16Bits(bits[i]);
   return dst;
 }
+
+/** The largest finite float16 value. */
+export const FLOAT16_MAX = 65504;
+
+/**
+ * Float32 values as float16 bits, refusing a finite value beyond float16's range (it would silently become
+ * Inf): `describe(value, index)` says where, for the error.
+ */
+export function f32ToF16Checked(src: Float32Array, describe: (value: number, index: number) => Error): Uint16Array {
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i]!;
+    if ((x > FLOAT16_MAX || x < -FLOAT16_MAX) && Number.isFinite(x)) throw describe(x, i);
+  }
+  return f32ToF16(src);
+}

@@ -3,7 +3,7 @@ import { computeOf, currentBackend, ENGINE, fromData } from '../engine.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { f8ToF32 } from '../io/float8.js';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16Checked, FLOAT16_MAX } from '../io/half.js';
 import type { SafetensorsFile, SafetensorsTypedArray } from '../io/safetensors.js';
 import type { SafetensorsDType } from '../io/safetensors-dtype.js';
 import type { Tensor } from '../tensor.js';
@@ -48,18 +48,6 @@ function policyFor(policy: WeightDType): WeightDType {
   return f16 && (policy === 'half' || policy === 'source') ? 'float16' : policy;
 }
 
-const FLOAT16_MAX = 65504;
-
-/** Refuse a finite value that float16 cannot hold (it would silently become Inf). */
-function checkFloat16Range(f32: Float32Array, where: string): void {
-  for (let i = 0; i < f32.length; i++) {
-    const x = f32[i]!;
-    if ((x > FLOAT16_MAX || x < -FLOAT16_MAX) && Number.isFinite(x)) {
-      throw new CheckpointError(`${where}: value ${x} at index ${i} is beyond float16's range (±${FLOAT16_MAX}); keep this tensor in float32 or bfloat16 (compute: 'float32', dtype 'half' or 'source')`);
-    }
-  }
-}
-
 /** Integer and boolean dtypes: never float weights (their values would be read as counts, not numbers). */
 const NOT_FLOAT: ReadonlySet<SafetensorsDType> = new Set(['BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64']);
 
@@ -90,8 +78,10 @@ export function convertRaw(raw: SafetensorsTypedArray, from: SafetensorsDType, t
   else if (raw instanceof Float64Array) f32 = Float32Array.from(raw);
   else throw new CheckpointError(`${where}: cannot convert ${from} to ${to}`);
   if (to === 'float32') return f32;
-  if (to === 'float16') checkFloat16Range(f32, where);
-  return to === 'float16' ? f32ToF16(f32) : f32ToBf16(f32);
+  if (to === 'float16') {
+    return f32ToF16Checked(f32, (x, i) => new CheckpointError(`${where}: value ${x} at index ${i} is beyond float16's range (±${FLOAT16_MAX}); keep this tensor in float32 or bfloat16 (compute: 'float32', dtype 'half' or 'source')`));
+  }
+  return f32ToBf16(f32);
 }
 
 /**

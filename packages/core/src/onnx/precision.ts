@@ -21,7 +21,7 @@
  */
 import type { OpAttrs, UnaryFn } from '../backend.js';
 import { CheckpointError } from '../errors.js';
-import { f32BitsToF16Bits } from '../io/half.js';
+import { bf16ToF32, f32ToF16Checked, FLOAT16_MAX } from '../io/half.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 
 export type FloatType = 'float16' | 'float32';
@@ -85,7 +85,6 @@ export function opPrecision(v: LazyValue, inTypes: readonly ElemType[]): Precisi
   }
 }
 
-const FLOAT16_MAX = 65504;
 const halfCopies = new WeakMap<LazyValue, Uint16Array>();
 
 /**
@@ -98,20 +97,8 @@ export function halfWeightBits(v: LazyValue): Uint16Array {
   if (v.storage?.dtype === 'float16') return v.storage.bits;
   let bits = halfCopies.get(v);
   if (bits) return bits;
-  const n = v.shape.reduce((a, b) => a * b, 1);
-  bits = new Uint16Array(n);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  const src = v.storage ? v.storage.bits : new Uint32Array(v.data!.buffer, v.data!.byteOffset, n);
-  const bf16 = v.storage?.dtype === 'bfloat16';
-  for (let i = 0; i < n; i++) {
-    u32[0] = bf16 ? (src[i]! << 16) >>> 0 : src[i]!;
-    const x = f32[0]!;
-    if (Math.abs(x) > FLOAT16_MAX && Number.isFinite(x)) {
-      throw new CheckpointError(`a weight of shape [${v.shape.join(', ')}] holds ${x}, beyond float16's range (±${FLOAT16_MAX}): compute in float32 for this model`);
-    }
-    bits[i] = f32BitsToF16Bits(u32[0]!);
-  }
+  const f32 = v.storage ? bf16ToF32(v.storage.bits) : (v.data as Float32Array);
+  bits = f32ToF16Checked(f32, (x) => new CheckpointError(`a weight of shape [${v.shape.join(', ')}] holds ${x}, beyond float16's range (±${FLOAT16_MAX}): compute in float32 for this model`));
   halfCopies.set(v, bits);
   return bits;
 }

@@ -52,11 +52,9 @@ async function webgpuHasF16(rt: OrtRuntime): Promise<boolean> {
 /**
  * The precision of a compiled backend: 'auto' is float16 on CUDA and on a WebGPU adapter with `shader-f16`,
  * float32 elsewhere (ONNX Runtime's CPU provider runs float16 graphs by casting around most nodes: a test
- * mode there, not a fast one). SDXS_COMPUTE=float16|float32 overrides 'auto'.
+ * mode there, not a fast one). (The CLI's SDXS_COMPUTE is read by the CLI: core takes only the option.)
  */
-async function computeFor(rt: OrtRuntime, asked: ComputePrecision | 'auto'): Promise<ComputePrecision> {
-  const env = typeof process !== 'undefined' ? process.env?.SDXS_COMPUTE : undefined;
-  const want = asked === 'auto' && (env === 'float16' || env === 'float32') ? env : asked;
+async function computeFor(rt: OrtRuntime, want: ComputePrecision | 'auto'): Promise<ComputePrecision> {
   if (rt.provider === 'webgpu' && want !== 'float32') {
     const f16 = await webgpuHasF16(rt);
     if (want === 'float16' && !f16) throw new BackendUnavailableError("backend 'ort-webgpu': this WebGPU adapter has no 'shader-f16', so it cannot compute in float16 (use compute: 'float32')");

@@ -75,7 +75,10 @@ function loadNodeOrt(): Promise<NodeOrt> {
   return nodeModule;
 }
 
-/** A session of the public API as an OrtSession: feeds become ort.Tensors, the named outputs come back as host arrays. */
+/**
+ * A session of the public API (onnxruntime-node or -web) as an OrtSession: feeds become ort.Tensors (device
+ * values are fed as the tensors they are), the named outputs come back as host arrays or device values.
+ */
 function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession): OrtSession {
   return {
     run: async (feeds, outputs) => {
@@ -238,13 +241,8 @@ function probeModel(): Uint8Array {
 }
 
 interface WebOrt {
-  InferenceSession: {
-    create(bytes: Uint8Array, options: object): Promise<{
-      run(feeds: Record<string, unknown>): Promise<Record<string, { data: HostArray; getData?: () => Promise<HostArray> }>>;
-      release(): Promise<void>;
-    }>;
-  };
-  Tensor: new (type: string, data: HostArray | Uint16Array, dims: readonly number[]) => unknown;
+  InferenceSession: { create(bytes: Uint8Array, options: object): Promise<PublicSession> };
+  Tensor: NodeOrt['Tensor'];
   env: { logLevel?: string; wasm: { numThreads?: number } };
 }
 
@@ -304,23 +302,8 @@ export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntim
     return p;
   };
   const createNow = async (src: SessionSource): Promise<OrtSession> => {
-    const s = await ort.InferenceSession.create(src.bytes, {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-      externalData: src.externalData,
-    });
-    return {
-      run: (feeds, outputs) =>
-        serial(async () => {
-          const f: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(feeds)) f[k] = 'device' in v ? v.device.tensor : new ort.Tensor(v.type, v.data, v.dims);
-          const res = await s.run(f);
-          const out: Record<string, HostArray> = {};
-          for (const o of outputs) out[o] = res[o]!.getData ? await res[o]!.getData!() : res[o]!.data;
-          return out;
-        }),
-      dispose: () => void s.release(),
-    };
+    const s = wrapSession(ort, await ort.InferenceSession.create(src.bytes, { executionProviders: [provider], graphOptimizationLevel: 'all', externalData: src.externalData }));
+    return { run: (feeds, outputs) => serial(() => s.run(feeds, outputs)), dispose: s.dispose };
   };
   return { pkg: 'onnxruntime-web', provider, create: (src) => serial(() => createNow(src)) };
 }

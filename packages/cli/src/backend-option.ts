@@ -25,6 +25,13 @@ export function parseCompute(command: string, value: string | undefined, env: Re
   return c;
 }
 
+/** A --compute that must name a precision (no 'auto': nothing is running to choose from), default f32. */
+export function parsePrecision(command: string, value: string | undefined): C.ComputePrecision {
+  const c = value === undefined ? 'float32' : COMPUTE_NAMES[value];
+  if (!c || c === 'auto') throw new UsageError(`sdxs ${command}: --compute must be f16 or f32 (got '${value}')`);
+  return c;
+}
+
 /** The help line of --backend: every registered backend, from core's registry. */
 export function backendHelp(): string {
   return `tensor backend: auto (default / SDXS_BACKEND), ${C.listBackends().join(', ')}`;

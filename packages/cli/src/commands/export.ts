@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { exportSdxsOnnx, ONNX_COMPONENTS, type OnnxComponent } from '@sdxs/pipeline';
 import { intArg, parse } from '../args.js';
+import { parsePrecision } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
 import type { CliIo, Command } from '../io.js';
 
@@ -31,8 +32,6 @@ naming every input and output with its shape. The graphs are recorded at one siz
 
   sdxs make-tiny-model tiny
   sdxs export onnx tiny -o tiny-onnx -W 256 -H 256`;
-
-const COMPUTE: Record<string, 'float16' | 'float32'> = { f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32' };
 
 function components(values: string[] | undefined): OnnxComponent[] | undefined {
   if (!values?.length) return undefined;
@@ -69,8 +68,7 @@ export const exportCommand: Command = {
     if (format !== 'onnx') throw new UsageError(`sdxs export: the format comes first and onnx is the one there is: sdxs export onnx <model> -o <dir>${format ? ` (got '${format}')` : ''}`);
     if (!model || extra.length) throw new UsageError('sdxs export onnx: give one model (a folder or hub repo id), e.g. sdxs export onnx tiny -o tiny-onnx');
     if (!v.output) throw new UsageError('sdxs export onnx: give the folder to write with -o <dir>');
-    const compute = COMPUTE[v.compute ?? 'f32'];
-    if (!compute) throw new UsageError(`sdxs export: --compute must be f16 or f32 (got '${v.compute}')`);
+    const compute = parsePrecision('export', v.compute);
     const out = path.resolve(io.cwd, v.output);
     if (existsSync(out) && readdirSync(out).length > 0 && !v.force) throw new UsageError(`sdxs export: '${v.output}' is not empty; use --force to write into it`);
     const local = path.resolve(io.cwd, model);

@@ -5,12 +5,11 @@
  * the drop zone (before/after view, gallery card, PNG download), failure messages, and cancelling a run.
  * Sizes are tiny: SwiftShader is ~50x slower than wasm.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline, encodePng } from '@sdxs/pipeline';
@@ -19,30 +18,15 @@ import type { StaticServer } from '../../core/test-utils/index.js';
 import { maxAbsDiff } from '../../core/test-utils/index.js';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookGenerateRequest, HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, SWIFTSHADER_ICD, buildPage, servePage } from './page-server.js';
+import { CHROMIUM_PATH, HAVE_CHROMIUM, buildPage, servePage, launchChromium, openReadyPage, testImage } from './page-server.js';
 import { readPng } from './png-read.js';
 import { screenshotProblems, type Region } from './screenshot-check.js';
 
-const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
 if (!HAVE_CHROMIUM) console.warn(`browser tests skipped: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`);
 
 /** Max abs error on [0, 1] pixels, browser (WebGPU, float32 weights) vs Node (cpu backend). */
 const UPSCALE_TOL = 2e-3;
 const GENERATE_TOL = 5e-3;
-
-/** A 24x16 RGB test image in [0, 1]: gradients plus a hard edge, interleaved. */
-function testImage(w = 24, h = 16): Float32Array {
-  const d = new Float32Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      d[o] = x / (w - 1);
-      d[o + 1] = y / (h - 1);
-      d[o + 2] = x > w / 2 !== y > h / 2 ? 0.9 : 0.1;
-    }
-  }
-  return d;
-}
 
 let tmp: string;
 let server: StaticServer;
@@ -111,17 +95,8 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on Swift
     await buildPage(path.join(tmp, 'dist'));
     const built = Date.now();
     server = await servePage(path.join(tmp, 'dist'), path.join(tmp, 'model'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmp },
-    });
-    page = await browser.newPage();
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-    await page.goto(`${server.url}/?model=/model`);
-    await page.waitForSelector('html[data-ready="true"]');
+    browser = await launchChromium(tmp);
+    page = await openReadyPage(browser, `${server.url}/?model=/model`, consoleLines);
     console.log(`[web] tiny model + vite build ${built - t0} ms, server + chromium + page ${Date.now() - built} ms`);
   }, 120_000);
 

@@ -4,11 +4,10 @@
  * upscales and equals Node; `auto` on SwiftShader's software WebGPU runs on the CPU and says why; an upscale
  * dropped on the page shows compiling as its own stage and a time left that moves between tile reports.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
@@ -17,26 +16,11 @@ import { AsymmetricAutoencoderKL, upscale } from '@sdxs/vae';
 import { maxAbsDiff } from '../../core/test-utils/index.js';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, SWIFTSHADER_ICD, startDevServer } from './page-server.js';
+import { CHROMIUM_PATH, HAVE_CHROMIUM, startDevServer, launchChromium, openReadyPage, testImage } from './page-server.js';
 
-const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
 if (!HAVE_CHROMIUM) console.warn(`dev-server browser tests skipped: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`);
 
 const UPSCALE_TOL = 2e-3;
-
-/** A w x h RGB image in [0, 1], interleaved: gradients and a hard edge. */
-function testImage(w: number, h: number): Float32Array {
-  const d = new Float32Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      d[o] = x / (w - 1);
-      d[o + 1] = y / (h - 1);
-      d[o + 2] = x > w / 2 !== y > h / 2 ? 0.9 : 0.1;
-    }
-  }
-  return d;
-}
 
 let tmp: string;
 let dev: { url: string; modelPath: string; server: ViteDevServer };
@@ -51,17 +35,8 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web under the Vite dev server in headless
     tmp = await mkdtemp(path.join(tmpdir(), 'sdxs-web-dev-'));
     await makeTinyModel(path.join(tmp, 'model'));
     dev = await startDevServer(path.join(tmp, 'model'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmp },
-    });
-    page = await browser.newPage();
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-    await page.goto(`${dev.url}/?model=${dev.modelPath}`);
-    await page.waitForSelector('html[data-ready="true"]', { timeout: 120_000 });
+    browser = await launchChromium(tmp);
+    page = await openReadyPage(browser, `${dev.url}/?model=${dev.modelPath}`, consoleLines, 120_000);
     console.log(`[web dev] tiny model + dev server + chromium + first page load ${Date.now() - t0} ms`);
   }, 180_000);
 

@@ -1,6 +1,8 @@
 /** Builds the page with Vite's JS API and serves it, with a model folder, from http://localhost (WebGPU needs a secure context). */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, createServer, type ViteDevServer } from 'vite';
 import { repoRoot, startStaticServer, type StaticServer } from '../../core/test-utils/index.js';
 
@@ -57,3 +59,40 @@ export const CHROMIUM_ARGS = [
 
 export const CHROMIUM_PATH = process.env.SDXS_CHROMIUM ?? '/usr/bin/chromium';
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** Whether Debian's Chromium is here (it is installed by .ci/run, never downloaded). */
+export const HAVE_CHROMIUM = existsSync(CHROMIUM_PATH);
+
+/** Headless Chromium with WebGPU on SwiftShader (unless VK_ICD_FILENAMES names another driver). */
+export function launchChromium(runtimeDir: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? runtimeDir },
+  });
+}
+
+/** A new page at `url`, its console and errors collected into `lines`, once the page says it is ready. */
+export async function openReadyPage(browser: Browser, url: string, lines: string[], timeout = 30_000): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  await page.waitForSelector('html[data-ready="true"]', { timeout });
+  return page;
+}
+
+/** A w x h RGB test image in [0, 1], interleaved: gradients and a hard edge. */
+export function testImage(w = 24, h = 16): Float32Array {
+  const d = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      d[o] = x / (w - 1);
+      d[o + 1] = y / (h - 1);
+      d[o + 2] = x > w / 2 !== y > h / 2 ? 0.9 : 0.1;
+    }
+  }
+  return d;
+}

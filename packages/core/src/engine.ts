@@ -4,6 +4,7 @@ import { isStorageDType } from './dtype.js';
 import { BackendUnavailableError, SdxsError } from './errors.js';
 import type { Shape } from './shape.js';
 import { Tensor, installTensorHooks } from './tensor.js';
+import { HostStorage } from './io/host-storage.js';
 
 /** Makes a backend; `compute` is 'auto' unless a precision was asked for (backends without a choice ignore it). */
 export type BackendFactory = (opts: { compute: ComputePrecision | 'auto' }) => Promise<Backend>;
@@ -341,9 +342,14 @@ export function setOpRecorder(r: OpRecorder | null): void {
 
 /** Create a tensor from host data on the active backend (or the host, for storage dtypes). */
 export function fromData(data: Float32Array | Int32Array | Uint16Array, shape: Shape, dtype: DType, backend?: Backend): Tensor {
-  if (isStorageDType(dtype)) return new Tensor(shape, dtype, null, data);
+  if (isStorageDType(dtype)) return new Tensor(shape, dtype, null, new HostStorage(data as Uint16Array, dtype, data.length));
   const b = backend ?? currentBackend();
   return new Tensor(shape, dtype, b, b.upload(data as Float32Array | Int32Array, shape, dtype as ComputeDType));
+}
+
+/** A host tensor of 16-bit storage (float16 / bfloat16) whose bits may live in a file until they are read. */
+export function storageTensor(host: HostStorage, shape: Shape): Tensor {
+  return new Tensor(shape, host.dtype, null, host);
 }
 
 /** Execute one op on the inputs' backend. Shapes and dtypes were already inferred by the caller. */

@@ -4,6 +4,7 @@ import { SdxsError } from './errors.js';
 import type { Shape } from './shape.js';
 import { fmtShape, sizeOf } from './shape.js';
 import type { Backend } from './backend.js';
+import type { HostStorage } from './io/host-storage.js';
 import type { GradNode } from './autograd/tape.js';
 
 let nextId = 1;
@@ -64,7 +65,7 @@ export class Tensor {
   /** The values as a typed array (Float32Array, Int32Array, or Uint16Array bits for 16-bit storage). */
   async data(): Promise<DataArray> {
     this.assertLive();
-    if (this.backend === null) return (this.handle as Uint16Array).slice();
+    if (this.backend === null) return (await (this.handle as HostStorage).load()).slice();
     if (isStorageDType(this.dtype)) throw new SdxsError('DTYPE', 'storage tensor on a backend');
     return this.backend.read(this.handle, this.shape, this.dtype as 'float32' | 'int32');
   }
@@ -72,7 +73,7 @@ export class Tensor {
   /** Synchronous read on backends that allow it (cpu, tfjs-cpu, tfjs-wasm); throws elsewhere. */
   dataSync(): DataArray {
     this.assertLive();
-    if (this.backend === null) return (this.handle as Uint16Array).slice();
+    if (this.backend === null) return (this.handle as HostStorage).bits.slice();
     if (!this.backend.readSync) {
       throw new SdxsError('UNSUPPORTED', `backend '${this.backend.name}' cannot read synchronously; use await t.data()`);
     }

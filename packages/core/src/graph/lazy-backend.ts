@@ -1,6 +1,7 @@
 import type { Backend, ComputePrecision, KernelTable, OpAttrs, OpName } from '../backend.js';
 import { OP_NAMES } from '../backend.js';
-import type { ComputeDType, StorageDType } from '../dtype.js';
+import type { ComputeDType } from '../dtype.js';
+import type { HostStorage } from '../io/host-storage.js';
 import { SdxsError } from '../errors.js';
 import { bf16ToF32, f16ToF32 } from '../io/half.js';
 import { sizeOf, type Shape } from '../shape.js';
@@ -28,7 +29,7 @@ export interface LazyBackend extends Backend<LazyValue> {
   readonly lazy: true;
   readonly runner: SegmentRunner;
   /** A float32 view of 16-bit host weights, kept 16-bit until the compiled graph casts them. */
-  fromStorage(bits: Uint16Array, shape: Shape, dtype: StorageDType, constant?: boolean): LazyValue;
+  fromStorage(host: HostStorage, shape: Shape, constant?: boolean): LazyValue;
   /** Make a value a weight of every graph that uses it (baked in as an initializer, keyed by identity). */
   markConstant(v: LazyValue): void;
   realize(values: readonly LazyValue[]): Promise<void>;
@@ -39,12 +40,12 @@ export function isLazyBackend(b: unknown): b is LazyBackend {
   return !!b && (b as Partial<LazyBackend>).lazy === true;
 }
 
-const lazyBackends = new Set<{ storageViews: WeakMap<Uint16Array, LazyValue>; runner: SegmentRunner }>();
+const lazyBackends = new Set<{ storageViews: WeakMap<HostStorage, LazyValue>; runner: SegmentRunner }>();
 
 /** 16-bit host weights are being disposed: drop the compiled sessions of every graph backend that hold them. */
-export function releaseStorageWeight(bits: Uint16Array): void {
+export function releaseStorageWeight(host: HostStorage): void {
   for (const b of lazyBackends) {
-    const v = b.storageViews.get(bits);
+    const v = b.storageViews.get(host);
     if (v) b.runner.release?.(v);
   }
 }
@@ -81,7 +82,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
         LazyValue.pendingOp(op, inputs.map((i) => i?.handle ?? null), attrs, out.shape, out.dtype),
     ]),
   ) as unknown as KernelTable<LazyValue>;
-  const storageViews = new WeakMap<Uint16Array, LazyValue>();
+  const storageViews = new WeakMap<HostStorage, LazyValue>();
   lazyBackends.add({ storageViews, runner });
 
   const targetsOf = (values: readonly LazyValue[]): LazyValue[] => [...new Set(values.filter((v) => v.pending))];
@@ -116,9 +117,9 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
       if (data.length !== sizeOf(shape)) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}]`);
       return LazyValue.leaf(data.slice(), shape, dtype);
     },
-    fromStorage(bits, shape, dtype, constant = true) {
-      let v = storageViews.get(bits);
-      if (!v) storageViews.set(bits, (v = LazyValue.fromStorage(bits, shape, dtype, constant)));
+    fromStorage(host, shape, constant = true) {
+      let v = storageViews.get(host);
+      if (!v) storageViews.set(host, (v = LazyValue.fromStorage(host, shape, constant)));
       return v;
     },
     markConstant(v) {

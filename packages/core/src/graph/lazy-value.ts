@@ -1,5 +1,6 @@
 import type { OpAttrs, OpName } from '../backend.js';
-import type { ComputeDType, StorageDType } from '../dtype.js';
+import type { ComputeDType } from '../dtype.js';
+import type { HostStorage } from '../io/host-storage.js';
 import { inFullPrecision } from './full-precision.js';
 
 let nextValueId = 1;
@@ -34,7 +35,8 @@ export class LazyValue {
   data: HostArray | null = null;
   /** the value in device memory (outputs of GPU sessions), with or without a host copy in `data` */
   device: DeviceValue | null = null;
-  storage: { bits: Uint16Array; dtype: StorageDType } | null = null;
+  /** 16-bit host weights (bits and dtype), cast to float32 in the graph */
+  storage: HostStorage | null = null;
   op: OpName | null = null;
   inputs: readonly (LazyValue | null)[] = [];
   attrs: OpAttrs[OpName] | null = null;
@@ -66,9 +68,9 @@ export class LazyValue {
     return v;
   }
 
-  static fromStorage(bits: Uint16Array, shape: readonly number[], dtype: StorageDType, constant = true): LazyValue {
+  static fromStorage(host: HostStorage, shape: readonly number[], constant = true): LazyValue {
     const v = new LazyValue(shape, 'float32');
-    v.storage = { bits, dtype };
+    v.storage = host;
     v.constant = constant;
     return v;
   }

@@ -11,6 +11,8 @@ export interface ByteSource {
   readonly name: string;
   /** Total size in bytes, when known. */
   readonly size: number | undefined;
+  /** A local file: its resolved path and modification time (what a reader that opens it again checks). */
+  readonly local?: { readonly path: string; readonly mtimeMs: number };
   /** Exactly `length` bytes from `offset`, in a fresh buffer starting at byte 0. */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -50,9 +52,12 @@ function isErrno(e: unknown): e is NodeJS.ErrnoException {
 export async function fileSource(path: string): Promise<ByteSource> {
   let fh: Awaited<ReturnType<typeof openLocalFile>>;
   let size: number;
+  let local: { path: string; mtimeMs: number };
   try {
     fh = await openLocalFile(path);
-    size = (await fh.stat()).size;
+    const st = await fh.stat();
+    size = st.size;
+    local = { path: await (await import('node:fs/promises')).realpath(path), mtimeMs: st.mtimeMs };
   } catch (e) {
     throw new SafetensorsError(path, (e as Error).message);
   }
@@ -60,6 +65,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
   return {
     name: path,
     size,
+    local,
     async read(offset, length, signal) {
       if (closed) throw new SafetensorsError(path, 'file is closed');
       if (offset < 0 || length < 0 || offset + length > size) throw truncated(path, offset, length, size);

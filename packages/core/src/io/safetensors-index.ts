@@ -4,6 +4,7 @@
  */
 import { clip, previewValue, SafetensorsError } from '../errors.js';
 import { stripBom } from './config.js';
+import type { FileRange } from './host-storage.js';
 import { joinLocation, locationExists, parentLocation, readTextLocation, type Location } from './location.js';
 import {
   loadSafetensors,
@@ -95,6 +96,9 @@ class ShardedSafetensorsFile implements SafetensorsFile {
   }
   async readTyped(name: string, opts?: ReadOptions): Promise<SafetensorsTypedArray> {
     return this.shardOf(name).readTyped(name, opts);
+  }
+  fileRange(name: string): FileRange | undefined {
+    return this.shardOf(name).fileRange?.(name);
   }
   async close(): Promise<void> {
     await Promise.all([...this.shards.values()].map((s) => s.close()));

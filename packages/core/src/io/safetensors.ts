@@ -4,6 +4,7 @@
  * requests, works in browsers) or bytes in memory.
  */
 import { SafetensorsError, throwIfAborted } from '../errors.js';
+import type { FileRange } from './host-storage.js';
 import { fileSource, httpSource, memorySource, type ByteSource, type HttpSourceOptions } from './byte-source.js';
 import { viewAsSafetensorsArray, type SafetensorsTypedArray } from './safetensors-dtype.js';
 import { parseHeaderLength, parseSafetensorsHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors-header.js';
@@ -39,6 +40,8 @@ export interface SafetensorsFile {
    * BigInt64Array for I64, Uint8Array for U8/BOOL/F8_*, and so on (see SafetensorsTypedArray).
    */
   readTyped(name: string, opts?: ReadOptions): Promise<SafetensorsTypedArray>;
+  /** Where the tensor's bytes lie when the checkpoint is a local file (undefined for URLs and buffers). */
+  fileRange?(name: string): FileRange | undefined;
   close(): Promise<void>;
 }
 
@@ -129,6 +132,13 @@ class LazySafetensorsFile implements SafetensorsFile {
   async readTyped(name: string, opts: ReadOptions = {}): Promise<SafetensorsTypedArray> {
     const bytes = await this.read(name, opts);
     return viewAsSafetensorsArray(this.header.tensors.get(name)!.dtype, bytes);
+  }
+
+  fileRange(name: string): FileRange | undefined {
+    const t = this.header.tensors.get(name);
+    const local = this.src.local;
+    if (!t || !local || this.src.size === undefined) return undefined;
+    return { path: local.path, offset: this.header.dataStart + t.dataOffsets[0], length: t.byteLength, size: this.src.size, mtimeMs: local.mtimeMs };
   }
 
   async close(): Promise<void> {

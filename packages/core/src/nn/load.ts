@@ -1,5 +1,8 @@
 import type { DType } from '../dtype.js';
-import { computeOf, currentBackend, ENGINE, fromData } from '../engine.js';
+import { computeOf, currentBackend, ENGINE, fromData, storageTensor } from '../engine.js';
+import { isStorageDType } from '../dtype.js';
+import { asBits, HostStorage, readRange, readRangeSync } from '../io/host-storage.js';
+import { viewAsSafetensorsArray } from '../io/safetensors-dtype.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { f8ToF32 } from '../io/float8.js';
@@ -30,6 +33,11 @@ export interface LoadWeightsOptions {
   /** Called after each tensor. */
   onProgress?: (p: { loaded: number; total: number; name: string }) => void;
   signal?: AbortSignal;
+  /**
+   * On graph backends (ort-*), 16-bit weights of local files are not kept in host memory: the compiled sessions
+   * read them from the file, and the host reads them again when it needs them (default true).
+   */
+  fileBacked?: boolean;
 }
 
 /** float32, or the checkpoint's own precision on graph backends (ort-*), which cast 16-bit weights in the graph. */
@@ -95,15 +103,39 @@ export function storageFor(source: SafetensorsDType, policy: WeightDType, maxAbs
   return source === 'F16' || maxAbs <= 65504 ? 'float16' : 'bfloat16';
 }
 
-async function readWeight(file: SafetensorsFile, name: string, policy: WeightDType): Promise<Tensor> {
+async function readWeight(file: SafetensorsFile, name: string, policy: WeightDType, fileBacked: boolean): Promise<Tensor> {
   const info = file.info(name);
-  if (policy !== 'half' || info.dtype === 'F16' || info.dtype === 'BF16') return readTensor(file, name, storageFor(info.dtype, policy));
   const where = `${file.file} [${name}]`;
-  const values = convertRaw(await file.readTyped(name), info.dtype, 'float32', where) as Float32Array;
-  let maxAbs = 0;
-  for (let i = 0; i < values.length; i++) maxAbs = Math.max(maxAbs, Math.abs(values[i]!));
-  const dtype = storageFor(info.dtype, policy, maxAbs);
-  return fromData(convertRaw(values, 'F32', dtype, where), info.shape, dtype);
+  let dtype: DType;
+  let values: Float32Array | Int32Array | Uint16Array | null = null;
+  if (policy !== 'half' || info.dtype === 'F16' || info.dtype === 'BF16') dtype = storageFor(info.dtype, policy);
+  else {
+    const f32 = convertRaw(await file.readTyped(name), info.dtype, 'float32', where) as Float32Array;
+    let maxAbs = 0;
+    for (let i = 0; i < f32.length; i++) maxAbs = Math.max(maxAbs, Math.abs(f32[i]!));
+    dtype = storageFor(info.dtype, policy, maxAbs);
+    values = convertRaw(f32, 'F32', dtype, where);
+  }
+  const range = fileBacked && isStorageDType(dtype) ? file.fileRange?.(name) : undefined;
+  if (range && isStorageDType(dtype)) {
+    // a 16-bit weight of a local file on a graph backend: its bits can leave host memory once a compiled session
+    // holds them, and are read again from the file when needed; the file's own bytes are not read here at all
+    const exact = (info.dtype === 'F16' && dtype === 'float16') || (info.dtype === 'BF16' && dtype === 'bfloat16');
+    const to = dtype;
+    const convert = (b: Uint8Array): Uint16Array => (exact ? asBits(b) : (convertRaw(viewAsSafetensorsArray(info.dtype, b), info.dtype, to, where) as Uint16Array));
+    const source = {
+      file: exact ? range : undefined,
+      where,
+      read: async () => convert(await readRange(range, where)),
+      readSync: () => convert(readRangeSync(range, where)),
+    };
+    const n = info.shape.reduce((a, d) => a * d, 1);
+    if (exact) return storageTensor(new HostStorage(null, dtype, n, source), info.shape);
+    values ??= convertRaw(await file.readTyped(name), info.dtype, dtype, where);
+    return storageTensor(new HostStorage(values as Uint16Array, dtype, n, source), info.shape);
+  }
+  if (values) return fromData(values, info.shape, dtype);
+  return readTensor(file, name, dtype);
 }
 
 /** Read one tensor of a safetensors file as an sdxs Tensor. */
@@ -139,12 +171,14 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   let bytes = 0;
   let loaded = 0;
   const policy = policyFor(opts.dtype ?? defaultWeightDType());
+  // graph backends read 16-bit weights from their files themselves (the host keeps no copy once a session has them)
+  const fileBacked = !!ENGINE.active && isLazyBackend(ENGINE.active) && opts.fileBacked !== false;
   const todo = entries.filter(([k]) => params.has(k));
   checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {
     throwIfAborted(opts.signal);
     const p = params.get(k)!;
-    const t = await readWeight(f, key, policy);
+    const t = await readWeight(f, key, policy, fileBacked);
     p.set(t);
     bytes += t.bytes;
     opts.onProgress?.({ loaded: ++loaded, total: todo.length, name: k });

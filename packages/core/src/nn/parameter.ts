@@ -4,6 +4,7 @@ import { CheckpointError } from '../errors.js';
 import { castTo } from '../ops/create.js';
 import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
+import type { HostStorage } from '../io/host-storage.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -75,7 +76,7 @@ export class Parameter {
 
   /** Dispose the value; graph backends drop the compiled sessions that hold it. */
   private disposeValue(): void {
-    if (this.tensor && this.tensor.backend === null && !this.tensor.isDisposed) releaseStorageWeight(this.tensor.handle as Uint16Array);
+    if (this.tensor && this.tensor.backend === null && !this.tensor.isDisposed) releaseStorageWeight(this.tensor.handle as HostStorage);
     this.tensor?.dispose();
   }
 

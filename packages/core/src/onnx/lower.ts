@@ -49,6 +49,20 @@ export interface LowerOptions {
    * instead of ONNX Runtime's SimplifiedLayerNormalization.
    */
   portable?: boolean;
+  /**
+   * Weights the session reads from their own files (16-bit weights of local safetensors files: the bytes are
+   * the file's), as external data `location` (relative to the session's weights folder) at `offset`.
+   */
+  fileWeights?: ReadonlyMap<LazyValue, FileWeight>;
+  /** every other initializer's bytes go into the protobuf (ONNX Runtime takes external data from files or from memory, not both) */
+  inlineWeights?: boolean;
+}
+
+/** Where a weight's bytes lie, for ONNX external data. */
+export interface FileWeight {
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
 }
 
 const F32 = 'float32' as const;
@@ -135,7 +149,14 @@ class Builder {
   }
 
   /** A weight as an initializer; returns its name and element type in the graph. */
-  weight(name: string, v: LazyValue, index: number, compute: FloatType): { name: string; type: ElemType } {
+  weight(name: string, v: LazyValue, index: number, compute: FloatType, file?: FileWeight): { name: string; type: ElemType } {
+    if (file && v.storage && (compute === 'float32' || v.storage.dtype === 'float16')) {
+      // the session reads the bytes from the weights file itself; nothing of it passes through the host
+      const stored = compute === 'float32' ? `${name}_${v.storage.dtype}` : name;
+      this.initializers.push(P.tensorExternal(stored, v.storage.dtype, v.shape, file.location, file.offset, file.length));
+      if (compute === 'float32') this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
+      return { name, type: compute === 'float32' ? v.dtype : 'float16' };
+    }
     if (compute === 'float16' && v.dtype === 'float32') {
       // float16 graphs hold every float weight in float16 (bfloat16 and float32 ones converted once, on the host)
       const bits = halfWeightBits(v);
@@ -151,8 +172,11 @@ class Builder {
     return { name, type: v.dtype };
   }
 
+  /** every initializer inline in the protobuf (see LowerOptions.inlineWeights) */
+  inline = false;
+
   private initializer(stored: string, dtype: P.OnnxDType, shape: readonly number[], bytes: Uint8Array, index: number): void {
-    if (bytes.byteLength <= INLINE_LIMIT) this.initializers.push(P.tensorRaw(stored, dtype, shape, bytes.slice()));
+    if (bytes.byteLength <= INLINE_LIMIT || this.inline) this.initializers.push(P.tensorRaw(stored, dtype, shape, bytes.slice()));
     else {
       const path = `w${index}`;
       this.externalData.push({ path, data: bytes });
@@ -210,6 +234,7 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
   const compute = opts.compute ?? 'float32';
   const lo: LowerOptions = opts.portable ? { ...opts, fusedAttention: false, transposedMatMul: false } : opts;
   const b = new Builder();
+  b.inline = opts.inlineWeights === true;
   const names = new Map<LazyValue, string>();
   /** element type of each value in the graph (a float32 value may be float16 in a float16 graph) */
   const types = new Map<LazyValue, ElemType>();
@@ -231,7 +256,7 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
   seg.constants.forEach((v, i) => {
-    const w = b.weight(`w${i}`, v, i, compute);
+    const w = b.weight(`w${i}`, v, i, compute, opts.fileWeights?.get(v));
     names.set(v, w.name);
     types.set(v, w.type);
   });

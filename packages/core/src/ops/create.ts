@@ -8,6 +8,7 @@ import { checkShape, fmtShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { isLazyBackend } from '../graph/lazy-backend.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
+import type { HostStorage } from '../io/host-storage.js';
 
 type Values = number | readonly number[] | Float32Array | Int32Array | Uint16Array;
 
@@ -84,9 +85,10 @@ export function castTo(x: Tensor, dtype: DType, weight: boolean): Tensor {
   if (x.dtype === dtype) return runOp('reshape', [x], { shape: [...x.shape] }, x.shape, dtype as ComputeDType);
   if (isStorageDType(x.dtype)) {
     x.assertLive();
-    const bits = x.handle as Uint16Array;
+    const host = x.handle as HostStorage;
     const active = currentBackend();
-    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(bits, x.shape, x.dtype, weight));
+    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(host, x.shape, weight));
+    const bits = host.bits;
     const f = x.dtype === 'float16' ? f16ToF32(bits) : bf16ToF32(bits);
     if (dtype === 'float32') return fromData(f, x.shape, 'float32');
     if (dtype === 'int32') return cast(fromData(f, x.shape, 'float32'), 'int32');
@@ -106,7 +108,7 @@ export async function toStorage(x: Tensor, dtype: 'float16' | 'bfloat16'): Promi
 /** Copy a tensor to another backend (by name). */
 export async function toBackend(x: Tensor, name: string): Promise<Tensor> {
   const b = await backendInstance(name);
-  if (x.backend === null) return fromData((x.handle as Uint16Array).slice(), x.shape, x.dtype);
+  if (x.backend === null) return fromData((await (x.handle as HostStorage).load()).slice(), x.shape, x.dtype);
   const d = await x.data();
   return fromData(d, x.shape, x.dtype, b);
 }

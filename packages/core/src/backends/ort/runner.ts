@@ -4,13 +4,14 @@
  * every later call with that shape only runs. Weights are handed over in memory, without a copy in the
  * protobuf; a disposed weight drops the sessions that hold it.
  */
-import { SdxsError } from '../../errors.js';
+import { CheckpointError, SdxsError } from '../../errors.js';
+import { checkUnchanged } from '../../io/host-storage.js';
 import { bf16ToF32, f16ToF32 } from '../../io/half.js';
 import type { SegmentRunner } from '../../graph/lazy-backend.js';
 import type { HostArray, LazyValue, SegmentOutput } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
 import type { Segment } from '../../graph/segment.js';
-import { lowerSegment, type LowerOptions } from '../../onnx/lower.js';
+import { type FileWeight, lowerSegment, type LowerOptions } from '../../onnx/lower.js';
 import { emitCompileEvent } from './events.js';
 import type { OrtFeed, OrtRuntime, OrtSession, SessionSource } from './runtime.js';
 
@@ -21,6 +22,14 @@ interface Entry {
   weights: Set<LazyValue>;
   /** float32 bytes of its weights (what the runtime holds for it) */
   bytes: number;
+}
+
+/** In-memory weights put inline beside file-backed ones, at most (the protobuf itself is limited to 2 GiB). */
+const INLINE_MAX_BYTES = 256 * 2 ** 20;
+
+interface WeightFiles {
+  weights: ReadonlyMap<LazyValue, FileWeight>;
+  dir: string | undefined;
 }
 
 export interface OrtRunnerOptions extends LowerOptions {
@@ -65,10 +74,42 @@ export class OrtRunner implements SegmentRunner {
     this.maxBytes = opts.maxBytes ?? defaultMaxBytes();
   }
 
-  private lower(seg: Segment): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
-    const m = lowerSegment(seg, this.opts);
+  private lower(seg: Segment, files: WeightFiles): { src: SessionSource; inputNames: string[]; outputNames: string[] } {
+    const m = lowerSegment(seg, { ...this.opts, fileWeights: files.weights, inlineWeights: files.weights.size > 0 });
     const halfWeights = (this.opts.compute ?? 'float32') === 'float32' && seg.constants.some((w) => w.storage);
-    return { src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights, halfWeights }, inputNames: m.inputNames, outputNames: m.outputNames };
+    return {
+      src: { bytes: m.bytes, externalData: m.externalData, sharedWeights: m.sharedWeights, halfWeights, weightsDir: files.dir },
+      inputNames: m.inputNames,
+      outputNames: m.outputNames,
+    };
+  }
+
+  /**
+   * Which weights the session reads from their files (onnxruntime-node: 16-bit weights of local safetensors
+   * files in one folder, unchanged since they were loaded); every other 16-bit value is brought into host memory
+   * first, to be handed over in memory.
+   */
+  private async weightFiles(seg: Segment): Promise<WeightFiles> {
+    const weights = new Map<LazyValue, FileWeight>();
+    let dir: string | undefined;
+    if (this.rt.fileWeights) {
+      for (const w of seg.constants) {
+        const f = w.storage?.source?.file;
+        if (!f) continue;
+        const slash = f.path.lastIndexOf('/');
+        const folder = f.path.slice(0, slash);
+        dir ??= folder;
+        if (folder !== dir) continue;
+        checkUnchanged(f, w.storage!.source!.where);
+        weights.set(w, { location: f.path.slice(slash + 1), offset: f.offset, length: f.length });
+      }
+    }
+    // ONNX Runtime takes external data from files or from memory, not both: with file weights, the rest go
+    // inline in the protobuf, unless they are large (then every weight is handed over in memory)
+    const inMemory = seg.constants.filter((w) => !weights.has(w)).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (w.storage ? 2 : 4), 0);
+    if (inMemory > INLINE_MAX_BYTES) weights.clear();
+    await Promise.all([...seg.constants, ...seg.inputs].filter((v) => v.storage && !weights.has(v)).map((v) => v.storage!.load()));
+    return { weights, dir: weights.size ? dir : undefined };
   }
 
   private hit(seg: Segment): Entry | null {
@@ -108,15 +149,17 @@ export class OrtRunner implements SegmentRunner {
   }
 
   /** Lower a segment and make room for it; `finish` stores the session the runtime made from `src`. */
-  private begin(seg: Segment): { src: SessionSource; finish: (session: OrtSession) => Entry } {
+  private async begin(seg: Segment): Promise<{ src: SessionSource; finish: (session: OrtSession) => Entry }> {
     const t0 = performance.now();
-    const { src, inputNames, outputNames } = this.lower(seg);
+    const { src, inputNames, outputNames } = this.lower(seg, await this.weightFiles(seg));
     const event = { backend: this.backendName, label: seg.label, ops: seg.nodes.length, weights: seg.constants.length };
     emitCompileEvent({ ...event, phase: 'start', ms: 0 });
     const bytes = weightBytes(seg.constants, this.opts.compute);
     this.evictFor(bytes);
     const finish = (session: OrtSession): Entry => {
       emitCompileEvent({ ...event, phase: 'end', ms: performance.now() - t0 });
+      // the session holds its own copy now: weights that can be read again leave host memory
+      for (const w of seg.constants) w.storage?.release();
       return this.store(seg, { session, inputNames, outputNames, weights: new Set(seg.constants), bytes });
     };
     return { src, finish };
@@ -125,10 +168,11 @@ export class OrtRunner implements SegmentRunner {
   private async entry(seg: Segment): Promise<Entry> {
     const cached = this.hit(seg);
     if (cached) return cached;
-    const { src, finish } = this.begin(seg);
     try {
+      const { src, finish } = await this.begin(seg);
       return finish(await this.rt.create(src));
     } catch (e) {
+      if (e instanceof CheckpointError) throw e;
       this.fail(seg, e, 'compiling');
     }
   }

@@ -31,6 +31,8 @@ export interface SessionSource {
   halfWeights?: boolean;
   /** outputs come back to the host even where the runtime could keep them on its device (downloads) */
   hostOutputs?: boolean;
+  /** the folder that file-backed initializers' locations are relative to (onnxruntime-node reads them itself) */
+  weightsDir?: string;
 }
 
 export interface OrtRuntime {
@@ -38,6 +40,8 @@ export interface OrtRuntime {
   readonly provider: OrtProvider;
   /** sessions leave their outputs in device memory (GPU buffers) unless a SessionSource asks for host outputs */
   readonly deviceOutputs?: boolean;
+  /** initializers may point into local weight files (SessionSource.weightsDir) */
+  readonly fileWeights?: boolean;
   create(src: SessionSource): Promise<OrtSession>;
 }
 
@@ -143,7 +147,8 @@ function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { o
 
 /** Session options of one segment: the shared ones plus its pre-packing, arena and 16-bit weight settings. */
 function sessionOptions(base: object, src: SessionSource, halfDevice: boolean, deviceOutputs: boolean): object {
-  const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra };
+  const files = src.weightsDir ? { session: { ...prepackOptions(src).extra?.session, model_external_initializers_file_folder_path: src.weightsDir } } : {};
+  const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra, ...files };
   const location = deviceOutputs && !src.hostOutputs ? { preferredOutputLocation: 'gpu-buffer' } : {};
   return { ...base, ...arenaOptions(src), ...location, ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
 }
@@ -212,7 +217,7 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
   const deviceOutputs = deviceOutputsFor(provider);
   // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).
   await probe(create, provider);
-  return { pkg: 'onnxruntime-node', provider, deviceOutputs, create };
+  return { pkg: 'onnxruntime-node', provider, deviceOutputs, fileWeights: true, create };
 }
 
 /** A one-node model (Add) run once, so that a provider that cannot start fails at selection time. */

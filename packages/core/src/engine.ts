@@ -352,6 +352,22 @@ export function storageTensor(host: HostStorage, shape: Shape): Tensor {
   return new Tensor(shape, host.dtype, null, host);
 }
 
+function hostStorageOf(t: Tensor): HostStorage {
+  t.assertLive();
+  if (t.backend !== null || !(t.handle instanceof HostStorage)) throw new SdxsError('DTYPE', `expected a 16-bit host storage tensor (float16 / bfloat16), got ${t.dtype} on ${t.backendName}`);
+  return t.handle;
+}
+
+/** The 16-bit words of a host storage tensor, without a copy (read again from its file if they had left memory). */
+export function storageBits(t: Tensor): Uint16Array {
+  return hostStorageOf(t).bits;
+}
+
+/** Words [start, end) of a host storage tensor; a tensor still in its file gives those words alone, read from it. */
+export function storageSlice(t: Tensor, start: number, end: number): Uint16Array {
+  return hostStorageOf(t).slice(start, end);
+}
+
 /** Execute one op on the inputs' backend. Shapes and dtypes were already inferred by the caller. */
 export function runOp<K extends OpName>(
   op: K,

@@ -22,6 +22,8 @@ export {
   dispose,
   memory,
   fromData,
+  storageBits,
+  storageSlice,
   type MemoryInfo,
   type BackendFactory,
 } from './engine.js';

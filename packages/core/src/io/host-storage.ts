@@ -125,6 +125,16 @@ export class HostStorage {
     return this.loading;
   }
 
+  /**
+   * Words [start, end): a view of the bits in host memory, or, when they are in their file, those words alone
+   * read from it (the rest stays out of memory: an embedding lookup reads its rows, not the table).
+   */
+  slice(start: number, end: number): Uint16Array {
+    if (this.held || !this.source?.file) return this.bits.subarray(start, end);
+    const f = this.source.file;
+    return asBits(readRangeSync({ ...f, offset: f.offset + start * 2, length: (end - start) * 2 }, this.source.where));
+  }
+
   /** Let the bits leave host memory when they can be read again; returns whether they did. */
   release(): boolean {
     if (!this.source || !this.held) return false;

@@ -7,12 +7,6 @@ import * as C from '@sdxs/core';
 
 const isStorage = (t: C.Tensor): boolean => t.dtype === 'float16' || t.dtype === 'bfloat16';
 
-/** The raw 16-bit words of a host storage tensor (no copy). */
-function storageBits(t: C.Tensor): Uint16Array {
-  if (t.backend !== null || !(t.handle instanceof Uint16Array)) throw new C.DTypeError(`expected a 16-bit host storage tensor, got ${t.dtype}`);
-  return t.handle;
-}
-
 /** Rows per block when projecting onto a 16-bit weight. */
 const HEAD_BLOCK_ROWS = 16384;
 
@@ -38,12 +32,12 @@ export class Qwen35Embedding extends C.Module {
       flat = ids.flat();
       shape = [ids.length, ids[0]?.length ?? 0];
     }
-    const bits = storageBits(w);
     const rows = new Uint16Array(flat.length * this.dim);
     for (let i = 0; i < flat.length; i++) {
       const id = flat[i]!;
       if (!(id >= 0 && id < this.numEmbeddings)) throw new C.InputError(`token id ${id} is outside the embedding table (${this.numEmbeddings} rows)`);
-      rows.set(bits.subarray(id * this.dim, (id + 1) * this.dim), i * this.dim);
+      // a table still in its weights file gives the requested rows alone (the 248k-row table stays on disk)
+      rows.set(C.storageSlice(w, id * this.dim, (id + 1) * this.dim), i * this.dim);
     }
     return C.tidy(() => C.cast(C.fromData(rows, [...shape, this.dim], w.dtype), 'float32'));
   }
@@ -54,7 +48,7 @@ export function projectOnto(x: C.Tensor, weight: C.Parameter): C.Tensor {
   const w = weight.value;
   if (!isStorage(w)) return C.linear(x, w);
   const [v, d] = w.shape as [number, number];
-  const bits = storageBits(w);
+  const bits = C.storageBits(w);
   return C.tidy(() => {
     const parts: C.Tensor[] = [];
     for (let start = 0; start < v; start += HEAD_BLOCK_ROWS) {

@@ -147,8 +147,10 @@ function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { o
 
 /** Session options of one segment: the shared ones plus its pre-packing, arena and 16-bit weight settings. */
 function sessionOptions(base: object, src: SessionSource, halfDevice: boolean, deviceOutputs: boolean): object {
-  const files = src.weightsDir ? { session: { ...prepackOptions(src).extra?.session, model_external_initializers_file_folder_path: src.weightsDir } } : {};
-  const extra = { ...prepackOptions(src).extra, ...keepHalfOptions(src, halfDevice).extra, ...files };
+  // file-backed initializers (see OrtRunner.weightFiles) are read from this folder
+  const files = src.weightsDir ? { model_external_initializers_file_folder_path: src.weightsDir } : {};
+  const session = { ...prepackOptions(src).extra?.session, ...files };
+  const extra = { ...keepHalfOptions(src, halfDevice).extra, ...(Object.keys(session).length ? { session } : {}) };
   const location = deviceOutputs && !src.hostOutputs ? { preferredOutputLocation: 'gpu-buffer' } : {};
   return { ...base, ...arenaOptions(src), ...location, ...(Object.keys(extra).length ? { extra } : {}), externalData: src.externalData };
 }

@@ -5,8 +5,13 @@
  */
 import { CONFIG_LIMITS as L, ConfigError, ConfigReader, previewValue, type ConfigObject } from '@sdxs/core';
 
-export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
-export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
+/** The block types of diffusers' get_down_block / get_up_block / get_mid_block that SDXS uses (blocks.ts builds each). */
+export const DOWN_BLOCK_TYPES = ['CrossAttnDownBlock2D', 'DownBlock2D'] as const;
+export const UP_BLOCK_TYPES = ['CrossAttnUpBlock2D', 'UpBlock2D'] as const;
+export const MID_BLOCK_TYPES = ['UNetMidBlock2DCrossAttn'] as const;
+export type DownBlockType = (typeof DOWN_BLOCK_TYPES)[number];
+export type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
+export type MidBlockType = (typeof MID_BLOCK_TYPES)[number];
 
 export interface UNetConfig {
   inChannels: number;
@@ -17,7 +22,7 @@ export interface UNetConfig {
   downBlockTypes: DownBlockType[];
   upBlockTypes: UpBlockType[];
   /** null: no mid block */
-  midBlockType: 'UNetMidBlock2DCrossAttn' | null;
+  midBlockType: MidBlockType | null;
   blockOutChannels: number[];
   /** per down block */
   layersPerBlock: number[];
@@ -123,17 +128,17 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
   const downBlockTypes = r.strings('down_block_types', ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D']);
   const upBlockTypes = r.strings('up_block_types', ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D']);
   downBlockTypes.forEach((t) => {
-    if (t !== 'CrossAttnDownBlock2D' && t !== 'DownBlock2D') unsupported('down_block_types', t);
+    if (!(DOWN_BLOCK_TYPES as readonly string[]).includes(t)) unsupported('down_block_types', t);
   });
   upBlockTypes.forEach((t) => {
-    if (t !== 'CrossAttnUpBlock2D' && t !== 'UpBlock2D') unsupported('up_block_types', t);
+    if (!(UP_BLOCK_TYPES as readonly string[]).includes(t)) unsupported('up_block_types', t);
   });
   const n = downBlockTypes.length;
   if (n === 0) r.fail('down_block_types', 'is empty');
   if (n > L.blocks) r.fail('down_block_types', `has ${n} blocks; at most ${L.blocks} are supported`);
   if (upBlockTypes.length !== n) r.fail('up_block_types', `has ${upBlockTypes.length} entries but 'down_block_types' has ${n}; they must match`);
   const midRaw = Object.prototype.hasOwnProperty.call(cfg, 'mid_block_type') ? cfg.mid_block_type : 'UNetMidBlock2DCrossAttn';
-  if (midRaw !== null && midRaw !== 'UNetMidBlock2DCrossAttn') unsupported('mid_block_type', midRaw);
+  if (midRaw !== null && !(MID_BLOCK_TYPES as readonly unknown[]).includes(midRaw)) unsupported('mid_block_type', midRaw);
 
   if (!r.has('block_out_channels')) r.fail('block_out_channels', 'is missing');
   const blockOutChannels = perBlock(r, 'block_out_channels', 0, n, 1, L.channels);
@@ -163,7 +168,7 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
     freqShift: r.number('freq_shift', 0),
     downBlockTypes: downBlockTypes as DownBlockType[],
     upBlockTypes: upBlockTypes as UpBlockType[],
-    midBlockType: midRaw === null ? null : 'UNetMidBlock2DCrossAttn',
+    midBlockType: midRaw as MidBlockType | null,
     blockOutChannels,
     layersPerBlock: perBlock(r, 'layers_per_block', 2, n, 1, L.layersPerBlock),
     transformerLayersPerBlock: perBlock(r, 'transformer_layers_per_block', 1, n, 0, L.layersPerBlock),

@@ -1,6 +1,6 @@
 /** diffusers UNet2DConditionModel for the configurations the SDXS family uses. */
 import * as C from '@sdxs/core';
-import { DownBlock, MidBlock, UpBlock, type BlockContext, type BlockInputs } from './blocks.js';
+import { getDownBlock, getMidBlock, getUpBlock, type AnyDownBlock, type AnyUpBlock, type BlockContext, type BlockInputs, type UNetMidBlock2DCrossAttn } from './blocks.js';
 import { parseUNetConfig, type UNetConfig } from './config.js';
 import { resolveModelDir, type FromPretrainedOptions } from './source.js';
 import { TimestepEmbedding, timestepEmbedding } from './time-embedding.js';
@@ -8,9 +8,9 @@ import { TimestepEmbedding, timestepEmbedding } from './time-embedding.js';
 export class UNet2DConditionModel extends C.Module {
   readonly conv_in: C.nn.Conv2d;
   readonly time_embedding: TimestepEmbedding;
-  readonly down_blocks: C.ModuleList<DownBlock>;
-  readonly mid_block: MidBlock | undefined;
-  readonly up_blocks: C.ModuleList<UpBlock>;
+  readonly down_blocks: C.ModuleList<AnyDownBlock>;
+  readonly mid_block: UNetMidBlock2DCrossAttn | undefined;
+  readonly up_blocks: C.ModuleList<AnyUpBlock>;
   readonly conv_norm_out: C.nn.GroupNorm;
   readonly conv_out: C.nn.Conv2d;
   /** Training: run each down/mid/up block under `C.checkpoint` (recomputed in the backward pass). */
@@ -36,12 +36,12 @@ export class UNet2DConditionModel extends C.Module {
     this.down_blocks = new C.ModuleList(
       cfg.downBlockTypes.map((type, i) => {
         const k = ctx(i, cfg.transformerLayersPerBlock[i]!);
-        return new DownBlock(
+        return getDownBlock(
+          type,
           {
             inChannels: i === 0 ? ch[0]! : ch[i - 1]!,
             outChannels: ch[i]!,
             layers: cfg.layersPerBlock[i]!,
-            withAttention: type === 'CrossAttnDownBlock2D',
             addDownsample: i < n - 1,
             downsamplePadding: cfg.downsamplePadding,
           },
@@ -50,19 +50,19 @@ export class UNet2DConditionModel extends C.Module {
       }),
     );
 
-    this.mid_block = cfg.midBlockType ? new MidBlock(ch[n - 1]!, cfg.midBlockScaleFactor, ctx(n - 1, cfg.transformerLayersPerBlock[n - 1]!)) : undefined;
+    this.mid_block = cfg.midBlockType ? getMidBlock(cfg.midBlockType, ch[n - 1]!, cfg.midBlockScaleFactor, ctx(n - 1, cfg.transformerLayersPerBlock[n - 1]!)) : undefined;
 
     this.up_blocks = new C.ModuleList(
       cfg.upBlockTypes.map((type, i) => {
         const r = n - 1 - i; // the matching down block
         const k = ctx(r, cfg.transformerLayersPerBlock[r]!);
-        return new UpBlock(
+        return getUpBlock(
+          type,
           {
             inChannels: ch[Math.max(r - 1, 0)]!,
             prevOutputChannels: ch[Math.min(r + 1, n - 1)]!,
             outChannels: ch[r]!,
             layers: cfg.layersPerBlock[r]! + 1,
-            withAttention: type === 'CrossAttnUpBlock2D',
             addUpsample: i < n - 1,
           },
           k,

@@ -5,7 +5,7 @@ import { parseUNetConfig, type UNetConfig } from './config.js';
 import { resolveModelDir, type FromPretrainedOptions } from './source.js';
 import { TimestepEmbedding, timestepEmbedding } from './time-embedding.js';
 
-export class UNet2DConditionModel extends C.Module {
+export class UNet2DConditionModel extends C.nn.LoraModule {
   readonly conv_in: C.nn.Conv2d;
   readonly time_embedding: TimestepEmbedding;
   readonly down_blocks: C.ModuleList<AnyDownBlock>;
@@ -105,33 +105,9 @@ export class UNet2DConditionModel extends C.Module {
     return this.parameterBytes();
   }
 
-  /**
-   * Load a LoRA (diffusers/PEFT or kohya keys) from a `.safetensors` file, a folder, a URL or a hub repo id
-   * (`weightName` picks the file). Keys for the text encoder in the same file are an error here unless
-   * `otherComponents: 'ignore'` (the pipeline splits such files). Returns the adapter's name.
-   */
-  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component'> = {}): Promise<C.nn.LoraLoadReport> {
-    return C.nn.loadLora(this, source, { ...opts, component: 'unet' });
-  }
-  /** Active adapters and their weights (others stay loaded but do nothing). */
-  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
-    C.nn.setLoraAdapters(this, names, weights);
-  }
-  /** Merge the active adapters into the weights (W + scale · Σ w·alpha/r · B A); the bases are kept for `unfuseLora`. */
-  fuseLora(opts: { scale?: number } = {}): Promise<void> {
-    return C.nn.fuseLora(this, opts);
-  }
-  /** Put back the exact base weights. */
-  unfuseLora(): void {
-    C.nn.unfuseLora(this);
-  }
-  /** Remove adapters (all when no name is given). */
-  unloadLoraWeights(names?: string | readonly string[]): void {
-    C.nn.unloadLora(this, names);
-  }
-  /** Names of the loaded adapters. */
-  get loraAdapters(): string[] {
-    return C.nn.loraAdapterNames(this);
+  /** LoRA (the methods are LoraModule's): this model takes a file's `unet.` and unprefixed keys. */
+  protected get loraTarget(): C.nn.LoraTarget {
+    return { component: 'unet' };
   }
 
   /** Stream weights from an open safetensors file (or shards) into this model; returns resident bytes. */

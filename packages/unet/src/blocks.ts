@@ -19,13 +19,13 @@ export interface BlockContext {
   useLinearProjection: boolean;
 }
 
-/** Conditioning passed through every block. */
-export interface BlockInputs {
+/** Conditioning passed through every block (a tensor tree, so that a block can run under `C.checkpoint`). */
+export type BlockInputs = {
   temb: C.Tensor;
   context: C.Tensor;
   /** additive bias [B, 1, 1, Sk] or null */
   contextBias: C.Tensor | null;
-}
+};
 
 /** diffusers passes no output_scale_factor to these block types (only the mid block gets one), so it is 1 here. */
 function resnet(inChannels: number, outChannels: number, k: BlockContext, outputScaleFactor = 1): C.blocks.ResnetBlock2D {

@@ -146,34 +146,25 @@ export class UNet2DConditionModel extends C.nn.LoraModule {
       const temb = this.time_embedding.forward(timestepEmbedding(t, cfg.blockOutChannels[0]!, cfg.flipSinToCos, cfg.freqShift));
       const contextBias = encoderAttentionMask ? C.reshape(C.mul(C.sub(1, C.cast(encoderAttentionMask, 'float32')), -10000), [b, 1, 1, s]) : null;
       const inp: BlockInputs = { temb, context: encoderHiddenStates, contextBias };
-
-      // Each block as a function of tensors only, so that it can run under gradient checkpointing.
-      const shared = contextBias ? [temb, encoderHiddenStates, contextBias] : [temb, encoderHiddenStates];
-      const unpack = (a: C.Tensor[]): BlockInputs => ({ temb: a[0]!, context: a[1]!, contextBias: a[2] ?? null });
-      const run = (fn: (a: C.Tensor[]) => C.Tensor[], xs: C.Tensor[]): C.Tensor[] => {
-        if (!this.gradientCheckpointing) return fn(xs);
-        const r = C.checkpoint((...a: C.Tensor[]) => fn(a), xs);
-        return Array.isArray(r) ? r : [r];
-      };
+      // each block under gradient checkpointing when training asks for it (its arguments and result are tensor trees)
+      const run = <A extends readonly C.TensorTree[], O extends C.TensorTree>(fn: (...args: A) => O, args: A): O =>
+        this.gradientCheckpointing ? C.checkpoint(fn, args) : fn(...args);
 
       x = this.conv_in.forward(x);
       const skips: C.Tensor[] = [x];
       for (const block of this.down_blocks) {
-        const [hidden, ...states] = run((a) => {
-          const r = block.forward(a[0]!, unpack(a.slice(1)));
-          return [r.hidden, ...r.states];
-        }, [x, ...shared]);
-        x = hidden!;
-        skips.push(...states);
+        const r = run((h: C.Tensor, i: BlockInputs) => block.forward(h, i), [x, inp]);
+        x = r.hidden;
+        skips.push(...r.states);
       }
       const mid = this.mid_block;
-      if (mid) x = run((a) => [mid.forward(a[0]!, unpack(a.slice(1)))], [x, ...shared])[0]!;
+      if (mid) x = run((h: C.Tensor, i: BlockInputs) => mid.forward(h, i), [x, inp]);
       for (const block of this.up_blocks) {
         const used = block.resnets.length;
         const mine = skips.splice(skips.length - used, used);
         const next = skips[skips.length - 1];
         const size: [number, number] | undefined = block.upsamplers && next ? [next.shape[2]!, next.shape[3]!] : undefined;
-        x = run((a) => [block.forward(a[0]!, a.slice(1, 1 + used), unpack(a.slice(1 + used)), size)], [x, ...mine, ...shared])[0]!;
+        x = run((h: C.Tensor, s: C.Tensor[], i: BlockInputs) => block.forward(h, s, i, size), [x, mine, inp]);
       }
       return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
     }));

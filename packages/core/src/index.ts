@@ -30,6 +30,7 @@ export {
 export { RandomGenerator, fnv1a } from './random.js';
 export * from './ops/index.js';
 export { valueAndGrad, grad, vjp, noGrad, checkpoint, type ValueAndGrad } from './autograd/grad.js';
+export { flattenTensors, rebuildTensors, type TensorTree, type TensorTreeLeaf } from './autograd/tensor-tree.js';
 export { unbroadcast } from './autograd/vjp.js';
 export * from './backends/register.js';
 export * as nn from './nn/index.js';

@@ -94,4 +94,50 @@ describe('gradient checkpointing', () => {
     expect(C.memory().numTensors).toBe(before);
     C.dispose(params);
   });
+
+  test('checkpoint() takes and returns tensor trees: arrays, plain objects and null leaves', () => {
+    const g = new C.RandomGenerator(6);
+    const mk = (shape: number[]): Tensor => C.tensor(g.fillNormal(new Float32Array(shape.reduce((p, c) => p * c, 1))), shape);
+    const x = mk([2, 3]);
+    const a = mk([2, 3]);
+    const b = mk([3]);
+    const w = mk([3, 3]);
+    type Inputs = { a: Tensor; extra: { b: Tensor; none: null } };
+    // one tensor appears twice in the result (as `sum` and inside `parts`): its gradient is counted once per use
+    const block = (h: Tensor, inp: Inputs, scale: number): { sum: Tensor; parts: Tensor[]; skip: null } => {
+      const y = C.matmul(C.tanh(C.add(C.mul(h, inp.a), inp.extra.b)), w);
+      const z = C.mul(C.square(y), scale);
+      return { sum: y, parts: [z, y], skip: null };
+    };
+    const total = (r: { sum: Tensor; parts: Tensor[] }): Tensor => C.add(C.add(C.sum(C.square(r.sum)), C.sum(r.parts[0]!)), C.mean(r.parts[1]!));
+    const inputs: Inputs = { a, extra: { b, none: null } };
+    const params = [x, a, b, w];
+    const before = C.memory().numTensors;
+    const plain = C.valueAndGrad(() => total(block(x, inputs, 0.5)), params);
+    const ckpt = C.valueAndGrad(() => total(C.checkpoint(block, [x, inputs, 0.5])), params);
+    expect(ckpt.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0]!, 6);
+    plain.grads.forEach((gp, i) => expectClose(ckpt.grads[i]!.dataSync(), gp.dataSync(), 1e-6, 1e-5, `param ${i}`));
+    // outside a tape it is a plain call that keeps the structure
+    const r = C.tidy(() => C.checkpoint(block, [x, inputs, 0.5]));
+    expect(r.skip).toBeNull();
+    expect(r.parts[1]).toBe(r.sum);
+    C.dispose([r.sum, r.parts[0]!]);
+    C.dispose([plain, ckpt]);
+    expect(C.memory().numTensors).toBe(before);
+    C.dispose(params);
+  });
+
+  test('flattenTensors and rebuildTensors keep the tree and refuse other objects', () => {
+    const [p, q] = [C.tensor([1]), C.tensor([2])];
+    const tree = [p, { q, n: null, k: 3 }, [p]] as const;
+    expect(C.flattenTensors(tree)).toEqual([p, q, p]);
+    const [u, v, w] = [C.tensor([4]), C.tensor([5]), C.tensor([6])];
+    const rebuilt = C.rebuildTensors(tree, [u, v, w]);
+    expect(rebuilt[0]).toBe(u);
+    expect(rebuilt[1]).toEqual({ q: v, n: null, k: 3 });
+    expect(rebuilt[2][0]).toBe(w);
+    expect(() => C.rebuildTensors(tree, [u])).toThrow(/holds 3 tensors, 1 were given/);
+    expect(() => C.flattenTensors({ m: new Map() } as never)).toThrow(C.InputError);
+    C.dispose([p, q, u, v, w]);
+  });
 });

@@ -14,6 +14,7 @@ import {
   configOptional,
   configString,
   configStringArray,
+  ConfigReader,
   loadConfig,
 } from '../src/io/config.js';
 import { startRangeServer, type RangeServer } from './helpers/range-server.js';
@@ -80,7 +81,7 @@ describe('config accessors', () => {
       expect(fn).toThrow(ConfigError);
       expect(fn).toThrow(re);
     };
-    check(() => configNumber(cfg, 's', 'unet/config.json'), /unet\/config\.json: key 's' should be a number but is the string "silu"/);
+    check(() => configNumber(cfg, 's', 'unet/config.json'), /unet\/config\.json: key 's' should be a number but is "silu"/);
     check(() => configInteger(cfg, 'n', 'c.json'), /key 'n' should be an integer/);
     check(() => configString(cfg, 'missing', 'c.json'), /c\.json: key 'missing' is missing/);
     check(() => configBoolean(cfg, 'nul', 'c.json'), /key 'nul' is null/);
@@ -89,5 +90,28 @@ describe('config accessors', () => {
     check(() => configArray(cfg, 'obj', 'c.json'), /should be an array but is an object/);
     check(() => configObject(cfg, 'arr', 'c.json'), /should be an object but is an array/);
     check(() => configNumber({}, 'toString', 'c.json'), /key 'toString' is missing/); // own keys only
+  });
+});
+
+describe('ConfigReader', () => {
+  const json = { text_config: { hidden_size: 64, heads: '4', deep: { eps: 0 } }, layers: 1e9, nul: null };
+  it('names nested keys with their path and the file', () => {
+    const r = ConfigReader.of(json, 'm/config.json');
+    const t = r.section('text_config')!;
+    expect(t.integer('hidden_size', undefined, 1, 128)).toBe(64);
+    expect(() => t.integer('heads')).toThrow(/m\/config\.json: key 'text_config\.heads' should be an integer but is "4"/);
+    expect(() => t.integer('hidden_size', undefined, 1, 32)).toThrow(/key 'text_config\.hidden_size' must be an integer in \[1, 32\], got 64/);
+    expect(() => t.section('deep')!.positive('eps')).toThrow(/key 'text_config\.deep\.eps' must be a number > 0/);
+    expect(() => t.number('missing')).toThrow(/key 'text_config\.missing' is missing; expected a number/);
+    expect(() => ConfigReader.of([1], 'a.json')).toThrow(/a\.json: config is not a JSON object/);
+    expect(() => ConfigReader.of(3, 'a.json', 'text_config.')).toThrow(/a\.json: key 'text_config' must be an object/);
+  });
+  it('treats null as unset and bounds only values that are set', () => {
+    const r = new ConfigReader(json, 'c.json');
+    expect(r.has('nul')).toBe(false);
+    expect(r.integer('nul', 7, 1, 4)).toBe(7);
+    expect(r.section('nul')).toBeUndefined();
+    expect(() => r.integer('layers', 2, 1, 64)).toThrow(ConfigError);
+    expect(() => r.integer('nul')).toThrow(/key 'nul' is null; expected an integer/);
   });
 });

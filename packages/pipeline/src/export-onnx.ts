@@ -104,7 +104,7 @@ async function plan(component: OnnxComponent, dir: string, size: { width: number
       };
     }
     case 'vae-encoder': {
-      const vae = new AsymmetricAutoencoderKL(config);
+      const vae = AsymmetricAutoencoderKL.fromConfig(config);
       const s = vae.encoderScale;
       vae.dispose();
       if (W % s || H % s) throw new C.InputError(`ONNX export vae-encoder: width and height must be multiples of ${s}, got ${W} x ${H}`);
@@ -126,8 +126,8 @@ async function plan(component: OnnxComponent, dir: string, size: { width: number
       };
     }
     case 'vae-decoder': {
-      const vae = new AsymmetricAutoencoderKL(config);
-      const c = vae.config.latent_channels;
+      const vae = AsymmetricAutoencoderKL.fromConfig(config);
+      const c = vae.config.latentChannels;
       const s = vae.decoderScale;
       vae.dispose();
       if (W % s || H % s) throw new C.InputError(`ONNX export vae-decoder: width and height must be multiples of ${s}, got ${W} x ${H}`);

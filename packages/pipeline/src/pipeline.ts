@@ -307,7 +307,7 @@ export class SdxsPipeline {
     const scheduler = await this.getScheduler();
     const lh = height / f;
     const lw = width / f;
-    const latentChannels = vae.config.latent_channels;
+    const latentChannels = vae.config.latentChannels;
     try {
       // 3. noise: image i from its own seed, so a seed reproduces an image whatever the batch
       const noise = C.tidy(() => C.concat(seeds.map((s) => C.randomNormal([1, latentChannels, lh, lw], { seed: s })), 0));

@@ -1,13 +1,14 @@
 /**
- * A complete SDXS model folder in the released layout, but tiny and with random weights: for trying the
- * CLI and the pipeline offline in seconds (the pictures are noise-like, not art). Nothing is downloaded
- * or read: the configs are written here, the weights are seeded, and the tokenizer is a byte-level BPE
- * without merges (every byte one token) with Qwen's chat tokens. Node only.
+ * The one writer of SDXS model folders in the released layout (model_index.json, vae/, unet/, text_encoder/,
+ * tokenizer/, scheduler/) with seeded random weights: `writeSdxsModelFolder`. Its callers only choose the
+ * parts: `makeTinyModel` (`sdxs make-tiny-model`: everything written here, nothing read), the test folder of
+ * tools/make-tiny-model.ts (the fixture VAE, UNet, tokenizer and scheduler copied in) and the full-size
+ * benchmark folder of benchmarks/make-real-model.ts (real sizes, float16). Node only.
  *
  *   sdxs make-tiny-model tiny && sdxs generate "a red fox" --model tiny -o fox.png
  */
 import * as C from '@sdxs/core';
-import { Qwen35ForCausalLM, Qwen35VisionModel, parseQwen35Config, parseQwen35VisionConfig } from '@sdxs/text-qwen';
+import { Qwen35TextModel, Qwen35VisionModel, parseQwen35Config, parseQwen35VisionConfig } from '@sdxs/text-qwen';
 import { UNet2DConditionModel, randomizeWeights as randomizeUNet } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL, randomizeWeights as randomizeVae } from '@sdxs/vae';
 
@@ -141,13 +142,17 @@ function tokenizerFiles(): { tokenizerJson: Record<string, unknown>; tokenizerCo
   return { tokenizerJson, tokenizerConfig };
 }
 
-function textConfig(vocab: number, eos: number): Record<string, unknown> {
+/**
+ * The tiny text tower: every layer type, GQA, partial rotary, multimodal rope, tied embeddings; `vocab_size` and
+ * `eos_token_id` come from the tokenizer the writer puts beside it.
+ */
+export function tinyTextConfig(hiddenSize: number): C.ConfigObject {
   return {
     model_type: 'qwen3_5_text',
-    hidden_size: CROSS_DIM,
-    intermediate_size: CROSS_DIM * 2,
-    num_hidden_layers: 2,
-    layer_types: ['linear_attention', 'full_attention'],
+    hidden_size: hiddenSize,
+    intermediate_size: hiddenSize * 2,
+    num_hidden_layers: 4,
+    layer_types: ['linear_attention', 'linear_attention', 'linear_attention', 'full_attention'],
     num_attention_heads: 2,
     num_key_value_heads: 1,
     head_dim: 8,
@@ -159,11 +164,11 @@ function textConfig(vocab: number, eos: number): Record<string, unknown> {
     hidden_act: 'silu',
     rms_norm_eps: 1e-6,
     max_position_embeddings: 4096,
-    rope_parameters: { rope_type: 'default', rope_theta: 10000000.0, partial_rotary_factor: 0.25 },
+    partial_rotary_factor: 0.25,
+    rope_parameters: { rope_type: 'default', rope_theta: 10000000.0, partial_rotary_factor: 0.25, mrope_interleaved: true, mrope_section: [1, 0, 0] },
     tie_word_embeddings: true,
-    vocab_size: vocab,
-    eos_token_id: eos,
     attention_bias: false,
+    use_cache: true,
   };
 }
 
@@ -193,82 +198,169 @@ export function tinyVisionParts(outHiddenSize: number, seed: number): { visionCo
   return { visionConfig: cfg, preprocessorConfig: PREPROCESSOR_CONFIG, tensors };
 }
 
-async function saveModule(file: string, module: C.Module, prefix = ''): Promise<void> {
-  const tensors: C.SafetensorsTensorMap = {};
-  for (const [name, p] of module.namedParameters()) {
-    tensors[`${prefix}${name}`] = { dtype: 'F32', shape: [...p.shape], data: (await p.value.data()) as Float32Array };
-  }
-  await C.saveSafetensors(file, tensors, { format: 'pt' });
+/** A config file's content, or a file (a folder for a component) to copy as it is. */
+export type FolderSource = C.ConfigObject | { copyFrom: string };
+export type FolderComponent = 'vae' | 'unet' | 'text_encoder';
+/** The tensors to write for `module` (built from the config, parameters unset), seeded by `seed`. */
+export type ComponentWeights = (module: C.Module, component: FolderComponent, seed: number) => C.SafetensorsTensorMap | Promise<C.SafetensorsTensorMap>;
+
+export interface SdxsFolderOptions {
+  /** `vae/config.json` (weights made by `weights`), or a diffusers folder whose config and weights are copied */
+  vae: FolderSource;
+  unet: FolderSource;
+  /** `scheduler/scheduler_config.json`, or a file to copy */
+  scheduler: FolderSource;
+  /** the byte-level tokenizer made here (every byte a token, Qwen's chat tokens), or a folder with tokenizer.json and tokenizer_config.json */
+  tokenizer: 'byte-level' | { copyFrom: string };
+  /** written as `tokenizer/chat_template.jinja` */
+  chatTemplate?: string;
+  /** the text tower's `text_config` (tied embeddings); `vocab_size` and `eos_token_id` default to the tokenizer's */
+  textConfig: C.ConfigObject;
+  /** add a tiny random vision tower and the processor's config (default true) */
+  vision?: boolean;
+  /** also write `text_encoder/generation_config.json` (default false) */
+  generationConfig?: boolean;
+  /** the seed of each random part */
+  seeds: { vae?: number; unet?: number; text: number; vision?: number };
+  /** how weights are made (default: the models' own seeded initialisation, float32) */
+  weights?: ComponentWeights;
+  /** extra keys of model_index.json */
+  index?: C.ConfigObject;
 }
 
-/**
- * Writes the tiny model into `dir` (created; existing files of the same names are replaced) and returns
- * its size in bytes. Runs on the active backend (any; the cpu backend is fine).
- */
-export async function makeTinyModel(dir: string, opts: { seed?: number } = {}): Promise<number> {
+/** Tensors of a module's parameters as they are (its values must be set), in `dtype`. */
+export async function parameterTensors(module: C.Module, dtype: 'F32' | 'F16'): Promise<C.SafetensorsTensorMap> {
+  const tensors: C.SafetensorsTensorMap = {};
+  for (const [name, p] of module.namedParameters()) {
+    tensors[name] = dtype === 'F32' ? { dtype, shape: [...p.shape], data: (await p.value.data()) as Float32Array } : { dtype, shape: [...p.shape], data: (await p.value.data()) as Uint16Array };
+  }
+  return tensors;
+}
+
+/** The default weights: the VAE's and UNet's seeded initialisation, the text tower's reference-like values (float32). */
+export const tinyWeights: ComponentWeights = async (module, component, seed) => {
+  if (component === 'text_encoder') {
+    const g = new C.RandomGenerator(seed);
+    const tensors: C.SafetensorsTensorMap = {};
+    for (const [name, p] of module.namedParameters()) tensors[name] = { dtype: 'F32', shape: [...p.shape], data: textInit(name, p.shape, g) };
+    return tensors;
+  }
+  if (component === 'vae') randomizeVae(module as AsymmetricAutoencoderKL, { seed });
+  else randomizeUNet(module as UNet2DConditionModel, { seed });
+  return parameterTensors(module, 'F32');
+};
+
+const isCopy = (s: FolderSource | 'byte-level'): s is { copyFrom: string } => typeof s === 'object' && typeof (s as { copyFrom?: unknown }).copyFrom === 'string';
+
+/** Writes an SDXS model folder into `dir` (created; files of the same names are replaced); returns its size in bytes. */
+export async function writeSdxsModelFolder(dir: string, o: SdxsFolderOptions): Promise<number> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  const seed = opts.seed ?? 1234;
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+  const weights = o.weights ?? tinyWeights;
   for (const d of ['vae', 'unet', 'text_encoder', 'tokenizer', 'scheduler']) await fs.mkdir(path.join(dir, d), { recursive: true });
   await fs.writeFile(
     path.join(dir, 'model_index.json'),
     json({
       _class_name: 'SdxsPipeline',
+      ...o.index,
       scheduler: ['diffusers', 'FlowMatchEulerDiscreteScheduler'],
       text_encoder: ['transformers', 'Qwen3_5ForConditionalGeneration'],
       tokenizer: ['transformers', 'Qwen2TokenizerFast'],
       unet: ['diffusers', 'UNet2DConditionModel'],
       vae: ['diffusers', 'AsymmetricAutoencoderKL'],
-      _sdxs_note: 'made by `sdxs make-tiny-model`: random weights, for trying the tools offline',
     }),
   );
-  await fs.writeFile(path.join(dir, 'scheduler/scheduler_config.json'), json(SCHEDULER_CONFIG));
-  const { tokenizerJson, tokenizerConfig } = tokenizerFiles();
-  await fs.writeFile(path.join(dir, 'tokenizer/tokenizer.json'), JSON.stringify(tokenizerJson));
-  await fs.writeFile(path.join(dir, 'tokenizer/tokenizer_config.json'), json(tokenizerConfig));
+  const schedulerFile = path.join(dir, 'scheduler/scheduler_config.json');
+  if (isCopy(o.scheduler)) await fs.copyFile(o.scheduler.copyFrom, schedulerFile);
+  else await fs.writeFile(schedulerFile, json(o.scheduler));
 
-  const vae = new AsymmetricAutoencoderKL(VAE_CONFIG);
-  randomizeVae(vae, { seed });
-  await fs.writeFile(path.join(dir, 'vae/config.json'), json(VAE_CONFIG));
-  await saveModule(path.join(dir, 'vae/diffusion_pytorch_model.safetensors'), vae);
-  vae.dispose();
-
-  const unet = UNet2DConditionModel.fromConfig(UNET_CONFIG);
-  randomizeUNet(unet, { seed: seed + 1 });
-  await fs.writeFile(path.join(dir, 'unet/config.json'), json(UNET_CONFIG));
-  await saveModule(path.join(dir, 'unet/diffusion_pytorch_model.safetensors'), unet);
-  unet.dispose();
-
-  const vocab = 256 + SPECIAL.length;
-  const text = textConfig(vocab, 256 + SPECIAL.indexOf('<|im_end|>'));
-  const id = (t: string): number => 256 + SPECIAL.indexOf(t);
-  const vision = tinyVisionParts(CROSS_DIM, seed + 3);
-  const vlmConfig = {
-    architectures: ['Qwen3_5ForConditionalGeneration'],
-    model_type: 'qwen3_5',
-    text_config: text,
-    vision_config: vision.visionConfig,
-    image_token_id: id('<|image_pad|>'),
-    vision_start_token_id: id('<|vision_start|>'),
-    vision_end_token_id: id('<|vision_end|>'),
-    tie_word_embeddings: true,
-  };
-  await fs.writeFile(path.join(dir, 'text_encoder/config.json'), json(vlmConfig));
-  await fs.writeFile(path.join(dir, 'tokenizer/preprocessor_config.json'), json(vision.preprocessorConfig));
-  const lm = new Qwen35ForCausalLM(parseQwen35Config(text, 'tiny text config'));
-  const g = new C.RandomGenerator(seed + 2);
-  const tensors: C.SafetensorsTensorMap = {};
-  for (const [name, p] of lm.namedParameters()) {
-    const key = name.startsWith('model.') ? `model.language_model.${name.slice('model.'.length)}` : name;
-    tensors[key] = { dtype: 'F32', shape: [...p.shape], data: textInit(name, p.shape, g) };
+  // tokenizer: its vocabulary size and chat token ids go into the text encoder's config
+  let tokenizerJson: { model: { vocab: Record<string, number> }; added_tokens: { id: number; content: string }[] };
+  if (o.tokenizer === 'byte-level') {
+    const files = tokenizerFiles();
+    tokenizerJson = files.tokenizerJson as typeof tokenizerJson;
+    await fs.writeFile(path.join(dir, 'tokenizer/tokenizer.json'), JSON.stringify(files.tokenizerJson));
+    await fs.writeFile(path.join(dir, 'tokenizer/tokenizer_config.json'), json(files.tokenizerConfig));
+  } else {
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) await fs.copyFile(path.join(o.tokenizer.copyFrom, f), path.join(dir, 'tokenizer', f));
+    tokenizerJson = JSON.parse(await fs.readFile(path.join(o.tokenizer.copyFrom, 'tokenizer.json'), 'utf8')) as typeof tokenizerJson;
   }
-  Object.assign(tensors, vision.tensors);
-  await C.saveSafetensors(path.join(dir, 'text_encoder/model.safetensors'), tensors, { format: 'pt' });
+  if (o.chatTemplate !== undefined) await fs.writeFile(path.join(dir, 'tokenizer/chat_template.jinja'), o.chatTemplate);
+  const vocab = [...Object.values(tokenizerJson.model.vocab), ...tokenizerJson.added_tokens.map((t) => t.id)].reduce((m, v) => Math.max(m, v), 0) + 1;
+  const addedId = (content: string): number => {
+    const t = tokenizerJson.added_tokens.find((x) => x.content === content);
+    if (!t) throw new C.InputError(`the tokenizer has no ${content}`);
+    return t.id;
+  };
+
+  for (const part of ['vae', 'unet'] as const) {
+    const src = o[part];
+    if (isCopy(src)) {
+      for (const f of ['config.json', 'diffusion_pytorch_model.safetensors']) await fs.copyFile(path.join(src.copyFrom, f), path.join(dir, part, f));
+      continue;
+    }
+    const module: C.Module = part === 'vae' ? AsymmetricAutoencoderKL.fromConfig(src) : UNet2DConditionModel.fromConfig(src);
+    try {
+      const tensors = await weights(module, part, o.seeds[part] ?? o.seeds.text);
+      await fs.writeFile(path.join(dir, part, 'config.json'), json(src));
+      await C.saveSafetensors(path.join(dir, part, 'diffusion_pytorch_model.safetensors'), tensors, { format: 'pt' });
+    } finally {
+      module.dispose();
+    }
+  }
+
+  const eos = addedId('<|im_end|>');
+  const text: C.ConfigObject = { ...o.textConfig, vocab_size: o.textConfig.vocab_size ?? vocab, eos_token_id: o.textConfig.eos_token_id ?? eos };
+  const textCfg = parseQwen35Config(text, 'text_config');
+  if (!textCfg.tieWordEmbeddings) throw new C.InputError('writeSdxsModelFolder writes text towers with tied embeddings (tie_word_embeddings: true), as SDXS has');
+  const vision = o.vision === false ? undefined : tinyVisionParts(textCfg.hiddenSize, o.seeds.vision ?? o.seeds.text + 1);
+  const vlm: C.ConfigObject = { architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5', text_config: text, tie_word_embeddings: true };
+  if (vision) {
+    Object.assign(vlm, {
+      vision_config: vision.visionConfig,
+      image_token_id: addedId('<|image_pad|>'),
+      vision_start_token_id: addedId('<|vision_start|>'),
+      vision_end_token_id: addedId('<|vision_end|>'),
+    });
+    await fs.writeFile(path.join(dir, 'tokenizer/preprocessor_config.json'), json(vision.preprocessorConfig));
+  }
+  await fs.writeFile(path.join(dir, 'text_encoder/config.json'), json(vlm));
+  if (o.generationConfig) {
+    await fs.writeFile(path.join(dir, 'text_encoder/generation_config.json'), json({ eos_token_id: [eos], do_sample: true, temperature: 0.7, top_k: 20, top_p: 0.8 }));
+  }
+  // the released checkpoint's names: model.language_model.* for the text tower, model.visual.* for the vision tower
+  const lm = new Qwen35TextModel(textCfg);
+  try {
+    const tensors: C.SafetensorsTensorMap = {};
+    for (const [name, t] of Object.entries(await weights(lm, 'text_encoder', o.seeds.text))) tensors[`model.language_model.${name}`] = t;
+    if (vision) Object.assign(tensors, vision.tensors);
+    await C.saveSafetensors(path.join(dir, 'text_encoder/model.safetensors'), tensors, { format: 'pt' });
+  } finally {
+    lm.dispose();
+  }
 
   let bytes = 0;
   for (const d of ['', 'vae', 'unet', 'text_encoder', 'tokenizer', 'scheduler']) {
     for (const f of await fs.readdir(path.join(dir, d), { withFileTypes: true })) if (f.isFile()) bytes += (await fs.stat(path.join(dir, d, f.name))).size;
   }
   return bytes;
+}
+
+/**
+ * Writes the tiny model of `sdxs make-tiny-model` into `dir`: everything made here, nothing downloaded or read
+ * (the tokenizer is a byte-level BPE without merges, every byte one token, with Qwen's chat tokens); returns
+ * its size in bytes. Runs on the active backend (any; the cpu backend is fine).
+ */
+export async function makeTinyModel(dir: string, opts: { seed?: number } = {}): Promise<number> {
+  const seed = opts.seed ?? 1234;
+  return writeSdxsModelFolder(dir, {
+    vae: VAE_CONFIG,
+    unet: UNET_CONFIG,
+    scheduler: SCHEDULER_CONFIG,
+    tokenizer: 'byte-level',
+    textConfig: tinyTextConfig(CROSS_DIM),
+    seeds: { vae: seed, unet: seed + 1, text: seed + 2, vision: seed + 3 },
+    index: { _sdxs_note: 'made by `sdxs make-tiny-model`: random weights, for trying the tools offline' },
+  });
 }

@@ -4,7 +4,7 @@
  * file (class defaults only where transformers has one); values the model cannot honour are refused with a
  * ConfigError naming the key.
  */
-import { CONFIG_LIMITS as L, ConfigError, previewValue } from '@sdxs/core';
+import { CONFIG_LIMITS as L, ConfigError, ConfigReader, isConfigObject, previewValue, type ConfigObject } from '@sdxs/core';
 
 export type Qwen35LayerType = 'linear_attention' | 'full_attention';
 
@@ -39,87 +39,29 @@ export interface Qwen35TextConfig {
   mropeSection: [number, number, number];
 }
 
-export type Json = Record<string, unknown>;
-
-export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Typed access to one object of a config file; errors name the file and the key path. */
-export class Reader {
-  constructor(private readonly obj: Json, private readonly file: string, private readonly path: string) {}
-
-  private key(k: string): string {
-    return `${this.path}${k}`;
-  }
-
-  fail(k: string, msg: string): never {
-    throw new ConfigError(`${this.file}: '${this.key(k)}' ${msg}`);
-  }
-
-  raw(k: string): unknown {
-    const v = Object.prototype.hasOwnProperty.call(this.obj, k) ? this.obj[k] : undefined;
-    return v === null ? undefined : v;
-  }
-
-  /** An integer in [min, max]: every size is bounded (CONFIG_LIMITS) so that a hostile config cannot exhaust memory. */
-  int(k: string, fallback: number | undefined, max: number, min = 1): number {
-    const v = this.raw(k);
-    if (v === undefined) {
-      if (fallback === undefined) this.fail(k, 'is missing');
-      return fallback;
-    }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(k, `must be an integer, got ${previewValue(v)}`);
-    if (v < min || v > max) this.fail(k, `must be in [${min}, ${max}], got ${v}`);
-    return v;
-  }
-
-  num(k: string, fallback?: number): number {
-    const v = this.raw(k);
-    if (v === undefined) {
-      if (fallback === undefined) this.fail(k, 'is missing');
-      return fallback;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(k, `must be a number, got ${previewValue(v)}`);
-    return v;
-  }
-
-  bool(k: string, fallback: boolean): boolean {
-    const v = this.raw(k);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') this.fail(k, `must be true or false, got ${previewValue(v)}`);
-    return v;
-  }
-
-  str(k: string, fallback: string): string {
-    const v = this.raw(k);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'string') this.fail(k, `must be a string, got ${previewValue(v)}`);
-    return v;
-  }
-}
-
-function textSection(json: Json, file: string): { obj: Json; path: string; outer: Json | null } {
+function textSection(json: ConfigObject, file: string): { obj: ConfigObject; path: string; outer: ConfigObject | null } {
   const modelType = json.model_type;
-  if (isObject(json.text_config)) return { obj: json.text_config, path: 'text_config.', outer: json };
-  if (modelType === 'qwen3_5') throw new ConfigError(`${file}: 'text_config' is missing from a qwen3_5 (VLM) config`);
+  if (isConfigObject(json.text_config)) return { obj: json.text_config, path: 'text_config.', outer: json };
+  if (modelType === 'qwen3_5') throw new ConfigError(`${file}: key 'text_config' is missing from a qwen3_5 (VLM) config`);
   return { obj: json, path: '', outer: null };
 }
 
 /** Parse a Qwen3.5 `config.json` (text or VLM form). `file` names the source in errors. */
 export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35TextConfig {
-  if (!isObject(json)) throw new ConfigError(`${file}: config is not a JSON object`);
-  const { obj, path, outer } = textSection(json, file);
-  const r: Reader = new Reader(obj, file, path);
+  const top = ConfigReader.of(json, file).obj;
+  const { obj, path, outer } = textSection(top, file);
+  const r: ConfigReader = new ConfigReader(obj, file, path);
 
   const modelType = r.raw('model_type');
   if (modelType !== undefined && modelType !== 'qwen3_5_text' && modelType !== 'qwen3_5') {
     r.fail('model_type', `is ${previewValue(modelType)}; expected "qwen3_5_text"`);
   }
 
-  const numHiddenLayers = r.int('num_hidden_layers', 32, L.layers);
+  const numHiddenLayers = r.integer('num_hidden_layers', 32, 1, L.layers);
   let layerTypes: Qwen35LayerType[];
   const lt = r.raw('layer_types');
   if (lt === undefined) {
-    const interval = r.int('full_attention_interval', 4, L.layers);
+    const interval = r.integer('full_attention_interval', 4, 1, L.layers);
     layerTypes = Array.from({ length: numHiddenLayers }, (_, i) => ((i + 1) % interval === 0 ? 'full_attention' : 'linear_attention'));
   } else {
     if (!Array.isArray(lt)) r.fail('layer_types', 'must be an array of strings');
@@ -130,9 +72,9 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     });
   }
 
-  const act = r.str('hidden_act', 'silu');
+  const act = r.string('hidden_act', 'silu');
   if (act !== 'silu') r.fail('hidden_act', `is ${previewValue(act)}; only "silu" is supported`);
-  if (r.bool('attention_bias', false)) r.fail('attention_bias', 'is true; biased q/k/v/o projections are not supported');
+  if (r.boolean('attention_bias', false)) r.fail('attention_bias', 'is true; biased q/k/v/o projections are not supported');
   const gate = r.raw('attn_output_gate');
   if (gate !== undefined && gate !== true) r.fail('attn_output_gate', `is ${previewValue(gate)}; Qwen3.5 attention always gates its output`);
 
@@ -142,12 +84,12 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
   let partial: number;
   let mropeSection: [number, number, number] = [11, 11, 10];
   if (rpRaw !== undefined) {
-    if (!isObject(rpRaw)) r.fail('rope_parameters', 'must be an object');
-    const rp: Reader = new Reader(rpRaw, file, `${path}rope_parameters.`);
+    if (!isConfigObject(rpRaw)) r.fail('rope_parameters', 'must be an object');
+    const rp: ConfigReader = new ConfigReader(rpRaw, file, `${path}rope_parameters.`);
     const type = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
     if (type !== 'default') rp.fail('rope_type', `is ${previewValue(type)}; only "default" (unscaled) rope is supported`);
-    ropeTheta = rp.num('rope_theta', r.num('rope_theta', 10000));
-    partial = rp.num('partial_rotary_factor', r.num('partial_rotary_factor', 0.25));
+    ropeTheta = rp.number('rope_theta', r.number('rope_theta', 10000));
+    partial = rp.number('partial_rotary_factor', r.number('partial_rotary_factor', 0.25));
     const interleaved = rp.raw('mrope_interleaved');
     if (interleaved !== undefined && typeof interleaved !== 'boolean') rp.fail('mrope_interleaved', 'must be true or false');
     const section = rp.raw('mrope_section');
@@ -158,22 +100,22 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
       mropeSection = [section[0], section[1], section[2]];
     }
   } else {
-    ropeTheta = r.num('rope_theta', 10000);
-    partial = r.num('partial_rotary_factor', 0.25);
+    ropeTheta = r.number('rope_theta', 10000);
+    partial = r.number('partial_rotary_factor', 0.25);
   }
   if (!(ropeTheta > 0)) r.fail('rope_parameters.rope_theta', `must be > 0, got ${ropeTheta}`);
   if (!(partial > 0 && partial <= 1)) r.fail('partial_rotary_factor', `must be in (0, 1], got ${partial}`);
 
-  const numAttentionHeads = r.int('num_attention_heads', 16, L.heads);
-  const numKeyValueHeads = r.int('num_key_value_heads', 4, L.heads);
+  const numAttentionHeads = r.integer('num_attention_heads', 16, 1, L.heads);
+  const numKeyValueHeads = r.integer('num_key_value_heads', 4, 1, L.heads);
   if (numAttentionHeads % numKeyValueHeads !== 0) {
     r.fail('num_key_value_heads', `(${numKeyValueHeads}) must divide num_attention_heads (${numAttentionHeads})`);
   }
-  const headDim = r.int('head_dim', 256, L.headDim);
+  const headDim = r.integer('head_dim', 256, 1, L.headDim);
   const rotaryDim = Math.floor(headDim * partial);
   if (rotaryDim % 2 !== 0 || rotaryDim < 2) r.fail('partial_rotary_factor', `gives an odd or empty rotary dim ${rotaryDim} for head_dim ${headDim}`);
-  const linearNumKeyHeads = r.int('linear_num_key_heads', 16, L.heads);
-  const linearNumValueHeads = r.int('linear_num_value_heads', 32, L.heads);
+  const linearNumKeyHeads = r.integer('linear_num_key_heads', 16, 1, L.heads);
+  const linearNumValueHeads = r.integer('linear_num_value_heads', 32, 1, L.heads);
   if (linearNumValueHeads % linearNumKeyHeads !== 0) {
     r.fail('linear_num_value_heads', `(${linearNumValueHeads}) must be a multiple of linear_num_key_heads (${linearNumKeyHeads})`);
   }
@@ -191,13 +133,13 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     eosTokenIds = list as number[];
   }
 
-  const eps = r.num('rms_norm_eps', 1e-6);
+  const eps = r.number('rms_norm_eps', 1e-6);
   if (!(eps > 0 && eps < 1)) r.fail('rms_norm_eps', `must be in (0, 1), got ${eps}`);
 
   return {
-    vocabSize: r.int('vocab_size', 248320, L.vocab),
-    hiddenSize: r.int('hidden_size', 4096, L.channels),
-    intermediateSize: r.int('intermediate_size', 12288, L.intermediate),
+    vocabSize: r.integer('vocab_size', 248320, 1, L.vocab),
+    hiddenSize: r.integer('hidden_size', 4096, 1, L.channels),
+    intermediateSize: r.integer('intermediate_size', 12288, 1, L.intermediate),
     numHiddenLayers,
     layerTypes,
     numAttentionHeads,
@@ -205,15 +147,15 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Te
     headDim,
     linearNumKeyHeads,
     linearNumValueHeads,
-    linearKeyHeadDim: r.int('linear_key_head_dim', 128, L.headDim),
-    linearValueHeadDim: r.int('linear_value_head_dim', 128, L.headDim),
-    linearConvKernelDim: r.int('linear_conv_kernel_dim', 4, L.kernel),
+    linearKeyHeadDim: r.integer('linear_key_head_dim', 128, 1, L.headDim),
+    linearValueHeadDim: r.integer('linear_value_head_dim', 128, 1, L.headDim),
+    linearConvKernelDim: r.integer('linear_conv_kernel_dim', 4, 1, L.kernel),
     rmsNormEps: eps,
     ropeTheta,
     partialRotaryFactor: partial,
     rotaryDim,
     tieWordEmbeddings: tie,
-    maxPositionEmbeddings: r.int('max_position_embeddings', 32768, L.positions),
+    maxPositionEmbeddings: r.integer('max_position_embeddings', 32768, 1, L.positions),
     eosTokenIds,
     mropeSection,
   };

@@ -3,10 +3,15 @@
  * Values the SDXS family does not use raise `ConfigError("unsupported: <key>=<value>")` instead of
  * running different math.
  */
-import { checkConfigPositive, checkConfigRange, CONFIG_LIMITS as L, ConfigError, previewValue, type ConfigObject } from '@sdxs/core';
+import { CONFIG_LIMITS as L, ConfigError, ConfigReader, previewValue, type ConfigObject } from '@sdxs/core';
 
-export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
-export type UpBlockType = 'CrossAttnUpBlock2D' | 'UpBlock2D';
+/** The block types of diffusers' get_down_block / get_up_block / get_mid_block that SDXS uses (blocks.ts builds each). */
+export const DOWN_BLOCK_TYPES = ['CrossAttnDownBlock2D', 'DownBlock2D'] as const;
+export const UP_BLOCK_TYPES = ['CrossAttnUpBlock2D', 'UpBlock2D'] as const;
+export const MID_BLOCK_TYPES = ['UNetMidBlock2DCrossAttn'] as const;
+export type DownBlockType = (typeof DOWN_BLOCK_TYPES)[number];
+export type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
+export type MidBlockType = (typeof MID_BLOCK_TYPES)[number];
 
 export interface UNetConfig {
   inChannels: number;
@@ -17,7 +22,7 @@ export interface UNetConfig {
   downBlockTypes: DownBlockType[];
   upBlockTypes: UpBlockType[];
   /** null: no mid block */
-  midBlockType: 'UNetMidBlock2DCrossAttn' | null;
+  midBlockType: MidBlockType | null;
   blockOutChannels: number[];
   /** per down block */
   layersPerBlock: number[];
@@ -53,75 +58,30 @@ const KNOWN_KEYS = new Set([
   'class_embeddings_concat', 'mid_block_only_cross_attention', 'cross_attention_norm', 'addition_embed_type_num_heads',
 ]);
 
-/** The value as written: strings keep their quotes, so "32" (a string) never reads as the number 32. */
-const show = (v: unknown): string => previewValue(v);
-
 function unsupported(key: string, value: unknown, why = ''): never {
-  throw new ConfigError(`unsupported: ${key}=${show(value)}${why ? ` (${why})` : ''}`);
+  throw new ConfigError(`unsupported: ${key}=${previewValue(value)}${why ? ` (${why})` : ''}`);
 }
 
-class Reader {
-  constructor(readonly cfg: ConfigObject, readonly file: string) {}
-  has(key: string): boolean {
-    return Object.prototype.hasOwnProperty.call(this.cfg, key) && this.cfg[key] !== null && this.cfg[key] !== undefined;
+/** An int repeated per block, or one int per block (diffusers accepts both). */
+function perBlock(r: ConfigReader, key: string, fallback: number, n: number, min: number, max: number): number[] {
+  const v = r.raw(key);
+  if (v === undefined) return new Array<number>(n).fill(fallback);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) r.bad(key, 'an integer or one integer per block');
+    return new Array<number>(n).fill(r.range(key, v, min, max));
   }
-  raw(key: string): unknown {
-    return this.has(key) ? this.cfg[key] : undefined;
-  }
-  bad(key: string, what: string): never {
-    throw new ConfigError(`${this.file}: key '${key}' should be ${what} but is ${show(this.cfg[key])}`);
-  }
-  int(key: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.raw(key);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.bad(key, 'an integer');
-    return checkConfigRange(this.file, key, v, min, max);
-  }
-  num(key: string, fallback: number): number {
-    const v = this.raw(key);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.bad(key, 'a number');
-    return v;
-  }
-  bool(key: string, fallback: boolean): boolean {
-    const v = this.raw(key);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') this.bad(key, 'true or false');
-    return v;
-  }
-  str(key: string, fallback: string | null): string | null {
-    const v = this.raw(key);
-    if (v === undefined) return fallback;
-    if (typeof v !== 'string') this.bad(key, 'a string');
-    return v;
-  }
-  strings(key: string, fallback: string[]): string[] {
-    const v = this.raw(key);
-    if (v === undefined) return fallback;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) this.bad(key, 'an array of strings');
-    return v as string[];
-  }
-  /** an int repeated per block, or one int per block */
-  perBlock(key: string, fallback: number, n: number, min: number, max: number): number[] {
-    const v = this.raw(key);
-    if (v === undefined) return new Array<number>(n).fill(fallback);
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) this.bad(key, 'an integer or one integer per block');
-      return new Array<number>(n).fill(checkConfigRange(this.file, key, v, min, max));
-    }
-    if (!Array.isArray(v)) this.bad(key, 'an integer or one integer per block');
-    if (v.some((x) => Array.isArray(x))) unsupported(key, v, 'nested per-layer lists (asymmetric UNets) are not used by SDXS');
-    if (!v.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) this.bad(key, 'an integer or one integer per block');
-    if (v.length !== n) throw new ConfigError(`${this.file}: key '${key}' has ${v.length} entries; expected one per down block (${n})`);
-    (v as number[]).forEach((x, i) => checkConfigRange(this.file, `${key}[${i}]`, x, min, max));
-    return v as number[];
-  }
+  if (!Array.isArray(v)) r.bad(key, 'an integer or one integer per block');
+  if (v.some((x) => Array.isArray(x))) unsupported(key, v, 'nested per-layer lists (asymmetric UNets) are not used by SDXS');
+  if (!v.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) r.bad(key, 'an integer or one integer per block');
+  if (v.length !== n) r.fail(key, `has ${v.length} entries; expected one per down block (${n})`);
+  (v as number[]).forEach((x, i) => r.range(`${key}[${i}]`, x, min, max));
+  return v as number[];
 }
 
 /** Parse and validate a UNet2DConditionModel `config.json` object. `file` names it in errors. */
 export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetConfig {
-  const r = new Reader(cfg, file);
-  const cls = r.str('_class_name', 'UNet2DConditionModel');
+  const r = new ConfigReader(cfg, file);
+  const cls = r.string('_class_name', 'UNet2DConditionModel');
   if (cls !== 'UNet2DConditionModel') unsupported('_class_name', cls);
 
   // Keys whose only supported value is the default (or null / absent).
@@ -148,8 +108,8 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
     ['act_fn', 'silu'],
   ];
   for (const [key, ok] of mustBe) {
-    if (!r.has(key)) continue;
-    const v = r.cfg[key];
+    const v = r.raw(key);
+    if (v === undefined) continue;
     if (v !== ok) unsupported(key, v);
   }
   // only_cross_attention: false or all-false list; mid_block_only_cross_attention: null/false.
@@ -158,9 +118,9 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
   const moca = r.raw('mid_block_only_cross_attention');
   if (moca !== undefined && moca !== false) unsupported('mid_block_only_cross_attention', moca);
   // upcast_attention only changes the precision of the attention softmax in fp16; compute here is float32 always.
-  r.bool('upcast_attention', false);
+  r.boolean('upcast_attention', false);
   // dropout is inactive at inference; any value is accepted.
-  r.num('dropout', 0);
+  r.number('dropout', 0);
   if (!r.has('norm_num_groups') && Object.prototype.hasOwnProperty.call(cfg, 'norm_num_groups')) {
     unsupported('norm_num_groups', null, 'a UNet without output GroupNorm');
   }
@@ -168,61 +128,59 @@ export function parseUNetConfig(cfg: ConfigObject, file = 'config.json'): UNetCo
   const downBlockTypes = r.strings('down_block_types', ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D']);
   const upBlockTypes = r.strings('up_block_types', ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D']);
   downBlockTypes.forEach((t) => {
-    if (t !== 'CrossAttnDownBlock2D' && t !== 'DownBlock2D') unsupported('down_block_types', t);
+    if (!(DOWN_BLOCK_TYPES as readonly string[]).includes(t)) unsupported('down_block_types', t);
   });
   upBlockTypes.forEach((t) => {
-    if (t !== 'CrossAttnUpBlock2D' && t !== 'UpBlock2D') unsupported('up_block_types', t);
+    if (!(UP_BLOCK_TYPES as readonly string[]).includes(t)) unsupported('up_block_types', t);
   });
   const n = downBlockTypes.length;
-  if (n === 0) throw new ConfigError(`${file}: 'down_block_types' is empty`);
-  if (n > L.blocks) throw new ConfigError(`${file}: 'down_block_types' has ${n} blocks; at most ${L.blocks} are supported`);
-  if (upBlockTypes.length !== n) throw new ConfigError(`${file}: ${n} down_block_types but ${upBlockTypes.length} up_block_types; they must match`);
+  if (n === 0) r.fail('down_block_types', 'is empty');
+  if (n > L.blocks) r.fail('down_block_types', `has ${n} blocks; at most ${L.blocks} are supported`);
+  if (upBlockTypes.length !== n) r.fail('up_block_types', `has ${upBlockTypes.length} entries but 'down_block_types' has ${n}; they must match`);
   const midRaw = Object.prototype.hasOwnProperty.call(cfg, 'mid_block_type') ? cfg.mid_block_type : 'UNetMidBlock2DCrossAttn';
-  if (midRaw !== null && midRaw !== 'UNetMidBlock2DCrossAttn') unsupported('mid_block_type', midRaw);
+  if (midRaw !== null && !(MID_BLOCK_TYPES as readonly unknown[]).includes(midRaw)) unsupported('mid_block_type', midRaw);
 
-  const blockOutChannels = r.perBlock('block_out_channels', 0, n, 1, L.channels);
-  if (!r.has('block_out_channels')) throw new ConfigError(`${file}: key 'block_out_channels' is missing`);
+  if (!r.has('block_out_channels')) r.fail('block_out_channels', 'is missing');
+  const blockOutChannels = perBlock(r, 'block_out_channels', 0, n, 1, L.channels);
   const headsKey = 'attention_head_dim';
-  const numHeads = r.perBlock(headsKey, 8, n, 1, L.heads);
-  const crossAttentionDim = r.perBlock('cross_attention_dim', 1280, n, 1, L.channels);
-  const normNumGroups = r.int('norm_num_groups', 32, 1, L.channels);
+  const numHeads = perBlock(r, headsKey, 8, n, 1, L.heads);
+  const crossAttentionDim = perBlock(r, 'cross_attention_dim', 1280, n, 1, L.channels);
+  const normNumGroups = r.integer('norm_num_groups', 32, 1, L.channels);
   for (let i = 0; i < n; i++) {
     const c = blockOutChannels[i]!;
     if (c % numHeads[i]! !== 0) throw new ConfigError(`${file}: block ${i} has ${c} channels, not divisible by ${numHeads[i]} heads ('${headsKey}' is the number of heads)`);
     if (c % normNumGroups !== 0) throw new ConfigError(`${file}: block ${i} has ${c} channels, not divisible by norm_num_groups=${normNumGroups}`);
   }
 
-  const timeEmbDimRaw = r.raw('time_embedding_dim');
-  if (timeEmbDimRaw !== undefined && (typeof timeEmbDimRaw !== 'number' || !Number.isSafeInteger(timeEmbDimRaw))) r.bad('time_embedding_dim', 'an integer or null');
-  if (timeEmbDimRaw !== undefined) checkConfigRange(file, 'time_embedding_dim', timeEmbDimRaw as number, 1, L.intermediate);
-  const kIn = r.int('conv_in_kernel', 3, 1, L.kernel);
-  const kOut = r.int('conv_out_kernel', 3, 1, L.kernel);
+  const timeEmbDim = r.has('time_embedding_dim') ? r.integer('time_embedding_dim', undefined, 1, L.intermediate) : undefined;
+  const kIn = r.integer('conv_in_kernel', 3, 1, L.kernel);
+  const kOut = r.integer('conv_out_kernel', 3, 1, L.kernel);
   if (kIn % 2 === 0) unsupported('conv_in_kernel', kIn, 'even kernels');
   if (kOut % 2 === 0) unsupported('conv_out_kernel', kOut, 'even kernels');
-  const downsamplePadding = r.int('downsample_padding', 1);
+  const downsamplePadding = r.integer('downsample_padding', 1);
   if (downsamplePadding !== 0 && downsamplePadding !== 1) unsupported('downsample_padding', downsamplePadding);
 
   return {
-    inChannels: r.int('in_channels', 4, 1, L.channels),
-    outChannels: r.int('out_channels', 4, 1, L.channels),
-    centerInputSample: r.bool('center_input_sample', false),
-    flipSinToCos: r.bool('flip_sin_to_cos', true),
-    freqShift: r.num('freq_shift', 0),
+    inChannels: r.integer('in_channels', 4, 1, L.channels),
+    outChannels: r.integer('out_channels', 4, 1, L.channels),
+    centerInputSample: r.boolean('center_input_sample', false),
+    flipSinToCos: r.boolean('flip_sin_to_cos', true),
+    freqShift: r.number('freq_shift', 0),
     downBlockTypes: downBlockTypes as DownBlockType[],
     upBlockTypes: upBlockTypes as UpBlockType[],
-    midBlockType: midRaw === null ? null : 'UNetMidBlock2DCrossAttn',
+    midBlockType: midRaw as MidBlockType | null,
     blockOutChannels,
-    layersPerBlock: r.perBlock('layers_per_block', 2, n, 1, L.layersPerBlock),
-    transformerLayersPerBlock: r.perBlock('transformer_layers_per_block', 1, n, 0, L.layersPerBlock),
+    layersPerBlock: perBlock(r, 'layers_per_block', 2, n, 1, L.layersPerBlock),
+    transformerLayersPerBlock: perBlock(r, 'transformer_layers_per_block', 1, n, 0, L.layersPerBlock),
     numHeads,
     crossAttentionDim,
     downsamplePadding,
-    midBlockScaleFactor: r.num('mid_block_scale_factor', 1),
-    resnetOutScaleFactor: r.num('resnet_out_scale_factor', 1),
+    midBlockScaleFactor: r.number('mid_block_scale_factor', 1),
+    resnetOutScaleFactor: r.number('resnet_out_scale_factor', 1),
     normNumGroups,
-    normEps: checkConfigPositive(file, 'norm_eps', r.num('norm_eps', 1e-5), 1),
-    useLinearProjection: r.bool('use_linear_projection', false),
-    timeEmbedDim: (timeEmbDimRaw as number | undefined) ?? blockOutChannels[0]! * 4,
+    normEps: r.positive('norm_eps', 1e-5, 1),
+    useLinearProjection: r.boolean('use_linear_projection', false),
+    timeEmbedDim: timeEmbDim ?? blockOutChannels[0]! * 4,
     convInKernel: kIn,
     convOutKernel: kOut,
   };

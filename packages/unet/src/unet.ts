@@ -1,16 +1,16 @@
 /** diffusers UNet2DConditionModel for the configurations the SDXS family uses. */
 import * as C from '@sdxs/core';
-import { DownBlock, MidBlock, UpBlock, type BlockContext, type BlockInputs } from './blocks.js';
+import { getDownBlock, getMidBlock, getUpBlock, type AnyDownBlock, type AnyUpBlock, type BlockContext, type BlockInputs, type UNetMidBlock2DCrossAttn } from './blocks.js';
 import { parseUNetConfig, type UNetConfig } from './config.js';
 import { resolveModelDir, type FromPretrainedOptions } from './source.js';
 import { TimestepEmbedding, timestepEmbedding } from './time-embedding.js';
 
-export class UNet2DConditionModel extends C.Module {
+export class UNet2DConditionModel extends C.nn.LoraModule {
   readonly conv_in: C.nn.Conv2d;
   readonly time_embedding: TimestepEmbedding;
-  readonly down_blocks: C.ModuleList<DownBlock>;
-  readonly mid_block: MidBlock | undefined;
-  readonly up_blocks: C.ModuleList<UpBlock>;
+  readonly down_blocks: C.ModuleList<AnyDownBlock>;
+  readonly mid_block: UNetMidBlock2DCrossAttn | undefined;
+  readonly up_blocks: C.ModuleList<AnyUpBlock>;
   readonly conv_norm_out: C.nn.GroupNorm;
   readonly conv_out: C.nn.Conv2d;
   /** Training: run each down/mid/up block under `C.checkpoint` (recomputed in the backward pass). */
@@ -36,12 +36,12 @@ export class UNet2DConditionModel extends C.Module {
     this.down_blocks = new C.ModuleList(
       cfg.downBlockTypes.map((type, i) => {
         const k = ctx(i, cfg.transformerLayersPerBlock[i]!);
-        return new DownBlock(
+        return getDownBlock(
+          type,
           {
             inChannels: i === 0 ? ch[0]! : ch[i - 1]!,
             outChannels: ch[i]!,
             layers: cfg.layersPerBlock[i]!,
-            withAttention: type === 'CrossAttnDownBlock2D',
             addDownsample: i < n - 1,
             downsamplePadding: cfg.downsamplePadding,
           },
@@ -50,19 +50,19 @@ export class UNet2DConditionModel extends C.Module {
       }),
     );
 
-    this.mid_block = cfg.midBlockType ? new MidBlock(ch[n - 1]!, cfg.midBlockScaleFactor, ctx(n - 1, cfg.transformerLayersPerBlock[n - 1]!)) : undefined;
+    this.mid_block = cfg.midBlockType ? getMidBlock(cfg.midBlockType, ch[n - 1]!, cfg.midBlockScaleFactor, ctx(n - 1, cfg.transformerLayersPerBlock[n - 1]!)) : undefined;
 
     this.up_blocks = new C.ModuleList(
       cfg.upBlockTypes.map((type, i) => {
         const r = n - 1 - i; // the matching down block
         const k = ctx(r, cfg.transformerLayersPerBlock[r]!);
-        return new UpBlock(
+        return getUpBlock(
+          type,
           {
             inChannels: ch[Math.max(r - 1, 0)]!,
             prevOutputChannels: ch[Math.min(r + 1, n - 1)]!,
             outChannels: ch[r]!,
             layers: cfg.layersPerBlock[r]! + 1,
-            withAttention: type === 'CrossAttnUpBlock2D',
             addUpsample: i < n - 1,
           },
           k,
@@ -105,33 +105,9 @@ export class UNet2DConditionModel extends C.Module {
     return this.parameterBytes();
   }
 
-  /**
-   * Load a LoRA (diffusers/PEFT or kohya keys) from a `.safetensors` file, a folder, a URL or a hub repo id
-   * (`weightName` picks the file). Keys for the text encoder in the same file are an error here unless
-   * `otherComponents: 'ignore'` (the pipeline splits such files). Returns the adapter's name.
-   */
-  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component'> = {}): Promise<C.nn.LoraLoadReport> {
-    return C.nn.loadLora(this, source, { ...opts, component: 'unet' });
-  }
-  /** Active adapters and their weights (others stay loaded but do nothing). */
-  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
-    C.nn.setLoraAdapters(this, names, weights);
-  }
-  /** Merge the active adapters into the weights (W + scale · Σ w·alpha/r · B A); the bases are kept for `unfuseLora`. */
-  fuseLora(opts: { scale?: number } = {}): Promise<void> {
-    return C.nn.fuseLora(this, opts);
-  }
-  /** Put back the exact base weights. */
-  unfuseLora(): void {
-    C.nn.unfuseLora(this);
-  }
-  /** Remove adapters (all when no name is given). */
-  unloadLoraWeights(names?: string | readonly string[]): void {
-    C.nn.unloadLora(this, names);
-  }
-  /** Names of the loaded adapters. */
-  get loraAdapters(): string[] {
-    return C.nn.loraAdapterNames(this);
+  /** LoRA (the methods are LoraModule's): this model takes a file's `unet.` and unprefixed keys. */
+  protected get loraTarget(): C.nn.LoraTarget {
+    return { component: 'unet' };
   }
 
   /** Stream weights from an open safetensors file (or shards) into this model; returns resident bytes. */
@@ -170,34 +146,25 @@ export class UNet2DConditionModel extends C.Module {
       const temb = this.time_embedding.forward(timestepEmbedding(t, cfg.blockOutChannels[0]!, cfg.flipSinToCos, cfg.freqShift));
       const contextBias = encoderAttentionMask ? C.reshape(C.mul(C.sub(1, C.cast(encoderAttentionMask, 'float32')), -10000), [b, 1, 1, s]) : null;
       const inp: BlockInputs = { temb, context: encoderHiddenStates, contextBias };
-
-      // Each block as a function of tensors only, so that it can run under gradient checkpointing.
-      const shared = contextBias ? [temb, encoderHiddenStates, contextBias] : [temb, encoderHiddenStates];
-      const unpack = (a: C.Tensor[]): BlockInputs => ({ temb: a[0]!, context: a[1]!, contextBias: a[2] ?? null });
-      const run = (fn: (a: C.Tensor[]) => C.Tensor[], xs: C.Tensor[]): C.Tensor[] => {
-        if (!this.gradientCheckpointing) return fn(xs);
-        const r = C.checkpoint((...a: C.Tensor[]) => fn(a), xs);
-        return Array.isArray(r) ? r : [r];
-      };
+      // each block under gradient checkpointing when training asks for it (its arguments and result are tensor trees)
+      const run = <A extends readonly C.TensorTree[], O extends C.TensorTree>(fn: (...args: A) => O, args: A): O =>
+        this.gradientCheckpointing ? C.checkpoint(fn, args) : fn(...args);
 
       x = this.conv_in.forward(x);
       const skips: C.Tensor[] = [x];
       for (const block of this.down_blocks) {
-        const [hidden, ...states] = run((a) => {
-          const r = block.forward(a[0]!, unpack(a.slice(1)));
-          return [r.hidden, ...r.states];
-        }, [x, ...shared]);
-        x = hidden!;
-        skips.push(...states);
+        const r = run((h: C.Tensor, i: BlockInputs) => block.forward(h, i), [x, inp]);
+        x = r.hidden;
+        skips.push(...r.states);
       }
       const mid = this.mid_block;
-      if (mid) x = run((a) => [mid.forward(a[0]!, unpack(a.slice(1)))], [x, ...shared])[0]!;
+      if (mid) x = run((h: C.Tensor, i: BlockInputs) => mid.forward(h, i), [x, inp]);
       for (const block of this.up_blocks) {
         const used = block.resnets.length;
         const mine = skips.splice(skips.length - used, used);
         const next = skips[skips.length - 1];
         const size: [number, number] | undefined = block.upsamplers && next ? [next.shape[2]!, next.shape[3]!] : undefined;
-        x = run((a) => [block.forward(a[0]!, a.slice(1, 1 + used), unpack(a.slice(1 + used)), size)], [x, ...mine, ...shared])[0]!;
+        x = run((h: C.Tensor, s: C.Tensor[], i: BlockInputs) => block.forward(h, s, i, size), [x, mine, inp]);
       }
       return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
     }));

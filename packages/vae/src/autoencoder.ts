@@ -5,6 +5,10 @@ import { Encoder } from './modules/encoder.js';
 import { DiagonalGaussian } from './posterior.js';
 import { loadPretrained, type FromPretrainedOptions } from './pretrained.js';
 
+/** A parsed config has camelCase fields; a config.json object has the snake_case keys. */
+const isParsed = (c: AsymmetricAutoencoderKLConfig | C.ConfigObject): c is AsymmetricAutoencoderKLConfig =>
+  Object.prototype.hasOwnProperty.call(c, 'latentChannels') && !Object.prototype.hasOwnProperty.call(c, 'latent_channels');
+
 /**
  * diffusers AsymmetricAutoencoderKL. Fields are the checkpoint's top-level keys (`encoder`, `decoder`,
  * `quant_conv`, `post_quant_conv`). Encoding a W×H image gives a W/8×H/8 latent (for the SDXS config);
@@ -17,16 +21,23 @@ export class AsymmetricAutoencoderKL extends C.Module {
   readonly post_quant_conv: C.nn.Conv2d;
   readonly config: Readonly<AsymmetricAutoencoderKLConfig>;
 
-  /** Builds the module with unset parameters: load weights (or use `fromPretrained`) before a forward. */
+  /**
+   * Builds the module with unset parameters: load weights (or use `fromPretrained`) before a forward.
+   * `config` is a parsed config, or a diffusers `config.json` object (snake_case keys), parsed here.
+   */
   constructor(config: AsymmetricAutoencoderKLConfig | C.ConfigObject) {
     super();
-    // A parsed config is itself a valid config object: parsing again only re-validates it.
-    const c = parseVaeConfig(config as unknown as C.ConfigObject);
+    const c = isParsed(config) ? config : parseVaeConfig(config);
     this.config = Object.freeze({ ...c });
     this.encoder = new Encoder(c);
     this.decoder = new MaskConditionDecoder(c);
-    this.quant_conv = new C.nn.Conv2d(2 * c.latent_channels, 2 * c.latent_channels, 1);
-    this.post_quant_conv = new C.nn.Conv2d(c.latent_channels, c.latent_channels, 1);
+    this.quant_conv = new C.nn.Conv2d(2 * c.latentChannels, 2 * c.latentChannels, 1);
+    this.post_quant_conv = new C.nn.Conv2d(c.latentChannels, c.latentChannels, 1);
+  }
+
+  /** Builds from a `config.json` object (weights unset); `file` names it in errors. */
+  static fromConfig(config: C.ConfigObject, file = 'config.json'): AsymmetricAutoencoderKL {
+    return new AsymmetricAutoencoderKL(parseVaeConfig(config, file));
   }
 
   /** Loads a model from a local folder, an http(s) URL of a folder, or a hub repo id (`owner/name`). */
@@ -49,7 +60,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
 
   /** Posterior of an NCHW image in [-1, 1]. The caller disposes it. */
   encode(image: C.Tensor): DiagonalGaussian {
-    this.checkInput(image, this.config.in_channels, 'image', 'in_channels');
+    this.checkInput(image, this.config.inChannels, 'image', 'in_channels');
     const moments = C.compiled('vae.encode', [image], () => C.tidy(() => this.quant_conv.forward(this.encoder.forward(image))));
     try {
       return new DiagonalGaussian(moments);
@@ -60,7 +71,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
 
   /** NCHW image (roughly [-1, 1]) of an NCHW latent. */
   decode(latent: C.Tensor): C.Tensor {
-    this.checkInput(latent, this.config.latent_channels, 'latent', 'latent_channels');
+    this.checkInput(latent, this.config.latentChannels, 'latent', 'latent_channels');
     return C.compiled('vae.decode', [latent], () => C.tidy(() => this.decoder.forward(this.post_quant_conv.forward(latent))));
   }
 
@@ -77,7 +88,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
   }
 
   private latentStats(): [number[], number[]] {
-    const { latents_mean: mean, latents_std: std } = this.config;
+    const { latentsMean: mean, latentsStd: std } = this.config;
     if (!mean || !std) throw new C.ConfigError(`the VAE config has no ${mean ? 'latents_std' : 'latents_mean'}: latent normalisation needs both arrays`);
     return [mean, std];
   }

@@ -101,7 +101,7 @@ describe('loading', () => {
     const cacheDir = path.join(dir, 'cache');
     try {
       const vae = await AsymmetricAutoencoderKL.fromPretrained('test/sdxs-tiny', { subfolder: 'vae', cacheDir, endpoint: hub.url });
-      expect(vae.config.latent_channels).toBe(32);
+      expect(vae.config.latentChannels).toBe(32);
       vae.dispose();
       const again = await AsymmetricAutoencoderKL.fromPretrained('test/sdxs-tiny', { subfolder: 'vae', cacheDir, offline: true });
       again.dispose();
@@ -138,8 +138,8 @@ describe('posterior and latent normalisation', () => {
     const manual = C.tidy(() => C.add(post.mean, C.mul(C.exp(C.mul(post.logvar, 0.5)), eps)));
     expect((await compare(a, manual, 1e-6, 1e-6)).worstExcess).toBeLessThanOrEqual(0);
     const zn = vae.normalizeLatents(post.mean);
-    const mean0 = vae.config.latents_mean![0]!;
-    const std0 = vae.config.latents_std![0]!;
+    const mean0 = vae.config.latentsMean![0]!;
+    const std0 = vae.config.latentsStd![0]!;
     expect(((await zn.data()) as Float32Array)[0]).toBeCloseTo((((await post.mean.data()) as Float32Array)[0]! - mean0) / std0, 5);
     const back = vae.denormalizeLatents(zn);
     expect((await compare(back, post.mean, 1e-5, 1e-5)).worstExcess).toBeLessThanOrEqual(0);

@@ -5,7 +5,7 @@ import { SharedGroupNormStats } from '../src/upscale/norm-stats.js';
 
 /** A purely local stand-in for the VAE: encode = 8x8 average pooling, decode = 16x nearest upsampling. */
 class LocalModel extends C.Module implements TiledModel {
-  readonly config = { latent_channels: 3, out_channels: 3 };
+  readonly config = { latentChannels: 3, outChannels: 3 };
   readonly encoderScale = 8;
   readonly decoderScale = 16;
   encode(x: C.Tensor): { mean: C.Tensor; logvar: C.Tensor } {

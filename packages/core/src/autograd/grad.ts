@@ -6,6 +6,7 @@ import { add, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import type { Tensor } from '../tensor.js';
 import { activeTape, backward, withTape } from './tape.js';
+import { flattenTensors, rebuildTensors, type TensorTree } from './tensor-tree.js';
 
 export interface ValueAndGrad {
   value: Tensor;
@@ -66,21 +67,23 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /**
- * Gradient checkpointing: run `fn` without keeping its intermediates; in the backward pass it is run
- * again under a nested tape. Gradients reach both `inputs` and any watched parameter used inside fn.
- * Outside a tape it is a plain call.
+ * Gradient checkpointing: run `fn(...args)` without keeping its intermediates; in the backward pass it is
+ * run again under a nested tape. Each argument and the result may be a tensor tree (tensors in arrays and
+ * plain objects, e.g. `[x, { temb, context, contextBias }]` → `{ hidden, states }`). Gradients reach every
+ * tensor of `args` and any watched parameter used inside fn. Outside a tape it is a plain call.
  */
-export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: readonly Tensor[]): Tensor | Tensor[] {
+export function checkpoint<A extends readonly TensorTree[], O extends TensorTree>(fn: (...args: A) => O, args: A): O {
   const tape = activeTape();
-  if (!tape || tape.paused) return fn(...inputs);
+  if (!tape || tape.paused) return fn(...args);
   tape.paused = true;
-  let outs: Tensor | Tensor[];
+  let outs: O;
   try {
-    outs = fn(...inputs);
+    outs = fn(...args);
   } finally {
     tape.paused = false;
   }
-  const list = Array.isArray(outs) ? outs : [outs];
+  const inputs = flattenTensors(args);
+  const list = flattenTensors(outs);
   tape.record({
     inputs,
     outputs: list,
@@ -88,10 +91,7 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: r
       tidy(() => {
         const xs = recomputeInputs(inputs, dys);
         const watched = [...xs, ...tape.watched];
-        const inner = withTape(watched, () => {
-          const r = fn(...xs);
-          return Array.isArray(r) ? r : [r];
-        });
+        const inner = withTape(watched, () => flattenTensors(fn(...rebuildTensors(args, xs))));
         try {
           const roots: Tensor[] = [];
           const seeds: Tensor[] = [];

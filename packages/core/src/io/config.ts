@@ -1,6 +1,13 @@
 /**
- * Model configs (`config.json`, `scheduler_config.json`, …) from a local folder or a URL, and typed
- * accessors that fail with a ConfigError naming the key and the file.
+ * Model configs (`config.json`, `scheduler_config.json`, …) from a local folder or a URL, and the one
+ * reader of them (ConfigReader), whose accessors fail with a ConfigError naming the file and the key.
+ *
+ * Convention: a config file keeps its keys as diffusers and transformers write them (snake_case), and
+ * every error names the key exactly as written in the file, with its path (`text_config.hidden_size`).
+ * The parsed, validated config objects are TypeScript objects with camelCase fields, one per key
+ * (`in_channels` → `inChannels`; derived values say what they are derived from), like every attribute of
+ * the model code that is not a checkpoint key. Only module attributes that are checkpoint keys
+ * (`conv_in`, `to_out`, `down_blocks`) are snake_case.
  */
 import { AbortError, ConfigError, previewValue } from '../errors.js';
 import { joinLocation, readTextLocation, type Location, type ReadTextOptions } from './location.js';
@@ -51,22 +58,13 @@ export function parseConfig(text: string, file: string): ConfigObject {
   return json as ConfigObject;
 }
 
+/** How a wrong value reads in an error: strings keep their quotes, so "32" (a string) never reads as the number 32. */
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'string') return previewValue(v, 40);
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
-}
-
-function get<T>(cfg: ConfigObject, key: string, file: string, what: string, ok: (v: unknown) => v is T, fallback: T | undefined): T {
-  const v = Object.prototype.hasOwnProperty.call(cfg, key) ? cfg[key] : undefined;
-  if (v === undefined || v === null) {
-    if (fallback !== undefined) return fallback;
-    throw new ConfigError(`${file}: key '${key}' is ${v === null ? 'null' : 'missing'}; expected ${what}`);
-  }
-  if (!ok(v)) throw new ConfigError(`${file}: key '${key}' should be ${what} but is ${describe(v)}`);
-  return v;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -74,51 +72,158 @@ const isInteger = (v: unknown): v is number => typeof v === 'number' && Number.i
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
-const isObject = (v: unknown): v is ConfigObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object (not an array, not null). */
+export const isConfigObject = (v: unknown): v is ConfigObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const arrayOf = (n: number | undefined, what: string): string => `an array of ${n === undefined ? '' : `${n} `}${what}`;
+
+/**
+ * The one reader of config objects: typed accessors over one JSON object of a config file. Every error
+ * is a ConfigError of the form `<file>: key '<path><key>' …`, naming the file and the key as written in
+ * it (`path` is the prefix of a nested object: `text_config.`). A key that is absent or null is unset:
+ * the accessor returns its fallback when one is given, else fails naming the key.
+ */
+export class ConfigReader {
+  constructor(
+    readonly obj: ConfigObject,
+    readonly file: string,
+    readonly path = '',
+  ) {}
+
+  /** A reader of `json`, which must be a JSON object. */
+  static of(json: unknown, file: string, path = ''): ConfigReader {
+    if (!isConfigObject(json)) throw new ConfigError(`${file}: ${path ? `key '${path.replace(/\.$/, '')}' must be an object` : 'config is not a JSON object'}`);
+    return new ConfigReader(json, file, path);
+  }
+
+  /** The key as errors name it (with the path of the nested object). */
+  name(key: string): string {
+    return `${this.path}${key}`;
+  }
+
+  /** Whether the key is set (present, own, not null). */
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
+  }
+
+  /** The value when set, else undefined (no type check). */
+  raw(key: string): unknown {
+    const v = Object.prototype.hasOwnProperty.call(this.obj, key) ? this.obj[key] : undefined;
+    return v === null ? undefined : v;
+  }
+
+  /** Fails with `<file>: key '<path><key>' <message>`. */
+  fail(key: string, message: string): never {
+    throw new ConfigError(`${this.file}: key '${this.name(key)}' ${message}`);
+  }
+
+  /** Fails: the key holds a value of the wrong kind. */
+  bad(key: string, what: string): never {
+    const v = Object.prototype.hasOwnProperty.call(this.obj, key) ? this.obj[key] : undefined;
+    return this.fail(key, `should be ${what} but is ${describe(v)}`);
+  }
+
+  private get<T>(key: string, what: string, ok: (v: unknown) => v is T, fallback: T | undefined): T {
+    const v = this.raw(key);
+    if (v === undefined) {
+      if (fallback !== undefined) return fallback;
+      const isNull = Object.prototype.hasOwnProperty.call(this.obj, key) && this.obj[key] === null;
+      return this.fail(key, `is ${isNull ? 'null' : 'missing'}; expected ${what}`);
+    }
+    if (!ok(v)) return this.bad(key, what);
+    return v;
+  }
+
+  /** `value` when it lies in [min, max] (an integer when `integer`), else a ConfigError naming the key and the range. */
+  range(key: string, value: number, min: number, max: number, integer = true): number {
+    return checkConfigRange(this.file, this.name(key), value, min, max, integer);
+  }
+
+  /** A finite number. */
+  number(key: string, fallback?: number): number {
+    return this.get(key, 'a number', isNumber, fallback);
+  }
+  /** A number > 0 and < max (epsilons, scale factors). */
+  positive(key: string, fallback?: number, max = Number.MAX_VALUE): number {
+    return checkConfigPositive(this.file, this.name(key), this.number(key, fallback), max);
+  }
+  /** An integer (JSON `4` or `4.0`), in [min, max] when given: every size that allocates should be bounded (CONFIG_LIMITS). */
+  integer(key: string, fallback?: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.get(key, 'an integer', isInteger, fallback);
+    return v === fallback && !this.has(key) ? v : this.range(key, v, min, max);
+  }
+  string(key: string, fallback?: string): string {
+    return this.get(key, 'a string', isString, fallback);
+  }
+  boolean(key: string, fallback?: boolean): boolean {
+    return this.get(key, 'true or false', isBoolean, fallback);
+  }
+  /** An array of anything. */
+  array(key: string, fallback?: unknown[]): unknown[] {
+    return this.get(key, 'an array', isArray, fallback);
+  }
+  /** An array of finite numbers, of `length` entries when given. */
+  numbers(key: string, fallback?: number[], length?: number): number[] {
+    return this.sized(key, this.get(key, arrayOf(length, 'numbers'), (v): v is number[] => Array.isArray(v) && v.every(isNumber), fallback), length);
+  }
+  /** An array of integers, of `length` entries when given. */
+  integers(key: string, fallback?: number[], length?: number): number[] {
+    return this.sized(key, this.get(key, arrayOf(length, 'integers'), (v): v is number[] => Array.isArray(v) && v.every(isInteger), fallback), length);
+  }
+  strings(key: string, fallback?: string[]): string[] {
+    return this.get(key, 'an array of strings', (v): v is string[] => Array.isArray(v) && v.every(isString), fallback);
+  }
+  /** A nested object (e.g. `text_config`). */
+  object(key: string, fallback?: ConfigObject): ConfigObject {
+    return this.get(key, 'an object', isConfigObject, fallback);
+  }
+  /** A reader of the nested object `key` (its errors name `<path><key>.<inner key>`); undefined when unset. */
+  section(key: string): ConfigReader | undefined {
+    return this.has(key) ? new ConfigReader(this.object(key), this.file, `${this.name(key)}.`) : undefined;
+  }
+
+  private sized<T>(key: string, arr: T[], length: number | undefined): T[] {
+    if (length !== undefined && arr.length !== length) this.fail(key, `has ${arr.length} entries; expected ${length}`);
+    return arr;
+  }
+}
 
 /** A finite number. Missing or null gives `fallback` when one is given, else a ConfigError. */
 export function configNumber(cfg: ConfigObject, key: string, file: string, fallback?: number): number {
-  return get(cfg, key, file, 'a number', isNumber, fallback);
+  return new ConfigReader(cfg, file).number(key, fallback);
 }
 /** An integer (JSON `4` or `4.0`). */
 export function configInteger(cfg: ConfigObject, key: string, file: string, fallback?: number): number {
-  return get(cfg, key, file, 'an integer', isInteger, fallback);
+  return new ConfigReader(cfg, file).integer(key, fallback);
 }
 export function configString(cfg: ConfigObject, key: string, file: string, fallback?: string): string {
-  return get(cfg, key, file, 'a string', isString, fallback);
+  return new ConfigReader(cfg, file).string(key, fallback);
 }
 export function configBoolean(cfg: ConfigObject, key: string, file: string, fallback?: boolean): boolean {
-  return get(cfg, key, file, 'true or false', isBoolean, fallback);
+  return new ConfigReader(cfg, file).boolean(key, fallback);
 }
 /** An array of anything. */
 export function configArray(cfg: ConfigObject, key: string, file: string, fallback?: unknown[]): unknown[] {
-  return get(cfg, key, file, 'an array', isArray, fallback);
+  return new ConfigReader(cfg, file).array(key, fallback);
 }
 /** An array of finite numbers, optionally of a given length. */
 export function configNumberArray(cfg: ConfigObject, key: string, file: string, fallback?: number[], length?: number): number[] {
-  const what = `an array of ${length ?? ''}${length === undefined ? '' : ' '}numbers`;
-  const arr = get(cfg, key, file, what, (v): v is number[] => Array.isArray(v) && v.every(isNumber), fallback);
-  if (length !== undefined && arr.length !== length) throw new ConfigError(`${file}: key '${key}' has ${arr.length} entries; expected ${length}`);
-  return arr;
+  return new ConfigReader(cfg, file).numbers(key, fallback, length);
 }
 /** An array of integers, optionally of a given length. */
 export function configIntegerArray(cfg: ConfigObject, key: string, file: string, fallback?: number[], length?: number): number[] {
-  const what = `an array of ${length ?? ''}${length === undefined ? '' : ' '}integers`;
-  const arr = get(cfg, key, file, what, (v): v is number[] => Array.isArray(v) && v.every(isInteger), fallback);
-  if (length !== undefined && arr.length !== length) throw new ConfigError(`${file}: key '${key}' has ${arr.length} entries; expected ${length}`);
-  return arr;
+  return new ConfigReader(cfg, file).integers(key, fallback, length);
 }
 export function configStringArray(cfg: ConfigObject, key: string, file: string, fallback?: string[]): string[] {
-  return get(cfg, key, file, 'an array of strings', (v): v is string[] => Array.isArray(v) && v.every(isString), fallback);
+  return new ConfigReader(cfg, file).strings(key, fallback);
 }
 /** A nested object (e.g. `text_config`). */
 export function configObject(cfg: ConfigObject, key: string, file: string, fallback?: ConfigObject): ConfigObject {
-  return get(cfg, key, file, 'an object', isObject, fallback);
+  return new ConfigReader(cfg, file).object(key, fallback);
 }
 /** `cfg[key]` when present and not null, else undefined (no type check). */
 export function configOptional(cfg: ConfigObject, key: string): unknown {
-  const v = Object.prototype.hasOwnProperty.call(cfg, key) ? cfg[key] : undefined;
-  return v === null ? undefined : v;
+  return new ConfigReader(cfg, '').raw(key);
 }
 
 /**

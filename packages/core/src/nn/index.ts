@@ -22,4 +22,5 @@ export {
   type LoraComponent,
   type OpenedLora,
 } from './lora-load.js';
+export { LoraModule, type LoraTarget, type ModelLoraOptions } from './lora-module.js';
 export { addLora, loraStateDict, saveLora, setLoraTraining, hasLoraDropout, type LoraInitOptions, type SaveLoraOptions } from './lora-train.js';

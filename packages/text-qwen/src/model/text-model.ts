@@ -42,7 +42,7 @@ export interface TextModelOutput {
 /** Leading module paths LoRA files put before the text tower's own (VLM, causal-LM and bare language-model layouts). */
 const QWEN_LORA_PREFIXES = ['model.language_model.', 'model.', 'language_model.model.', 'language_model.'];
 
-export class Qwen35TextModel extends C.Module {
+export class Qwen35TextModel extends C.nn.LoraModule {
   readonly embed_tokens: Qwen35Embedding;
   readonly layers: C.ModuleList<Qwen35DecoderLayer>;
   readonly norm: C.nn.RMSNorm;
@@ -74,31 +74,11 @@ export class Qwen35TextModel extends C.Module {
   }
 
   /**
-   * Load a LoRA for the text tower (diffusers/PEFT `text_encoder.…` / `base_model.model.model.…` or kohya
-   * `lora_te_…` keys, module paths with or without `model.` / `model.language_model.`).
+   * LoRA (the methods are LoraModule's): diffusers/PEFT `text_encoder.…` / `base_model.model.model.…` or kohya
+   * `lora_te_…` keys, module paths with or without `model.` / `model.language_model.`.
    */
-  async loadLoraWeights(source: string | C.nn.OpenedLora, opts: Omit<C.nn.LoadLoraOptions, 'component' | 'modulePrefixes'> = {}): Promise<C.nn.LoraLoadReport> {
-    return C.nn.loadLora(this, source, { ...opts, component: 'text_encoder', modulePrefixes: QWEN_LORA_PREFIXES });
-  }
-  /** Active adapters and their weights. */
-  setAdapters(names: string | readonly string[], weights?: number | readonly number[]): void {
-    C.nn.setLoraAdapters(this, names, weights);
-  }
-  /** Merge the active adapters into the weights; the bases are kept for `unfuseLora`. */
-  fuseLora(opts: { scale?: number } = {}): Promise<void> {
-    return C.nn.fuseLora(this, opts);
-  }
-  /** Put back the exact base weights. */
-  unfuseLora(): void {
-    C.nn.unfuseLora(this);
-  }
-  /** Remove adapters (all when no name is given). */
-  unloadLoraWeights(names?: string | readonly string[]): void {
-    C.nn.unloadLora(this, names);
-  }
-  /** Names of the loaded adapters. */
-  get loraAdapters(): string[] {
-    return C.nn.loraAdapterNames(this);
+  protected get loraTarget(): C.nn.LoraTarget {
+    return { component: 'text_encoder', modulePrefixes: QWEN_LORA_PREFIXES };
   }
 
   /** A cache for incremental decoding; `capacity` fixes the KV buffers' length (see Qwen35Cache). */

@@ -6,7 +6,6 @@
  * [C, T, P, P] flattened.
  */
 import * as C from '@sdxs/core';
-import { Reader, isObject } from '../config.js';
 import { resizeBicubicPil } from './pil-bicubic.js';
 import type { GridThw } from './positions.js';
 
@@ -65,7 +64,7 @@ export function smartResize(height: number, width: number, factor: number, minPi
   return [h, w];
 }
 
-const triple = (r: Reader, k: string, fallback: [number, number, number]): [number, number, number] => {
+const triple = (r: C.ConfigReader, k: string, fallback: [number, number, number]): [number, number, number] => {
   const v = r.raw(k);
   if (v === undefined) return fallback;
   const list = typeof v === 'number' ? [v, v, v] : v;
@@ -75,34 +74,33 @@ const triple = (r: Reader, k: string, fallback: [number, number, number]): [numb
 
 /** Parses `preprocessor_config.json` (Qwen2VLImageProcessor keys; `min_pixels` / `max_pixels` override `size`). */
 export function parseImageProcessorConfig(json: unknown, file = 'preprocessor_config.json'): Qwen35ImageProcessorConfig {
-  if (!isObject(json)) throw new C.ConfigError(`${file}: not a JSON object`);
-  const r: Reader = new Reader(json, file, '');
+  const r: C.ConfigReader = C.ConfigReader.of(json, file);
   const resample = r.raw('resample');
   if (resample !== undefined && resample !== 3) r.fail('resample', `is ${JSON.stringify(resample)}; only 3 (bicubic) is supported`);
   let minPixels = 56 * 56;
   let maxPixels = 28 * 28 * 1280;
   const size = r.raw('size');
   if (size !== undefined) {
-    if (!isObject(size)) r.fail('size', 'must be an object with shortest_edge and longest_edge');
-    const s: Reader = new Reader(size, file, 'size.');
-    minPixels = s.int('shortest_edge', undefined, 1 << 30);
-    maxPixels = s.int('longest_edge', undefined, 1 << 30);
+    if (!C.isConfigObject(size)) r.fail('size', 'must be an object with shortest_edge and longest_edge');
+    const s: C.ConfigReader = new C.ConfigReader(size, file, 'size.');
+    minPixels = s.integer('shortest_edge', undefined, 1, 1 << 30);
+    maxPixels = s.integer('longest_edge', undefined, 1, 1 << 30);
   }
-  if (r.raw('min_pixels') !== undefined) minPixels = r.int('min_pixels', undefined, 1 << 30);
-  if (r.raw('max_pixels') !== undefined) maxPixels = r.int('max_pixels', undefined, 1 << 30);
+  if (r.raw('min_pixels') !== undefined) minPixels = r.integer('min_pixels', undefined, 1, 1 << 30);
+  if (r.raw('max_pixels') !== undefined) maxPixels = r.integer('max_pixels', undefined, 1, 1 << 30);
   if (minPixels > maxPixels) r.fail('size', `shortest_edge (${minPixels}) is larger than longest_edge (${maxPixels})`);
   const std = triple(r, 'image_std', [0.26862954, 0.26130258, 0.27577711]);
   if (std.some((v) => v === 0)) r.fail('image_std', 'must not contain 0');
   return {
-    patchSize: r.int('patch_size', 14, 1024),
-    temporalPatchSize: r.int('temporal_patch_size', 2, 64),
-    mergeSize: r.int('merge_size', 2, 64),
+    patchSize: r.integer('patch_size', 14, 1, 1024),
+    temporalPatchSize: r.integer('temporal_patch_size', 2, 1, 64),
+    mergeSize: r.integer('merge_size', 2, 1, 64),
     minPixels,
     maxPixels,
-    doResize: r.bool('do_resize', true),
-    doRescale: r.bool('do_rescale', true),
-    rescaleFactor: r.num('rescale_factor', 1 / 255),
-    doNormalize: r.bool('do_normalize', true),
+    doResize: r.boolean('do_resize', true),
+    doRescale: r.boolean('do_rescale', true),
+    rescaleFactor: r.number('rescale_factor', 1 / 255),
+    doNormalize: r.boolean('do_normalize', true),
     imageMean: triple(r, 'image_mean', [0.48145466, 0.4578275, 0.40821073]),
     imageStd: std,
   };

@@ -18,22 +18,22 @@ export class MaskConditionDecoder extends C.Module {
 
   constructor(c: AsymmetricAutoencoderKLConfig) {
     super();
-    const ch = c.up_block_out_channels;
-    const groups = c.norm_num_groups;
+    const ch = c.upBlockOutChannels;
+    const groups = c.normNumGroups;
     const last = ch[ch.length - 1]!;
-    this.conv_in = new C.nn.Conv2d(c.latent_channels, last, 3, { padding: 1 });
+    this.conv_in = new C.nn.Conv2d(c.latentChannels, last, 3, { padding: 1 });
     this.mid_block = new UNetMidBlock2D(last, groups);
     const reversed = [...ch].reverse();
     const blocks: UpDecoderBlock2D[] = [];
     let prev = reversed[0]!;
     reversed.forEach((out, i) => {
-      blocks.push(new UpDecoderBlock2D(prev, out, c.layers_per_up_block + 1, groups, i !== ch.length - 1));
+      blocks.push(new UpDecoderBlock2D(prev, out, c.layersPerUpBlock + 1, groups, i !== ch.length - 1));
       prev = out;
     });
     this.up_blocks = new C.ModuleList(blocks);
-    this.condition_encoder = new MaskConditionEncoder(c.out_channels, ch[0]!, last);
+    this.condition_encoder = new MaskConditionEncoder(c.outChannels, ch[0]!, last);
     this.conv_norm_out = new C.nn.GroupNorm(groups, ch[0]!, 1e-6);
-    this.conv_out = new C.nn.Conv2d(ch[0]!, c.out_channels, 3, { padding: 1 });
+    this.conv_out = new C.nn.Conv2d(ch[0]!, c.outChannels, 3, { padding: 1 });
   }
 
   forward(z: C.Tensor): C.Tensor {

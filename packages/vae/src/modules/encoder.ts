@@ -13,20 +13,20 @@ export class Encoder extends C.Module {
 
   constructor(c: AsymmetricAutoencoderKLConfig) {
     super();
-    const ch = c.down_block_out_channels;
-    const groups = c.norm_num_groups;
-    this.conv_in = new C.nn.Conv2d(c.in_channels, ch[0]!, 3, { padding: 1 });
+    const ch = c.downBlockOutChannels;
+    const groups = c.normNumGroups;
+    this.conv_in = new C.nn.Conv2d(c.inChannels, ch[0]!, 3, { padding: 1 });
     const blocks: DownEncoderBlock2D[] = [];
     let prev = ch[0]!;
     ch.forEach((out, i) => {
-      blocks.push(new DownEncoderBlock2D(prev, out, c.layers_per_down_block, groups, i !== ch.length - 1));
+      blocks.push(new DownEncoderBlock2D(prev, out, c.layersPerDownBlock, groups, i !== ch.length - 1));
       prev = out;
     });
     this.down_blocks = new C.ModuleList(blocks);
     const last = ch[ch.length - 1]!;
     this.mid_block = new UNetMidBlock2D(last, groups);
     this.conv_norm_out = new C.nn.GroupNorm(groups, last, 1e-6);
-    this.conv_out = new C.nn.Conv2d(last, 2 * c.latent_channels, 3, { padding: 1 });
+    this.conv_out = new C.nn.Conv2d(last, 2 * c.latentChannels, 3, { padding: 1 });
   }
 
   forward(x: C.Tensor): C.Tensor {

@@ -31,7 +31,7 @@ export interface TiledStepOptions extends TileOptions {
  * used, decode, and the two spatial scales.
  */
 export interface TiledModel extends C.Module {
-  readonly config: { readonly latent_channels: number; readonly out_channels: number };
+  readonly config: { readonly latentChannels: number; readonly outChannels: number };
   readonly encoderScale: number;
   readonly decoderScale: number;
   encode(image: C.Tensor): { mean: C.Tensor; logvar: C.Tensor };
@@ -139,7 +139,7 @@ export async function encodeTiled(vae: TiledModel, image: Float32Array, dims: Di
   validate(o, s);
   const [n, , H, W] = dims;
   const [ay, ax] = grid(H, W, o, 1);
-  const lat: Dims = [n, vae.config.latent_channels, H / s, W / s];
+  const lat: Dims = [n, vae.config.latentChannels, H / s, W / s];
   const ly = scaleAxis(ay, 1 / s);
   const lx = scaleAxis(ax, 1 / s);
   const wy = blendWeights(ly, lat[2]);
@@ -172,7 +172,7 @@ export async function decodeTiled(vae: TiledModel, latent: Float32Array, dims: D
   validate(o, s);
   const [n, c, h, w] = dims;
   const [ly, lx] = grid(h, w, o, s);
-  const img: Dims = [n, vae.config.out_channels, h * up, w * up];
+  const img: Dims = [n, vae.config.outChannels, h * up, w * up];
   const iy = scaleAxis(ly, up);
   const ix = scaleAxis(lx, up);
   const wy = blendWeights(iy, img[2]);

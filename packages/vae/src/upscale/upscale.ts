@@ -59,7 +59,7 @@ export async function upscaleBatch<T extends SampleArray>(vae: AsymmetricAutoenc
     checkRaster(img, inputs.length > 1 ? `image ${i}` : 'image');
     if (img.width !== first.width || img.height !== first.height) throw new C.InputError(`batched images must share one size: ${img.width}x${img.height} vs ${first.width}x${first.height}`);
   });
-  if (vae.config.in_channels !== 3 || vae.config.out_channels !== 3) throw new C.InputError('the upscaler needs an RGB model (in_channels = out_channels = 3)');
+  if (vae.config.inChannels !== 3 || vae.config.outChannels !== 3) throw new C.InputError('the upscaler needs an RGB model (in_channels = out_channels = 3)');
   const maxPx = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   const { width: w, height: h } = first;
   if (w * h > maxPx) throw new C.InputError(`image ${w}x${h} has ${w * h} pixels, over the limit of ${maxPx} (maxInputPixels)`);
@@ -83,7 +83,7 @@ export async function upscaleBatch<T extends SampleArray>(vae: AsymmetricAutoenc
   const tracker = new ProgressTracker({ encode: tiles * passesFor(encStats, tiles), decode: tiles * passesFor(decStats, tiles) }, options.onProgress);
   const step = { tile, overlap, signal: options.signal, tracker };
   const latent = await encodeTiled(vae, batch, [n, 3, H, W], { ...step, normStats: encStats });
-  const decoded = await decodeTiled(vae, latent, [n, vae.config.latent_channels, H / s, W / s], { ...step, normStats: decStats });
+  const decoded = await decodeTiled(vae, latent, [n, vae.config.latentChannels, H / s, W / s], { ...step, normStats: decStats });
 
   const oh = h * f;
   const ow = w * f;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readPngText } from '@sdxs/pipeline';
-import { repoRoot, startLocalHub, type LocalHub } from '../../core/test-utils/index.js';
+import { repoRoot, startLocalHub, type LocalHub } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import { runCli, tempDir } from './helpers.js';
 

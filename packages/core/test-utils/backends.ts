@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, test } from 'vitest';
-import { backendFailure, setBackend } from '../src/index.js';
+import { backendFailure, setBackend } from '@sdxs/core';
 
 /** The backends every parity test runs on (each only where it starts). */
 export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-webgpu'] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { compareClose, expectClose, forEachBackend } from '../test-utils/index.js';
+import { compareClose, expectClose, forEachBackend } from '@sdxs/core/testing';
 import { BINARY_FNS, CASES, type OpCase, REDUCE_FNS, UNARY_FNS } from './conformance-cases.js';
 import { makeInput, uploadInputs } from './conformance-inputs.js';
 

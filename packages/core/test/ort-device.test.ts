@@ -9,7 +9,7 @@ import type { LazyValue } from '../src/graph/lazy-value.js';
 import { planSegment } from '../src/graph/segment.js';
 import { lowerSegment } from '../src/onnx/lower.js';
 import { backendFailure } from '../src/index.js';
-import { preferSoftwareVulkan } from '../test-utils/index.js';
+import { preferSoftwareVulkan } from '@sdxs/core/testing';
 
 preferSoftwareVulkan();
 const why = await backendFailure('ort-webgpu');

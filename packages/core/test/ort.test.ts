@@ -10,7 +10,7 @@ import * as C from '@sdxs/core';
 import { lowerSegment } from '../src/onnx/lower.js';
 import { planSegment } from '../src/graph/segment.js';
 import type { LazyValue } from '../src/graph/lazy-value.js';
-import { expectClose, forEachBackend } from '../test-utils/index.js';
+import { expectClose, forEachBackend } from '@sdxs/core/testing';
 
 class Block extends C.Module {
   readonly proj = new C.nn.Linear(16, 32, true);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import * as C from '@sdxs/core';
 import { exportSdxsOnnx, type OnnxComponent, type OnnxModelIndex } from '../src/index.js';
-import { diffusersCase, fixturesDir } from '../../core/test-utils/index.js';
+import { diffusersCase, fixturesDir } from '@sdxs/core/testing';
 import { floats, readReference, rows, type Reference } from '../../text-qwen/test/qwen-fixtures.js';
 
 const QWEN = path.join(fixturesDir(), 'qwen', 'qwen35-tiny-tied');

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM } from '../src/index.js';
 import { MODEL_CASES, caseDir, haveCase } from './qwen-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose, maxAbsDiff } from '../../core/test-utils/index.js';
+import { expectClose, maxAbsDiff } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM } from '../src/index.js';
 import { argmaxRows, sampleFromLogits } from '../src/model/sampling.js';
 import { MODEL_CASES, caseDir, haveCase } from './qwen-fixtures.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import * as C from '@sdxs/core';
 import { Qwen35ImageProcessor, parseImageProcessorConfig, resizeBicubicPil, smartResize, type ImageInput } from '../src/index.js';
-import { fixturesDir } from '../../core/test-utils/index.js';
+import { fixturesDir } from '@sdxs/core/testing';
 import { caseDir, floats, haveCase, readReference, rows, type Reference } from './qwen-fixtures.js';
 
 const CASE = 'qwen35-vision-tiny';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM, Qwen35TextModel, parseQwen35Config } from '../src/index.js';
 import { caseDir, haveCase } from './qwen-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
+import { maxAbsDiff, lcgValues } from '@sdxs/core/testing';
 import { Qwen35TextModel } from '../src/index.js';
 import { caseDir, haveCase } from './qwen-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectParity, forEachBackend, PARITY_BACKENDS } from '../../core/test-utils/index.js';
+import { expectParity, forEachBackend, PARITY_BACKENDS } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM } from '../src/index.js';
 import { MODEL_CASES, caseDir, errorLog, floats, haveCase, readCase, readReference, rows, tolerance, type Reference } from './qwen-fixtures.js';
 

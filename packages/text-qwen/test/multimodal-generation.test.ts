@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM, Qwen35Model, type RopeIndex } from '../src/index.js';
 import { caseDir, haveCase, readReference, rows, type Reference } from './qwen-fixtures.js';
 

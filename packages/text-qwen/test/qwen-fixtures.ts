@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as C from '@sdxs/core';
-import { fixturesDir } from '../../core/test-utils/index.js';
+import { fixturesDir } from '@sdxs/core/testing';
 
 export const QWEN_FIXTURES = path.join(fixturesDir(), 'qwen');
 export const MODEL_CASES = ['qwen35-tiny-tied', 'qwen35-small-untied'] as const;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { QwenTokenizer, SdxsTextEncoder } from '../src/index.js';
 import { FoldedTextModel } from './mapped-models.js';
 import { TOKENIZER_DIR, caseDir, haveCase } from './qwen-fixtures.js';

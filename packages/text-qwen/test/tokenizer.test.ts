@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '@sdxs/core';
 import { QwenTokenizer, type ChatMessage } from '../src/index.js';
-import { startStaticServer } from '../../core/test-utils/index.js';
+import { startStaticServer } from '@sdxs/core/testing';
 
 // The reference fixtures (see fixtures/README.md); SDXS_FIXTURES points elsewhere when they live elsewhere.
 const FIXTURE = join(process.env.SDXS_FIXTURES ?? '/work/shared/fixtures', 'qwen', 'tokenizer-qwen3');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose, forEachBackend } from '../../core/test-utils/index.js';
+import { expectClose, forEachBackend } from '@sdxs/core/testing';
 import { Qwen35Model, Qwen35VisionModel } from '../src/index.js';
 import { caseDir, floats, haveCase, readReference, rows, type Reference } from './qwen-fixtures.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { diffusersCase, host, maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
+import { diffusersCase, host, maxAbsDiff, lcgValues } from '@sdxs/core/testing';
 
 const dir = diffusersCase('unet-tiny');
 let tmp: string;

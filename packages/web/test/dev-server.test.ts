@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { encodePng } from '@sdxs/pipeline';
 import { AsymmetricAutoencoderKL, upscale } from '@sdxs/vae';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
 import { CHROMIUM_PATH, HAVE_CHROMIUM, startDevServer, launchChromium, openReadyPage, testImage } from './page-server.js';

@@ -20,7 +20,7 @@ interface Registration {
   variants: Map<ComputePrecision, Backend | { failure: unknown }>;
 }
 
-/** Called for every op output so the autograd tape can record it (installed by autograd/tape.ts). */
+/** Called for every op output: the autograd tape records it (autograd/tape.ts); the conformance tests see which ops ran where. */
 export type OpRecorder = <K extends OpName>(op: K, inputs: readonly (Tensor | null)[], attrs: OpAttrs[K], out: Tensor) => void;
 
 export interface MemoryInfo {
@@ -35,7 +35,7 @@ class Engine {
   active: Backend | null = null;
   readonly live = new Set<Tensor>();
   readonly scopes: Set<Tensor>[] = [];
-  recorder: OpRecorder | null = null;
+  readonly recorders = new Set<OpRecorder>();
 
   track(t: Tensor): void {
     this.live.add(t);
@@ -335,8 +335,10 @@ export function memory(): MemoryInfo {
   return { numTensors: ENGINE.live.size, numBytes, byBackend };
 }
 
-export function setOpRecorder(r: OpRecorder | null): void {
-  ENGINE.recorder = r;
+/** Call `r` for every op from now on; returns the function that stops it. */
+export function addOpRecorder(r: OpRecorder): () => void {
+  ENGINE.recorders.add(r);
+  return () => ENGINE.recorders.delete(r);
 }
 
 /** Create a tensor from host data on the active backend (or the host, for storage dtypes). */
@@ -377,6 +379,6 @@ export function runOp<K extends OpName>(
     dtype: outDtype,
   });
   const out = new Tensor(outShape, outDtype, b, handle);
-  if (ENGINE.recorder) ENGINE.recorder(op, inputs, attrs, out);
+  for (const r of ENGINE.recorders) r(op, inputs, attrs, out);
   return out;
 }

@@ -168,22 +168,40 @@ async function autoBackend(compute: ComputePrecision | 'auto'): Promise<Backend>
   throw new BackendUnavailableError(`no backend could start:\n${report.probes.map((p) => `${p.name}: ${p.reason}`).join('\n')}`);
 }
 
+/**
+ * `auto`'s candidates in the order it tries them: by priority (negative: never automatic), and those that would run on
+ * a software device (SwiftShader, llvmpipe) after all the others. `onSoftwareDevice` tells which those are where the
+ * caller knows better (the web page asks its WebGPU adapter); by default each backend's own hint.
+ */
+function autoCandidates(onSoftwareDevice?: (name: string) => boolean): { first: Registration[]; last: Registration[] } {
+  const first: Registration[] = [];
+  const last: Registration[] = [];
+  for (const name of listBackends()) {
+    const reg = ENGINE.registry.get(name)!;
+    if (reg.priority < 0) continue;
+    const software = onSoftwareDevice ? onSoftwareDevice(name) : (reg.softwareHint?.() ?? false);
+    (software ? last : first).push(reg);
+  }
+  return { first, last };
+}
+
+/** The order `auto` tries the registered backends in (see autoCandidates); the web page starts its backends in it. */
+export function autoBackendOrder(onSoftwareDevice?: (name: string) => boolean): string[] {
+  const { first, last } = autoCandidates(onSoftwareDevice);
+  return [...first, ...last].map((r) => r.name);
+}
+
 async function probeAll(compute: ComputePrecision | 'auto'): Promise<{ chosen: Backend | null; probes: BackendProbe[] }> {
   const probes: BackendProbe[] = [];
   let chosen: Backend | null = null;
   let software: Backend | null = null;
-  const later: Registration[] = [];
-  for (const name of listBackends()) {
-    const reg = ENGINE.registry.get(name)!;
-    if (reg.priority < 0) continue;
+  // backends on a software device are not even started unless nothing else does
+  const { first, last: later } = autoCandidates();
+  for (const reg of first) {
+    const name = reg.name;
     const log = probeLogs.get(name) ?? [];
     if (chosen) {
       probes.push({ name, status: 'not tried', log });
-      continue;
-    }
-    if (reg.softwareHint?.()) {
-      // a software device (SwiftShader): not even started unless nothing else does
-      later.push(reg);
       continue;
     }
     try {

@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '@sdxs/core/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const missing = ['xz', 'dpkg', 'tar'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 if (!existsSync(path.join(root, 'packages/cli/dist/bin.js'))) missing.push('the built packages (npm run build)');
-const skipWhy = missing.length ? `device dry run skipped: no ${missing.join(', ')}` : null;
-if (skipWhy) console.log(skipWhy);
+// CI's Debian has xz, dpkg and tar and builds before it tests
+const skipDryRun = skipUnless(missing.length === 0, `device dry run: no ${missing.join(', ')}`, { ciRequired: true });
 
 interface Check {
   name: string;
@@ -39,7 +40,7 @@ interface Report {
   stages: Stage[];
 }
 
-describe.skipIf(skipWhy !== null)('benchmarks/device/run.sh --dry-run', () => {
+describe.skipIf(skipDryRun)('benchmarks/device/run.sh --dry-run', () => {
   let dir: string;
   let out: string;
   let run: ReturnType<typeof spawnSync>;

@@ -5,11 +5,12 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { skipUnless } from '@sdxs/core/testing';
 
 const root = path.resolve(__dirname, '..');
 const script = path.join(root, 'tools/publish-dry-run.sh');
-const built = existsSync(path.join(root, 'packages/sampler/dist/index.js'));
-if (!built) console.warn('publish dry-run test skipped: packages/sampler has no dist/ (npm run build first)');
+// CI builds before it tests (npm test)
+const notBuilt = skipUnless(existsSync(path.join(root, 'packages/sampler/dist/index.js')), 'publish dry-run test: packages/sampler has no dist/ (npm run build first)', { ciRequired: true });
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
@@ -39,14 +40,14 @@ function dryRun(at?: string): { code: number; out: string } {
   }
 }
 
-test.skipIf(!built)('every public package of the repository would publish', () => {
+test.skipIf(notBuilt)('every public package of the repository would publish', () => {
   const r = dryRun();
   expect(r.code, r.out).toBe(0);
   expect(r.out).toContain('publish dry run: every public package would publish');
   expect(r.out).toMatch(/@sdxs\/vae@\d+\.\d+\.\d+: \d+ files/);
 }, 240_000);
 
-test.skipIf(!built)('a package without publishConfig.access public, with source maps, or missing an exported file fails the dry run', async () => {
+test.skipIf(notBuilt)('a package without publishConfig.access public, with source maps, or missing an exported file fails the dry run', async () => {
   const bad = await copyWith(async (pkg, dir) => {
     delete pkg.publishConfig;
     pkg.files = ['dist', 'README.md'];

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import type { SdxsPipeline } from '@sdxs/pipeline';
 import { UsageError } from './cli-error.js';
 
-export const LORA_HELP = `      --lora <src[:w]>    apply a LoRA (diffusers/PEFT or kohya .safetensors; a file, folder, URL, hub repo
-                          'owner/name' or 'owner/name/file.safetensors') at weight w (default 1); repeatable`;
+/** The --help text of --lora (its value: `<src[:w]>`). */
+export const LORA_HELP = `apply a LoRA (diffusers/PEFT or kohya .safetensors; a file, folder, URL, hub repo
+'owner/name' or 'owner/name/file.safetensors') at weight w (default 1); repeatable`;
 
 export interface LoraArg {
   source: string;

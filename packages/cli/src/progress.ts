@@ -1,4 +1,6 @@
 /** A terminal progress bar with rate and ETA, for long work (downloads, denoising, upscaling). */
+import { RateClock } from '@sdxs/core';
+
 export interface ProgressSink {
   update(done: number, total: number, label?: string): void;
   done(message?: string): void;
@@ -57,20 +59,18 @@ export class ProgressBar implements ProgressSink {
     this.lastDraw = this.start;
   }
 
-  /** First update: the rate is measured from it, so work done before the bar (a resumed download, a cached step) does not inflate it. */
-  private first: { t: number; done: number } | undefined;
+  /** Rate and ETA, measured from the first update (core's RateClock): no rate until 250 ms have passed. */
+  private readonly clock = new RateClock();
 
   /** The line that would be drawn (exposed for tests). A non-TTY stream gets a plain line without bar glyphs. */
   render(done: number, total: number, label = ''): string {
-    const t = this.now();
-    this.first ??= { t, done };
+    const { perMs, leftMs } = this.clock.sample(done, total, this.now());
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     const filled = Math.round(frac * this.opts.width);
     const bar = this.stream.isTTY ? ` ${'█'.repeat(filled)}${'░'.repeat(this.opts.width - filled)}` : '';
-    const span = (t - this.first.t) / 1000;
     // No rate until there is a measured interval: the first tick would otherwise show thousands per second.
-    const rate = span >= 0.25 && done > this.first.done ? (done - this.first.done) / span : undefined;
-    const eta = rate ? (total - done) / rate : NaN;
+    const rate = perMs === undefined ? undefined : perMs * 1000;
+    const eta = leftMs === undefined ? NaN : leftMs / 1000;
     const count = this.opts.bytes ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`;
     const rateStr = rate === undefined ? `-- ${this.opts.bytes ? 'B' : this.opts.unit}/s` : this.opts.bytes ? `${formatBytes(rate)}/s` : `${rate.toFixed(2)} ${this.opts.unit}/s`;
     return `${this.title}${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${count} ${rateStr} ETA ${formatDuration(eta)}${label ? ` ${label}` : ''}`;

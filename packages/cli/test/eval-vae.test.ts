@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { diffusersCase, fixturesDir } from '../../core/test-utils/index.js';
+import { diffusersCase, fixturesDir } from '@sdxs/core/testing';
 import { runCli, tempDir } from './helpers.js';
 
 let work: string;

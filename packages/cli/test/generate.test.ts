@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readPngText } from '@sdxs/pipeline';
-import { repoRoot, startLocalHub, type LocalHub } from '../../core/test-utils/index.js';
+import { repoRoot, skipUnless, startLocalHub, type LocalHub } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -106,9 +106,9 @@ describe('sdxs generate', () => {
     expect(existsSync(out)).toBe(false);
   }, 120_000);
 
-  const built = existsSync(path.join(repoRoot(), 'packages/cli/dist/bin.js'));
-  if (!built) console.warn('skipping the binary test: packages/cli is not built (npm run build)');
-  test.skipIf(!built)('the built binary runs (help and version)', async () => {
+  // CI builds before it tests (npm test)
+  const notBuilt = skipUnless(existsSync(path.join(repoRoot(), 'packages/cli/dist/bin.js')), 'the binary test: packages/cli is not built (npm run build)', { ciRequired: true });
+  test.skipIf(notBuilt)('the built binary runs (help and version)', async () => {
     const bin = path.join(repoRoot(), 'packages/cli/bin/sdxs.js');
     const { stdout } = await promisify(execFile)(process.execPath, [bin, '--help']);
     expect(stdout).toMatch(/Commands:\n\s+generate/);

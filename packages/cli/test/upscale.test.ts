@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
+import { skipUnless } from '@sdxs/core/testing';
 import { findFfmpeg } from '@sdxs/vae/node';
 import { upscaleHelp } from '../src/commands/upscale.js';
 import { runCli, tempDir, type RunResult } from './helpers.js';
@@ -78,12 +79,14 @@ describe('sdxs upscale', () => {
     for (const b of C.listBackends()) expect(upscaleHelp).toContain(b);
   });
 
-  let ffmpeg = true;
+  let noFfmpeg = '';
   try {
     findFfmpeg();
-  } catch {
-    ffmpeg = false;
+  } catch (e) {
+    noFfmpeg = (e as Error).message;
   }
+  // .ci/run installs ffmpeg
+  const skipFfmpeg = skipUnless(noFfmpeg === '', `upscale of GIFs and videos: ${noFfmpeg}`, { ciRequired: true });
 
   const absent = '/nonexistent/sdxs-model'; // the model never loads: what fails must fail before it
   test('an output that does not suit the input is a usage error before the model loads (video in, image out; image in, video out)', async () => {
@@ -166,7 +169,7 @@ describe('sdxs upscale', () => {
     expect([meta.pages, meta.delay]).toEqual([3, [100, 50, 200]]);
   });
 
-  test.skipIf(!ffmpeg)('an animated GIF keeps every frame and its delay', async () => {
+  test.skipIf(skipFfmpeg)('an animated GIF keeps every frame and its delay', async () => {
     const dir = await tempDir('sdxs-cli-upscale-gif-');
     const frames = [0, 1, 2].map((k) => new Uint8Array(12 * 8 * 3).map((_, i) => (i * 11 + k * 90) & 255));
     const stacked = new Uint8Array(frames.length * frames[0]!.length);
@@ -181,7 +184,7 @@ describe('sdxs upscale', () => {
       .map(Number);
     expect(pts).toEqual([0, 0.1, 0.6]);
   });
-  test.skipIf(!ffmpeg)('a video', async () => {
+  test.skipIf(skipFfmpeg)('a video', async () => {
     const dir = await tempDir('sdxs-cli-upscale-video-');
     execFileSync(findFfmpeg().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=24x16:rate=8', '-t', '0.25', '-pix_fmt', 'yuv420p', path.join(dir, 'v.mp4')]);
     const r = await run(['v.mp4', '--model', model, '--backend', 'cpu', '-q'], dir);

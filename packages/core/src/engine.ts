@@ -21,7 +21,7 @@ interface Registration {
   variants: Map<ComputePrecision, Backend | { failure: unknown }>;
 }
 
-/** Called for every op output so the autograd tape can record it (installed by autograd/tape.ts). */
+/** Called for every op output: the autograd tape records it (autograd/tape.ts); the conformance tests see which ops ran where. */
 export type OpRecorder = <K extends OpName>(op: K, inputs: readonly (Tensor | null)[], attrs: OpAttrs[K], out: Tensor) => void;
 
 export interface MemoryInfo {
@@ -36,7 +36,7 @@ class Engine {
   active: Backend | null = null;
   readonly live = new Set<Tensor>();
   readonly scopes: Set<Tensor>[] = [];
-  recorder: OpRecorder | null = null;
+  readonly recorders = new Set<OpRecorder>();
 
   track(t: Tensor): void {
     this.live.add(t);
@@ -169,22 +169,40 @@ async function autoBackend(compute: ComputePrecision | 'auto'): Promise<Backend>
   throw new BackendUnavailableError(`no backend could start:\n${report.probes.map((p) => `${p.name}: ${p.reason}`).join('\n')}`);
 }
 
+/**
+ * `auto`'s candidates in the order it tries them: by priority (negative: never automatic), and those that would run on
+ * a software device (SwiftShader, llvmpipe) after all the others. `onSoftwareDevice` tells which those are where the
+ * caller knows better (the web page asks its WebGPU adapter); by default each backend's own hint.
+ */
+function autoCandidates(onSoftwareDevice?: (name: string) => boolean): { first: Registration[]; last: Registration[] } {
+  const first: Registration[] = [];
+  const last: Registration[] = [];
+  for (const name of listBackends()) {
+    const reg = ENGINE.registry.get(name)!;
+    if (reg.priority < 0) continue;
+    const software = onSoftwareDevice ? onSoftwareDevice(name) : (reg.softwareHint?.() ?? false);
+    (software ? last : first).push(reg);
+  }
+  return { first, last };
+}
+
+/** The order `auto` tries the registered backends in (see autoCandidates); the web page starts its backends in it. */
+export function autoBackendOrder(onSoftwareDevice?: (name: string) => boolean): string[] {
+  const { first, last } = autoCandidates(onSoftwareDevice);
+  return [...first, ...last].map((r) => r.name);
+}
+
 async function probeAll(compute: ComputePrecision | 'auto'): Promise<{ chosen: Backend | null; probes: BackendProbe[] }> {
   const probes: BackendProbe[] = [];
   let chosen: Backend | null = null;
   let software: Backend | null = null;
-  const later: Registration[] = [];
-  for (const name of listBackends()) {
-    const reg = ENGINE.registry.get(name)!;
-    if (reg.priority < 0) continue;
+  // backends on a software device are not even started unless nothing else does
+  const { first, last: later } = autoCandidates();
+  for (const reg of first) {
+    const name = reg.name;
     const log = probeLogs.get(name) ?? [];
     if (chosen) {
       probes.push({ name, status: 'not tried', log });
-      continue;
-    }
-    if (reg.softwareHint?.()) {
-      // a software device (SwiftShader): not even started unless nothing else does
-      later.push(reg);
       continue;
     }
     try {
@@ -336,8 +354,10 @@ export function memory(): MemoryInfo {
   return { numTensors: ENGINE.live.size, numBytes, byBackend };
 }
 
-export function setOpRecorder(r: OpRecorder | null): void {
-  ENGINE.recorder = r;
+/** Call `r` for every op from now on; returns the function that stops it. */
+export function addOpRecorder(r: OpRecorder): () => void {
+  ENGINE.recorders.add(r);
+  return () => ENGINE.recorders.delete(r);
 }
 
 /** Create a tensor from host data on the active backend (or the host, for storage dtypes). */
@@ -399,6 +419,6 @@ export function runOp<K extends OpName>(
     dtype: outDtype,
   });
   const out = new Tensor(outShape, outDtype, b, handle);
-  if (ENGINE.recorder) ENGINE.recorder(op, inputs, attrs, out);
+  for (const r of ENGINE.recorders) r(op, inputs, attrs, out);
   return out;
 }

@@ -9,6 +9,7 @@ export {
   setBackend,
   getBackend,
   listBackends,
+  autoBackendOrder,
   isBackendAvailable,
   backendFailure,
   backendInstance,
@@ -28,6 +29,7 @@ export {
   type BackendFactory,
 } from './engine.js';
 export { RandomGenerator, fnv1a } from './random.js';
+export { RateClock, type RateEstimate } from './eta.js';
 export * from './ops/index.js';
 export { valueAndGrad, grad, vjp, noGrad, checkpoint, type ValueAndGrad } from './autograd/grad.js';
 export { flattenTensors, rebuildTensors, type TensorTree, type TensorTreeLeaf } from './autograd/tensor-tree.js';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, test } from 'vitest';
-import { backendFailure, setBackend } from '../src/index.js';
+import { backendFailure, setBackend } from '@sdxs/core';
+import { skipUnless } from './skip.js';
 
 /** The backends every parity test runs on (each only where it starts). */
 export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-webgpu'] as const;
@@ -11,6 +12,14 @@ export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'or
  * adapter with shader-f16 (skipped with the reason on SwiftShader).
  */
 export const PARITY_BACKENDS = [...TEST_BACKENDS, 'ort-cpu:float16', 'ort-webgpu:float16'] as const;
+
+/**
+ * The backends that start on CI's machine (.ci/run: Debian 12 without a GPU; Chromium's SwiftShader runs WebGPU;
+ * the npm packages are devDependencies). Under CI a suite of one of them that cannot start fails. Not here:
+ * tfjs-node and tfjs-node-gpu (never installed), ort-cuda (CUDA), ort-webgpu:float16 (SwiftShader has no
+ * shader-f16).
+ */
+export const CI_BACKENDS: readonly string[] = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-cpu:float16', 'ort-webgpu'];
 
 /**
  * Accuracy budget of float16 compute against the float32 reference: max |error| / max |reference| ≤ 1e-2
@@ -57,6 +66,16 @@ export function testBackendNames(defaults: readonly string[] = TEST_BACKENDS): s
   return env ? env.split(',').map((s) => s.trim()).filter(Boolean) : [...defaults];
 }
 
+/**
+ * skipUnless for a backend: whether to skip tests that need `spec` (`name` or `name:float16`), printing why it
+ * did not start; under CI a CI_BACKENDS one that does not start is a failing test instead.
+ */
+export async function skipUnlessBackend(spec: string, what = `backend '${spec}'`): Promise<boolean> {
+  const { name, compute } = parseBackendSpec(spec);
+  const why = await backendFailure(name, { compute });
+  return skipUnless(why === null, `${what}: ${why}`, { ciRequired: CI_BACKENDS.includes(spec) });
+}
+
 export interface ForEachBackendOptions {
   /** override the default list (still filtered by SDXS_TEST_BACKENDS when that is set) */
   backends?: readonly string[];
@@ -66,7 +85,8 @@ export interface ForEachBackendOptions {
 
 /**
  * Run `body` inside one describe block per backend, with that backend active. A backend that does not
- * start here gets a skipped test named with the reason (and a console warning): never a silent pass.
+ * start here gets a skipped test named with the reason (and a console warning): never a silent pass; under
+ * CI one of CI_BACKENDS that does not start fails (skipUnless).
  */
 export function forEachBackend(body: (name: string) => void, opts: ForEachBackendOptions = {}): void {
   preferSoftwareVulkan();
@@ -77,9 +97,8 @@ export function forEachBackend(body: (name: string) => void, opts: ForEachBacken
       const excluded = opts.exclude?.[name];
       const spec = parseBackendSpec(name);
       const why = excluded ?? (await backendFailure(spec.name, { compute: spec.compute }));
-      if (why !== null) {
-        console.warn(`[sdxs tests] skipping backend '${name}': ${why}`);
-        test.skip(`${name} skipped: ${why.split('\n')[0]}`, () => {});
+      if (skipUnless(why === null, `backend '${name}': ${why}`, { ciRequired: excluded === undefined && CI_BACKENDS.includes(name) })) {
+        test.skip(`${name} skipped: ${why!.split('\n')[0]}`, () => {});
         return;
       }
       beforeAll(async () => {

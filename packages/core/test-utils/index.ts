@@ -1,9 +1,12 @@
 /**
- * Test helpers shared by every package (not published). Import through a relative path from a
- * package's test folder: `import { forEachBackend } from '../../core/test-utils/index.js'`.
+ * Test helpers shared by every package: `import { forEachBackend } from '@sdxs/core/testing'`. The entry exists
+ * only under the workspace's `sdxs-source` condition (vitest and tsc resolve it to this file): it is repository
+ * tooling (vitest, fixture paths, local servers), never built or published.
  */
-export { TEST_BACKENDS, PARITY_BACKENDS, HALF_BUDGET, parseBackendSpec, isHalfSpec, relMaxError, forEachBackend, preferSoftwareVulkan, testBackendNames, type ForEachBackendOptions } from './backends.js';
+export { TEST_BACKENDS, PARITY_BACKENDS, CI_BACKENDS, skipUnlessBackend, HALF_BUDGET, parseBackendSpec, isHalfSpec, relMaxError, forEachBackend, preferSoftwareVulkan, testBackendNames, type ForEachBackendOptions } from './backends.js';
 export { compareClose, expectClose, expectParity, maxAbsDiff, type CloseReport } from './compare.js';
 export { diffusersCase, fixturesDir, host, readAll, repoRoot } from './fixtures.js';
 export { startLocalHub, startStaticServer, LOCAL_HUB_COMMIT, type LocalHub, type StaticServer } from './hub-server.js';
 export { lcgValues } from './lcg.js';
+export { skipUnless, underCi, type SkipOptions } from './skip.js';
+export { sendFile, type ServedFile } from './send-file.js';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose, forEachBackend } from '../test-utils/index.js';
+import { expectClose, forEachBackend } from '@sdxs/core/testing';
 
 // The tfjs backends compute attention in query blocks when the score matrix would be large; force tiny
 // blocks and compare with the cpu oracle (row-varying mask, causal, uneven last block).

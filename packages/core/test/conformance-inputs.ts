@@ -14,6 +14,7 @@ export function makeInput(spec: InputSpec, seed: number): Float32Array | Int32Ar
       case 'normal': return g.normal();
       case 'positive': return 0.1 + 2.9 * g.uniform();
       case 'unit': return 2 * g.uniform() - 1;
+      case 'wide': return 7.5 * (2 * g.uniform() - 1);
       case 'int': return Math.floor(g.uniform() * 19) - 9;
       case 'smallint': return Math.floor(g.uniform() * 5) - 2;
       case 'special': return SPECIAL[i % SPECIAL.length]!;

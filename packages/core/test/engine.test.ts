@@ -125,6 +125,19 @@ describe('automatic backend choice', () => {
   });
 });
 
+describe('the automatic order', () => {
+  test('by priority, backends on a software device after all the others; what the caller knows overrides the hints', () => {
+    const order = C.autoBackendOrder();
+    const byPriority = C.listBackends().filter((n) => order.includes(n));
+    expect([...order].sort()).toEqual([...byPriority].sort());
+    const gpu = (n: string): boolean => n.endsWith('webgpu');
+    const soft = C.autoBackendOrder(gpu);
+    expect(soft.filter((n) => !gpu(n))).toEqual(C.autoBackendOrder(() => false).filter((n) => !gpu(n)));
+    expect(soft.slice(-soft.filter(gpu).length)).toEqual(C.autoBackendOrder(() => false).filter(gpu));
+    expect(C.autoBackendOrder(() => false)).toEqual(byPriority);
+  });
+});
+
 describe('quiet automatic backend choice', () => {
   test('probing prints nothing; what each backend printed and why it was skipped is kept for probeReport()', async () => {
     const cpu = C.createCpuBackend();

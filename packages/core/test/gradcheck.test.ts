@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import type { Tensor } from '@sdxs/core';
-import { expectClose } from '../test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { GRAD_CASES, type GradInput } from './gradcheck-cases.js';
 
 const EPS = 1e-3;

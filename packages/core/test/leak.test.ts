@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import type { Tensor } from '@sdxs/core';
-import { forEachBackend } from '../test-utils/index.js';
+import { forEachBackend } from '@sdxs/core/testing';
 
 /** Live tensors in tfjs's engine (all tfjs backends share one), or 0 when the backend is not tfjs. */
 async function tfTensors(backend: string): Promise<number> {

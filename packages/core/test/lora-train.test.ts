@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '../src/index.js';
-import { lcgValues } from '../test-utils/index.js';
+import { lcgValues } from '@sdxs/core/testing';
 
 /** A Linear and a 3x3 Conv2d with seeded weights: the two layer kinds that carry adapters. */
 class Net extends C.Module {

@@ -8,14 +8,12 @@ import * as C from '@sdxs/core';
 import type { LazyValue } from '../src/graph/lazy-value.js';
 import { planSegment } from '../src/graph/segment.js';
 import { lowerSegment } from '../src/onnx/lower.js';
-import { backendFailure } from '../src/index.js';
-import { preferSoftwareVulkan } from '../test-utils/index.js';
+import { preferSoftwareVulkan, skipUnlessBackend } from '@sdxs/core/testing';
 
 preferSoftwareVulkan();
-const why = await backendFailure('ort-webgpu');
-if (why) console.warn(`[sdxs tests] skipping ort-webgpu device-output tests: ${why}`);
+const noWebgpu = await skipUnlessBackend('ort-webgpu', 'ort-webgpu device-output tests');
 
-describe.skipIf(why !== null)('ort-webgpu keeps compiled outputs on the device', () => {
+describe.skipIf(noWebgpu)('ort-webgpu keeps compiled outputs on the device', () => {
   test('a chain of compiled regions: intermediates stay in GPU buffers, the result matches cpu, only the read downloads', async () => {
     const run = (x: C.Tensor): { mid: C.Tensor; out: C.Tensor } => {
       const mid = C.compiled('a', [x], () => C.tidy(() => C.add(C.mul(x, 2), 1)));

@@ -3,13 +3,15 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, expect, test } from 'vitest';
 import * as C from '../src/index.js';
+import { skipUnless } from '@sdxs/core/testing';
 
 const ICD = process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
 let skip: string | null = existsSync(ICD) ? null : `no Vulkan ICD at ${ICD} (apt-get install chromium for SwiftShader)`;
 let webgpu: { create(flags: string[]): unknown; globals: Record<string, unknown> } | null = null;
 if (!skip) webgpu = (await import('webgpu').catch(() => null)) as typeof webgpu;
 if (!skip && !webgpu) skip = "the 'webgpu' package is not installed";
-if (skip) console.log(`SKIP ort-webgpu on onnxruntime-web in Node: ${skip}`);
+// .ci/run installs Chromium (its SwiftShader ICD); `webgpu` is a devDependency
+const noWebgpu = skipUnless(skip === null, `ort-webgpu on onnxruntime-web in Node: ${skip}`, { ciRequired: true });
 
 beforeAll(() => {
   if (skip) return;
@@ -20,7 +22,7 @@ beforeAll(() => {
   (globalThis as { navigator?: unknown }).navigator = { gpu: webgpu!.create([]) };
 });
 
-test.skipIf(skip !== null)('a convolution, a product and attention on onnxruntime-web WebGPU equal the cpu backend, read concurrently', async () => {
+test.skipIf(noWebgpu)('a convolution, a product and attention on onnxruntime-web WebGPU equal the cpu backend, read concurrently', async () => {
   const build = (): C.Tensor[] => {
     const x = C.randomNormal([1, 8, 12, 10], { seed: 1 });
     const w = C.randomNormal([8, 8, 3, 3], { seed: 2 });

@@ -10,7 +10,7 @@ import * as C from '@sdxs/core';
 import { lowerSegment } from '../src/onnx/lower.js';
 import { planSegment } from '../src/graph/segment.js';
 import type { LazyValue } from '../src/graph/lazy-value.js';
-import { expectClose, forEachBackend } from '../test-utils/index.js';
+import { expectClose, forEachBackend, skipUnless } from '@sdxs/core/testing';
 
 class Block extends C.Module {
   readonly proj = new C.nn.Linear(16, 32, true);
@@ -250,8 +250,9 @@ forEachBackend(
 describe('ort-cpu under Bun', () => {
   const root = new URL('../../../', import.meta.url).pathname;
   const bun = `${root}node_modules/.bin/bun`;
-  const built = existsSync(`${root}packages/core/dist/index.js`) && existsSync(bun);
-  test.skipIf(!built)('Bun loads onnxruntime-node and gets the same numbers as Node', async () => {
+  // CI builds before it tests (npm test) and installs bun (a devDependency)
+  const notBuilt = skipUnless(existsSync(`${root}packages/core/dist/index.js`) && existsSync(bun), 'ort-cpu under Bun: build first (npm run build) and install bun (a devDependency)', { ciRequired: true });
+  test.skipIf(notBuilt)('Bun loads onnxruntime-node and gets the same numbers as Node', async () => {
     const out = execFileSync(bun, [`${root}packages/core/test/ort-bun-script.ts`], { encoding: 'utf8', cwd: root });
     const got = JSON.parse(out.trim().split('\n').pop()!) as { backend: string; y: number[] };
     expect(got.backend).toBe('ort-cpu');
@@ -259,7 +260,6 @@ describe('ort-cpu under Bun', () => {
     const want = [4, 5, 10, 11].map((v) => silu(v) + 1);
     got.y.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
   });
-  if (!built) console.warn('[sdxs tests] ort-cpu under Bun skipped: build first (npm run build) and install bun (a devDependency)');
 });
 
 forEachBackend(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { forEachBackend } from '../test-utils/index.js';
+import { forEachBackend } from '@sdxs/core/testing';
 
 // Seeds are drawn on the host, so a seed gives bit-identical tensors on every backend.
 const reference = (() => {

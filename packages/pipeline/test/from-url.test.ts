@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
-import { startStaticServer, type StaticServer } from '../../core/test-utils/index.js';
+import { startStaticServer, type StaticServer } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 
 let dir: string;

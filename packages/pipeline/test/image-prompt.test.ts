@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
+import { skipUnlessBackend } from '@sdxs/core/testing';
 import { SdxsPipeline } from '@sdxs/pipeline';
 import { Qwen35Model, QwenTokenizer, imageMessageIds } from '@sdxs/text-qwen';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
@@ -100,11 +101,10 @@ describe('image prompts on the tiny model', () => {
   }, 60_000);
 });
 
-const ortWhy = await C.backendFailure('ort-cpu');
-if (ortWhy) console.warn(`[sdxs tests] image prompt on ort-cpu skipped: ${ortWhy}`);
+const noOrt = await skipUnlessBackend('ort-cpu', 'image prompt on ort-cpu');
 
 describe('image prompts on the compiled backend (ort-cpu)', () => {
-  test.skipIf(ortWhy !== null)('the image-prompt conditioning equals cpu', async () => {
+  test.skipIf(noOrt)('the image-prompt conditioning equals cpu', async () => {
     const { cond } = await pipe.encodeImagePrompt(picture(), 'a fox', 1, [], false);
     const want = (await cond.states.data()) as Float32Array;
     C.dispose([cond.states, cond.mask]);

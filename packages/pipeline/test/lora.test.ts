@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline } from '@sdxs/pipeline';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
-import { lcgValues } from '../../core/test-utils/index.js';
+import { lcgValues } from '@sdxs/core/testing';
 
 let dir: string;
 let pipe: SdxsPipeline;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
+import { skipUnlessBackend } from '@sdxs/core/testing';
 import { SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 
@@ -101,11 +102,10 @@ describe('tiled VAE decode', () => {
   }, 60_000);
 });
 
-const ortWhy = await C.backendFailure('ort-cpu');
-if (ortWhy) console.warn(`[sdxs tests] pipeline on ort-cpu skipped: ${ortWhy}`);
+const noOrt = await skipUnlessBackend('ort-cpu', 'pipeline on ort-cpu');
 
 describe('SdxsPipeline on the compiled backend (ort-cpu)', () => {
-  test.skipIf(ortWhy !== null)('same pixels as cpu; each model part compiles once per shape and is reported as a compile stage', async () => {
+  test.skipIf(noOrt)('same pixels as cpu; each model part compiles once per shape and is reported as a compile stage', async () => {
     const req = { prompt: 'a red fox', negativePrompt: 'blurry', width: 32, height: 32, steps: 3, guidanceScale: 3, seed: 9 };
     const want = (await pipe.generate(req)).images[0]!.planar;
     await C.setBackend('ort-cpu');

@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler, initNoise, sampleFlowMatch, type Denoiser } from '@sdxs/sampler';
-import { expectClose, maxAbsDiff } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
+import { expectClose, maxAbsDiff } from '@sdxs/core/testing';
+import { diffusersCase, host, readAll } from '@sdxs/core/testing';
 
 /** v = (mean of the text states of each item) + 0.1·x, and a log of what it was called with. */
 class MockUNet implements Denoiser {

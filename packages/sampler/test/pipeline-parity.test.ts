@@ -5,8 +5,8 @@ import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { AsymmetricAutoencoderKL } from '@sdxs/vae';
 import { FlowMatchEulerDiscreteScheduler, sampleFlowMatch } from '@sdxs/sampler';
-import { expectParity, forEachBackend, PARITY_BACKENDS } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
+import { expectParity, forEachBackend, PARITY_BACKENDS } from '@sdxs/core/testing';
+import { diffusersCase, host, readAll } from '@sdxs/core/testing';
 
 const dir = diffusersCase('pipeline-tiny');
 const spec = JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')) as {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { betaPpf, FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler, parseFlowMatchConfig, type SetTimestepsOptions } from '@sdxs/sampler';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 
 interface RefCase {
   name: string;

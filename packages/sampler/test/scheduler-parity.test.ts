@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { FlowMatchEulerDiscreteScheduler } from '@sdxs/sampler';
-import { expectClose, expectParity, forEachBackend, maxAbsDiff, PARITY_BACKENDS } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
+import { expectClose, expectParity, forEachBackend, maxAbsDiff, PARITY_BACKENDS } from '@sdxs/core/testing';
+import { diffusersCase, host, readAll } from '@sdxs/core/testing';
 
 const dir = diffusersCase('scheduler-flow-shift5');
 const tol = JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')).tolerance as { atol: number; rtol: number };

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff } from '@sdxs/core/testing';
 import { recurrentDeltaRule } from '../src/model/delta-rule.js';
 import { chunkedDeltaRule, invertUnitLower } from '../src/model/delta-rule-chunked.js';
 

@@ -4,13 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM } from '../src/index.js';
-import { MODEL_CASES, caseDir, haveCase } from './qwen-fixtures.js';
+import { MODEL_CASES, caseDir, skipWithoutCase } from './qwen-fixtures.js';
 
 const name = MODEL_CASES[0]!;
 
-describe.skipIf(!haveCase(name))(`fixed-capacity cache (${name})`, () => {
+describe.skipIf(skipWithoutCase(name))(`fixed-capacity cache (${name})`, () => {
   let lm: Qwen35ForCausalLM;
   beforeAll(async () => {
     await C.setBackend('cpu');

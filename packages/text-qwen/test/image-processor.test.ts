@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import * as C from '@sdxs/core';
 import { Qwen35ImageProcessor, parseImageProcessorConfig, resizeBicubicPil, smartResize, type ImageInput } from '../src/index.js';
-import { fixturesDir } from '../../core/test-utils/index.js';
-import { caseDir, floats, haveCase, readReference, rows, type Reference } from './qwen-fixtures.js';
+import { fixturesDir } from '@sdxs/core/testing';
+import { caseDir, floats, skipWithoutCase, readReference, rows, type Reference } from './qwen-fixtures.js';
 
 const CASE = 'qwen35-vision-tiny';
 const PHOTO = path.join(fixturesDir(), '..', 'images', 'chelsea.png');
@@ -40,7 +40,7 @@ describe('resizeBicubicPil', () => {
   });
 });
 
-describe.skipIf(!haveCase(CASE))('Qwen35ImageProcessor on the fixture photo', () => {
+describe.skipIf(skipWithoutCase(CASE))('Qwen35ImageProcessor on the fixture photo', () => {
   let ref: Reference;
   let proc: Qwen35ImageProcessor;
   beforeAll(async () => {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM, Qwen35TextModel, parseQwen35Config } from '../src/index.js';
-import { caseDir, haveCase } from './qwen-fixtures.js';
+import { caseDir, skipWithoutCase } from './qwen-fixtures.js';
 
 const NAME = 'qwen35-small-untied';
 
@@ -19,7 +19,7 @@ async function variant(rename: (k: string) => string, extra: C.SafetensorsTensor
   return C.loadSafetensors(C.serializeSafetensors(map));
 }
 
-describe.skipIf(!haveCase(NAME))('loading', () => {
+describe.skipIf(skipWithoutCase(NAME))('loading', () => {
   let reference: Qwen35ForCausalLM;
   let refLogits: Float32Array;
   const ids = [[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
+import { maxAbsDiff, lcgValues } from '@sdxs/core/testing';
 import { Qwen35TextModel } from '../src/index.js';
-import { caseDir, haveCase } from './qwen-fixtures.js';
+import { caseDir, skipWithoutCase } from './qwen-fixtures.js';
 
 const NAME = 'qwen35-tiny-tied';
 const ids = [[3, 1, 4, 1, 5, 9, 2, 6]];
@@ -16,7 +16,7 @@ async function hidden(m: Qwen35TextModel): Promise<Float32Array> {
   return h;
 }
 
-describe.skipIf(!haveCase(NAME))('Qwen35TextModel LoRA', () => {
+describe.skipIf(skipWithoutCase(NAME))('Qwen35TextModel LoRA', () => {
   let base: Qwen35TextModel;
   let baseOut: Float32Array;
   beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectParity, forEachBackend, PARITY_BACKENDS } from '../../core/test-utils/index.js';
+import { expectParity, forEachBackend, PARITY_BACKENDS } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM } from '../src/index.js';
-import { MODEL_CASES, caseDir, errorLog, floats, haveCase, readCase, readReference, rows, tolerance, type Reference } from './qwen-fixtures.js';
+import { MODEL_CASES, caseDir, errorLog, floats, haveCase, skipWithoutCase, readCase, readReference, rows, tolerance, type Reference } from './qwen-fixtures.js';
 
 afterAll(() => {
   if (errorLog.length) console.log(`qwen35 parity (max abs error):\n${errorLog.join('\n')}`);
@@ -18,7 +18,7 @@ const QWEN_ALL_LAYERS_HALF_BUDGET = 2e-2;
 
 forEachBackend((backend) => {
   for (const name of MODEL_CASES) {
-    describe.skipIf(!haveCase(name))(name, () => {
+    describe.skipIf(skipWithoutCase(name))(name, () => {
       const cj = haveCase(name) ? readCase(name) : { checks: [] };
       let lm: Qwen35ForCausalLM;
       let ref: Reference;

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { Qwen35ForCausalLM, Qwen35Model, type RopeIndex } from '../src/index.js';
-import { caseDir, haveCase, readReference, rows, type Reference } from './qwen-fixtures.js';
+import { caseDir, skipWithoutCase, readReference, rows, type Reference } from './qwen-fixtures.js';
 
 const CASE = 'qwen35-vision-tiny';
 
-describe.skipIf(!haveCase(CASE))('generation after an image prompt (cpu)', () => {
+describe.skipIf(skipWithoutCase(CASE))('generation after an image prompt (cpu)', () => {
   let vlm: Qwen35Model;
   let lm: Qwen35ForCausalLM;
   let ref: Reference;

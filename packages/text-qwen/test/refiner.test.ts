@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
 import { QwenTokenizer, SDXS_REFINER_INSTRUCTION, refinePrompt, refinerPromptIds } from '../src/index.js';
 import { FoldedCausalLM } from './mapped-models.js';
-import { TOKENIZER_DIR, caseDir, haveCase } from './qwen-fixtures.js';
+import { TOKENIZER_DIR, caseDir, skipWithoutCaseAndTokenizer } from './qwen-fixtures.js';
 
 const NAME = 'qwen35-tiny-tied';
-const READY = haveCase(NAME) && existsSync(path.join(TOKENIZER_DIR, 'tokenizer.json'));
 
-describe.skipIf(!READY)('refinePrompt (fixture model + Qwen3 fixture tokenizer)', () => {
+describe.skipIf(skipWithoutCaseAndTokenizer(NAME))('refinePrompt (fixture model + Qwen3 fixture tokenizer)', () => {
   let lm: FoldedCausalLM;
   let tok: QwenTokenizer;
   beforeAll(async () => {

@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as C from '@sdxs/core';
-import { expectClose } from '../../core/test-utils/index.js';
+import { expectClose } from '@sdxs/core/testing';
 import { QwenTokenizer, SdxsTextEncoder } from '../src/index.js';
 import { FoldedTextModel } from './mapped-models.js';
-import { TOKENIZER_DIR, caseDir, haveCase } from './qwen-fixtures.js';
+import { TOKENIZER_DIR, caseDir, skipWithoutCaseAndTokenizer } from './qwen-fixtures.js';
 
 const NAME = 'qwen35-tiny-tied';
-const READY = haveCase(NAME) && existsSync(path.join(TOKENIZER_DIR, 'tokenizer.json'));
 
-describe.skipIf(!READY)('SdxsTextEncoder (fixture model + Qwen3 fixture tokenizer)', () => {
+describe.skipIf(skipWithoutCaseAndTokenizer(NAME))('SdxsTextEncoder (fixture model + Qwen3 fixture tokenizer)', () => {
   let enc: SdxsTextEncoder;
   let tok: QwenTokenizer;
   beforeAll(async () => {

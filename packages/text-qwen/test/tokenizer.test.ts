@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '@sdxs/core';
 import { QwenTokenizer, type ChatMessage } from '../src/index.js';
-import { startStaticServer } from '../../core/test-utils/index.js';
+import { skipUnless, startStaticServer } from '@sdxs/core/testing';
+import { TOKENIZER_DIR } from './qwen-fixtures.js';
 
 // The reference fixtures (see fixtures/README.md); SDXS_FIXTURES points elsewhere when they live elsewhere.
-const FIXTURE = join(process.env.SDXS_FIXTURES ?? '/work/shared/fixtures', 'qwen', 'tokenizer-qwen3');
+const FIXTURE = TOKENIZER_DIR;
 const HAVE_FIXTURE = existsSync(join(FIXTURE, 'cases.json'));
-if (!HAVE_FIXTURE) console.warn(`text-qwen tokenizer tests skipped: no fixture at ${FIXTURE} (set SDXS_FIXTURES)`);
+const NO_FIXTURE = skipUnless(HAVE_FIXTURE, `text-qwen tokenizer tests: no fixture at ${FIXTURE} (set SDXS_FIXTURES)`, { ciRequired: true });
 
 interface TokenizerCase {
   name: string;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   if (HAVE_FIXTURE) tok = await QwenTokenizer.fromPretrained(FIXTURE);
 });
 
-describe.skipIf(!HAVE_FIXTURE)('QwenTokenizer on the Qwen3 reference cases', () => {
+describe.skipIf(NO_FIXTURE)('QwenTokenizer on the Qwen3 reference cases', () => {
   it('has all 15 cases', () => {
     expect(cases.length).toBe(15);
   });
@@ -62,7 +63,7 @@ describe.skipIf(!HAVE_FIXTURE)('QwenTokenizer on the Qwen3 reference cases', () 
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('special tokens', () => {
+describe.skipIf(NO_FIXTURE)('special tokens', () => {
   it('reads eos, pad and <|im_end|> ids from the files', () => {
     const vocab = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')) as {
       added_tokens: { id: number; content: string }[];
@@ -91,7 +92,7 @@ describe.skipIf(!HAVE_FIXTURE)('special tokens', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('round trips', () => {
+describe.skipIf(NO_FIXTURE)('round trips', () => {
   it.each([
     'A castle on a hill at dawn, dramatic clouds, 8k',
     'Смешанный text 混合 テキスト 🎨 with\ttabs\nand newlines   ',
@@ -102,7 +103,7 @@ describe.skipIf(!HAVE_FIXTURE)('round trips', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('encodeBatch', () => {
+describe.skipIf(NO_FIXTURE)('encodeBatch', () => {
   const texts = ['Hello, world! A photo of a cat.', 'A cat', ''];
 
   it('pads right to the longest row with the pad token and masks the padding', () => {
@@ -158,7 +159,7 @@ describe.skipIf(!HAVE_FIXTURE)('encodeBatch', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('chat template', () => {
+describe.skipIf(NO_FIXTURE)('chat template', () => {
   it('adds the empty think block when thinking is disabled', () => {
     const msgs: ChatMessage[] = [{ role: 'user', content: 'hi' }];
     expect(tok.applyChatTemplate(msgs, { addGenerationPrompt: true, enableThinking: false })).toBe(
@@ -217,7 +218,7 @@ describe.skipIf(!HAVE_FIXTURE)('chat template', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('loading from a folder', () => {
+describe.skipIf(NO_FIXTURE)('loading from a folder', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'qwen-tok-'));
 
   function folder(name: string, files: Record<string, string | null>): string {
@@ -307,7 +308,7 @@ describe.skipIf(!HAVE_FIXTURE)('loading from a folder', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('untrusted tokenizer.json', () => {
+describe.skipIf(NO_FIXTURE)('untrusted tokenizer.json', () => {
   const base = (): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
   const withSplit = (regex: string): Record<string, unknown> => {
     const j = base();

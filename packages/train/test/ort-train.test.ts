@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
+import { skipUnlessBackend } from '@sdxs/core/testing';
 import { UNet2DConditionModel } from '@sdxs/unet';
 import { drawFlow, flowMatchingLoss } from '../src/flow-matching.js';
 import { Trainer } from '../src/trainer.js';
@@ -14,8 +15,7 @@ const COND: [number, number] = [6, 24];
 const TARGETS = ['attn1.to_q', 'attn1.to_v', 'attn2.to_k', 'attn2.to_out.0', 'ff.net.2'];
 const STEPS = 4;
 
-const ortWhy = await C.backendFailure('ort-cpu');
-if (ortWhy) console.warn(`[sdxs tests] training on ort-cpu skipped: ${ortWhy}`);
+const noOrt = await skipUnlessBackend('ort-cpu', 'training on ort-cpu');
 
 async function run(backend: string, checkpointing: boolean, half = false): Promise<{ losses: number[]; compiles: number[][] }> {
   await C.setBackend(backend);
@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('LoRA training on ort-cpu', () => {
-  test.skipIf(ortWhy !== null).each([false, true])('checkpointing %s: one graph, compiled at the first step and reused, losses equal to cpu', async (ckpt) => {
+  test.skipIf(noOrt).each([false, true])('checkpointing %s: one graph, compiled at the first step and reused, losses equal to cpu', async (ckpt) => {
     const ref = await run('cpu', ckpt);
     const ort = await run('ort-cpu', ckpt);
     console.log(`ort-cpu LoRA training (checkpointing ${ckpt}): compiled ops per step ${JSON.stringify(ort.compiles)}; losses cpu ${ref.losses.map((l) => l.toFixed(6))} ort-cpu ${ort.losses.map((l) => l.toFixed(6))}`);
@@ -58,7 +58,7 @@ describe('LoRA training on ort-cpu', () => {
     for (const step of ort.compiles.slice(1)) expect(step.filter((ops) => ops > 100)).toEqual([]);
   });
 
-  test.skipIf(ortWhy !== null)('a frozen 16-bit base: LoRA gradients equal to cpu, one compile', async () => {
+  test.skipIf(noOrt)('a frozen 16-bit base: LoRA gradients equal to cpu, one compile', async () => {
     // gradients of one fixed draw: the Adam steps themselves would amplify rounding-level differences of
     // near-zero gradient elements into full-learning-rate steps of opposite sign
     const grads = async (backend: string): Promise<Float32Array[]> => {

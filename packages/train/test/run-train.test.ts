@@ -2,6 +2,7 @@ import * as C from '@sdxs/core';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { skipUnless } from '@sdxs/core/testing';
 import { runTrain } from '../src/run-train.js';
 import { makeRunFixture, writeConfig } from './helpers/run-fixture.js';
 
@@ -56,9 +57,10 @@ describe('runTrain (bun script / sdxs train)', () => {
 describe('the Bun script', () => {
   const root = path.resolve(__dirname, '../../..');
   const bun = path.join(root, 'node_modules/.bin/bun');
-  const built = existsSync(path.join(root, 'packages/train/dist/index.js')) && existsSync(bun);
-  if (!built) console.warn('skipping the Bun script test: run `npm run build` first (Bun resolves the workspace packages to dist/)');
-  test.skipIf(!built)('bun runs packages/train/scripts/train.ts (help, and a clear error without --config)', async () => {
+  // CI builds before it tests (npm test) and installs bun (a devDependency)
+  const noBun = skipUnless(existsSync(bun), `the Bun script tests: no ${bun} (npm ci installs bun, a devDependency)`, { ciRequired: true });
+  const notBuilt = skipUnless(existsSync(path.join(root, 'packages/train/dist/index.js')), 'the Bun script test: run `npm run build` first (Bun resolves the workspace packages to dist/)', { ciRequired: true });
+  test.skipIf(noBun || notBuilt)('bun runs packages/train/scripts/train.ts (help, and a clear error without --config)', async () => {
     const { execFileSync, spawnSync } = await import('node:child_process');
     const help = execFileSync(bun, [path.join(root, 'packages/train/scripts/train.ts'), '--help'], { encoding: 'utf8' });
     expect(help).toContain('sdxs train --config');
@@ -67,7 +69,7 @@ describe('the Bun script', () => {
     expect(bad.stderr).toContain('--config is required');
   });
 
-  test.skipIf(!existsSync(bun))('bun runs a LoRA config through the script (sources via the sdxs-source condition): JSON summary, the adapter files', async () => {
+  test.skipIf(noBun)('bun runs a LoRA config through the script (sources via the sdxs-source condition): JSON summary, the adapter files', async () => {
     const { spawnSync } = await import('node:child_process');
     const dir = await makeRunFixture('sdxs-bun-lora-');
     const config = writeConfig(dir, 'lora.json', { backend: 'cpu', steps: 2, batchSize: 2, lora: { rank: 2, format: 'both' } });

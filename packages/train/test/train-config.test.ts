@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { TRAIN_LIMITS, validateTrainConfig } from '../src/config.js';
 import { parseTrainArgs } from '../src/train-args.js';
-import { fixturesDir } from '../../core/test-utils/index.js';
+import { fixturesDir } from '@sdxs/core/testing';
 
 const BASE = { model: './m', dataset: './d', output: './o', steps: 10 };
 

@@ -57,11 +57,17 @@ describe('flow-matching training on unet-tiny', () => {
     const before = await evalLoss(model, src);
     const trainer = await Trainer.create(opts(model, { schedule: { baseLr: 1e-2, minLr: 1e-3, warmupSteps: 3, totalSteps: 40 } }));
     const losses: number[] = [];
-    for (let i = 0; i < 40; i++) losses.push((await trainer.trainStep(src)).loss);
+    const live: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      losses.push((await trainer.trainStep(src)).loss);
+      live.push(C.memory().numTensors);
+    }
+    // no leak: every step ends with exactly the tensors the first one left (weights, optimizer state)
+    expect(live).toEqual(live.map(() => live[0]));
     const after = await evalLoss(model, src);
     console.info(`overfit: fixed-draw loss ${before.toFixed(4)} -> ${after.toFixed(4)} (${((1 - after / before) * 100).toFixed(1)}% lower); train loss first5 ${mean(losses.slice(0, 5)).toFixed(4)} last5 ${mean(losses.slice(-5)).toFixed(4)}`);
     expect(after).toBeLessThan(0.8 * before);
-    expect(C.memory().numTensors).toBeLessThan(2000);
+    expect(C.memory().numTensors).toBe(live[0]);
     model.dispose();
   });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { parseUNetConfig, UNet2DConditionModel, unknownUNetConfigKeys } from '@sdxs/unet';
-import { diffusersCase } from '../../core/test-utils/index.js';
+import { diffusersCase } from '@sdxs/core/testing';
 
 const tiny = (): C.ConfigObject => JSON.parse(readFileSync(path.join(diffusersCase('unet-tiny'), 'config.json'), 'utf8')) as C.ConfigObject;
 

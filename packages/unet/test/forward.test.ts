@@ -2,8 +2,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { expectClose, maxAbsDiff } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
+import { expectClose, maxAbsDiff } from '@sdxs/core/testing';
+import { diffusersCase, host, readAll } from '@sdxs/core/testing';
 
 let unet: UNet2DConditionModel;
 const dir = diffusersCase('unet-tiny');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { diffusersCase, host, maxAbsDiff, lcgValues } from '../../core/test-utils/index.js';
+import { diffusersCase, host, maxAbsDiff, lcgValues, skipUnlessBackend } from '@sdxs/core/testing';
 
 const dir = diffusersCase('unet-tiny');
 let tmp: string;
@@ -245,11 +245,10 @@ describe('UNet LoRA', () => {
   });
 });
 
-const ortWhy = await C.backendFailure('ort-cpu');
-if (ortWhy) console.warn(`[sdxs tests] LoRA on ort-cpu skipped: ${ortWhy}`);
+const noOrt = await skipUnlessBackend('ort-cpu', 'LoRA on ort-cpu');
 
 describe('UNet LoRA on the compiled backend (ort-cpu)', () => {
-  test.skipIf(ortWhy !== null)('unfused adapters run compiled and match cpu; a new weight reuses the graph; fuse/unfuse stay exact', async () => {
+  test.skipIf(noOrt)('unfused adapters run compiled and match cpu; a new weight reuses the graph; fuse/unfuse stay exact', async () => {
     const ts = targets(base, 13);
     const file = path.join(tmp, 'ort.safetensors');
     await writePeft(ts, file);

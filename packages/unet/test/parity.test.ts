@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { UNet2DConditionModel } from '@sdxs/unet';
-import { expectParity, forEachBackend, PARITY_BACKENDS } from '../../core/test-utils/index.js';
-import { diffusersCase, host, readAll } from '../../core/test-utils/index.js';
+import { expectParity, forEachBackend, PARITY_BACKENDS } from '@sdxs/core/testing';
+import { diffusersCase, host, readAll } from '@sdxs/core/testing';
 
 const report: string[] = [];
 afterAll(() => {

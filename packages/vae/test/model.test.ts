@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL, parseVaeConfig } from '../src/index.js';
-import { startLocalHub } from '../../core/test-utils/index.js';
+import { startLocalHub } from '@sdxs/core/testing';
 import { compare, readAll, vaeTinyDir } from './helpers/fixtures.js';
 
 const rawConfig = async (): Promise<C.ConfigObject> => JSON.parse(await fs.readFile(path.join(vaeTinyDir, 'config.json'), 'utf8')) as C.ConfigObject;

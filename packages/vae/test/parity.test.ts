@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL } from '../src/index.js';
-import { forEachBackend, HALF_BUDGET, isHalfSpec, PARITY_BACKENDS } from '../../core/test-utils/index.js';
+import { forEachBackend, HALF_BUDGET, isHalfSpec, PARITY_BACKENDS } from '@sdxs/core/testing';
 import { compare, readAll, vaeTinyDir } from './helpers/fixtures.js';
 
 const kase = JSON.parse(fs.readFileSync(path.join(vaeTinyDir, 'case.json'), 'utf8')) as { tolerance: { atol: number; rtol: number } };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { findFfmpeg, parseFfmpegVersion, passthroughArgs, probeVideo, upscaleVideo, VideoError, type FfmpegTools } from '../src/node/index.js';
+import { skipUnless } from '@sdxs/core/testing';
 import { tinyVae } from './helpers/model.js';
 
 let tools: FfmpegTools | undefined;
@@ -13,9 +14,9 @@ try {
   tools = findFfmpeg();
 } catch (e) {
   missing = (e as Error).message;
-  console.warn(`[vae video tests] skipped: ${missing}`);
 }
-const maybe = tools ? describe : describe.skip;
+// ffmpeg: .ci/run installs it
+const NO_FFMPEG = skipUnless(tools !== undefined, `vae video tests: ${missing}`, { ciRequired: true });
 
 let dir: string;
 const at = (n: string): string => path.join(dir, n);
@@ -29,7 +30,7 @@ function frames(file: string, w: number, h: number): Buffer[] {
   return out;
 }
 
-maybe('video', () => {
+describe.skipIf(NO_FFMPEG)('video', () => {
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sdxs-vae-video-'));
     // 6 frames of a moving test pattern at 12 fps with a sine audio track; a still scene; a corrupt file.
@@ -143,8 +144,6 @@ maybe('video', () => {
   });
 });
 
-if (!tools) test.skip(`video tests: ${missing}`, () => {});
-
 describe('ffmpeg versions', () => {
   test('the version is parsed and older ffmpeg (< 5.1, no -fps_mode) gets -vsync', () => {
     expect(parseFfmpegVersion('ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021')).toEqual([4, 4]);
@@ -156,7 +155,7 @@ describe('ffmpeg versions', () => {
     expect(passthroughArgs(undefined)).toEqual(['-fps_mode', 'passthrough']);
   });
 
-  test.skipIf(!tools || process.platform === 'win32')('a video upscales with an ffmpeg 4.4 that rejects -fps_mode; oversized frames are refused from the header', async () => {
+  test.skipIf(NO_FFMPEG || skipUnless(process.platform !== 'win32', 'the ffmpeg 4.4 stand-in is a shell script', { ciRequired: false }))('a video upscales with an ffmpeg 4.4 that rejects -fps_mode; oversized frames are refused from the header', async () => {
     const d = await fs.mkdtemp(path.join(os.tmpdir(), 'sdxs-vae-ff44-'));
     // A stand-in for Ubuntu 22.04's ffmpeg 4.4: reports 4.4 and refuses -fps_mode, as 4.4 does.
     const fake = path.join(d, 'ffmpeg');

@@ -1,17 +1,21 @@
 /**
- * The order `auto` tries the page's backends in. A real WebGPU adapter puts the GPU backends first; a software
- * one (SwiftShader, llvmpipe/lavapipe, WARP: tens of times slower than ONNX Runtime's wasm provider on the
- * CPU) puts them last, tried only when nothing else starts, as the CLI does. DOM-free.
+ * The order `auto` tries the page's backends in: core's automatic order (autoBackendOrder, the CLI's too). A real
+ * WebGPU adapter puts the GPU backends first; a software one (SwiftShader, llvmpipe/lavapipe, WARP: tens of times
+ * slower than ONNX Runtime's wasm provider on the CPU) puts them last, tried only when nothing else starts. DOM-free.
  */
+import { autoBackendOrder } from '@sdxs/core';
 
-export const BACKEND_ORDER = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_ORDER)[number];
+/** The backends the page offers. */
+const PAGE_BACKENDS = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu'] as const;
+export type BackendName = (typeof PAGE_BACKENDS)[number];
 export type BackendChoice = 'auto' | BackendName;
 
 export const WEBGPU_BACKENDS: readonly BackendName[] = ['ort-webgpu', 'tfjs-webgpu'];
 
+const isPageBackend = (s: string): s is BackendName => (PAGE_BACKENDS as readonly string[]).includes(s);
+
 export function isBackendChoice(s: string | null): s is BackendChoice {
-  return s === 'auto' || (BACKEND_ORDER as readonly string[]).includes(s ?? '');
+  return s === 'auto' || isPageBackend(s ?? '');
 }
 
 /** What a WebGPU adapter says about itself (`GPUAdapter.info`, and `isFallbackAdapter` where the browser has it). */
@@ -32,8 +36,10 @@ export function adapterLabel(a: AdapterFacts): string {
   return [a.info?.vendor, a.info?.architecture || a.info?.description].filter(Boolean).join(' ');
 }
 
-/** `auto`'s order: BACKEND_ORDER, or with the WebGPU backends moved to the end when the adapter is software. */
+/** `auto`'s order of the page's backends: core's, with the WebGPU ones on the software device when the adapter is one. */
 export function autoOrder(softwareAdapter: boolean): BackendName[] {
-  if (!softwareAdapter) return [...BACKEND_ORDER];
-  return [...BACKEND_ORDER.filter((b) => !WEBGPU_BACKENDS.includes(b)), ...WEBGPU_BACKENDS];
+  return autoBackendOrder((name) => softwareAdapter && WEBGPU_BACKENDS.includes(name as BackendName)).filter(isPageBackend);
 }
+
+/** The page's backends in the order `auto` tries them on a real GPU. */
+export const BACKEND_ORDER: readonly BackendName[] = autoOrder(false);

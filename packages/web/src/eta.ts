@@ -1,25 +1,21 @@
-/** Time left in a stage, from the rate measured since the stage's first update (DOM-free). */
+import { RateClock } from '@sdxs/core';
+
+/** Time left in a stage, from the rate measured since the stage's first update (core's RateClock; DOM-free). */
 export class StageClock {
   private stage = '';
-  private first: { t: number; done: number } | undefined;
+  // no rate from a single tick, or from a burst of instant updates
+  private readonly clock = new RateClock(200);
 
   /** Milliseconds left in `stage` at `done`/`total`, or undefined while there is no measured rate yet. */
   remaining(stage: string, done: number, total: number, now: number): number | undefined {
-    if (stage !== this.stage || !this.first || done < this.first.done) {
-      this.stage = stage;
-      this.first = { t: now, done };
-      return undefined;
-    }
-    const span = now - this.first.t;
-    const units = done - this.first.done;
-    // no rate from a single tick, or from a burst of instant updates
-    if (units <= 0 || span < 200 || total <= 0) return undefined;
-    return Math.max(0, ((total - done) * span) / units);
+    if (stage !== this.stage) this.reset();
+    this.stage = stage;
+    return this.clock.sample(done, total, now).leftMs;
   }
 
   reset(): void {
     this.stage = '';
-    this.first = undefined;
+    this.clock.reset();
   }
 }
 

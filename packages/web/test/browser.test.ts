@@ -14,15 +14,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { SdxsPipeline, encodePng } from '@sdxs/pipeline';
 import { AsymmetricAutoencoderKL, upscale } from '@sdxs/vae';
-import type { StaticServer } from '../../core/test-utils/index.js';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import type { StaticServer } from '@sdxs/core/testing';
+import { maxAbsDiff, skipUnless } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookGenerateRequest, HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
 import { CHROMIUM_PATH, HAVE_CHROMIUM, buildPage, servePage, launchChromium, openReadyPage, testImage } from './page-server.js';
 import { readPng } from './png-read.js';
 import { screenshotProblems, type Region } from './screenshot-check.js';
 
-if (!HAVE_CHROMIUM) console.warn(`browser tests skipped: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`);
+const NO_CHROMIUM = skipUnless(HAVE_CHROMIUM, `browser tests: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`, { ciRequired: true });
 
 /** Max abs error on [0, 1] pixels, browser (WebGPU, float32 weights) vs Node (cpu backend). */
 const UPSCALE_TOL = 2e-3;
@@ -86,7 +86,7 @@ async function testPng(): Promise<Uint8Array> {
   return encodePng({ width: w, height: h, channels: 3, data: Uint8Array.from(testImage(w, h), (v) => Math.round(v * 255)) });
 }
 
-describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on SwiftShader)', () => {
+describe.skipIf(NO_CHROMIUM)('@sdxs/web in headless Chromium (WebGPU on SwiftShader)', () => {
   beforeAll(async () => {
     const t0 = Date.now();
     await C.setBackend('cpu');

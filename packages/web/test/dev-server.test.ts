@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { encodePng } from '@sdxs/pipeline';
 import { AsymmetricAutoencoderKL, upscale } from '@sdxs/vae';
-import { maxAbsDiff } from '../../core/test-utils/index.js';
+import { maxAbsDiff, skipUnless } from '@sdxs/core/testing';
 import { makeTinyModel } from '../../../tools/make-tiny-model.js';
 import type { HookImage, HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
 import { CHROMIUM_PATH, HAVE_CHROMIUM, startDevServer, launchChromium, openReadyPage, testImage } from './page-server.js';
 
-if (!HAVE_CHROMIUM) console.warn(`dev-server browser tests skipped: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`);
+const NO_CHROMIUM = skipUnless(HAVE_CHROMIUM, `dev-server browser tests: ${CHROMIUM_PATH} is absent (apt-get install chromium; never downloaded)`, { ciRequired: true });
 
 const UPSCALE_TOL = 2e-3;
 
@@ -28,7 +28,7 @@ let browser: Browser;
 let page: Page;
 const consoleLines: string[] = [];
 
-describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web under the Vite dev server in headless Chromium', () => {
+describe.skipIf(NO_CHROMIUM)('@sdxs/web under the Vite dev server in headless Chromium', () => {
   beforeAll(async () => {
     const t0 = Date.now();
     await C.setBackend('cpu');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, createServer, type ViteDevServer } from 'vite';
-import { repoRoot, startStaticServer, type StaticServer } from '../../core/test-utils/index.js';
+import { repoRoot, startStaticServer, type StaticServer } from '@sdxs/core/testing';
 
 export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStaticServer, type StaticServer } from '../../core/test-utils/index.js';
+import { startStaticServer, type StaticServer } from '@sdxs/core/testing';
 import { wasmFileProblem } from '../src/wasm-check.js';
 
 let dir: string;

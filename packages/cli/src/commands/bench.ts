@@ -1,23 +1,8 @@
 import * as C from '@sdxs/core';
 import { DEFAULT_MODEL, SdxsPipeline, type PipelineStage } from '@sdxs/pipeline';
-import { intArg, parse, dtypeArg, DTYPE_HELP, type WeightDTypeArg } from '../args.js';
+import { intArg, dtypeArg, type WeightDTypeArg } from '../args.js';
 import { UsageError } from '../cli-error.js';
-import type { CliIo, Command } from '../io.js';
-
-const help = `sdxs bench [options]
-
-Time a real generation per stage on each backend: model load, prompt encoding, denoising (iterations/s
-with classifier-free guidance, batch 2 through the UNet), VAE decode, and peak memory. For the op-level
-suite at the model's real sizes, run \`npm run bench\` in the repository.
-
-      --backends <a,b>    backends to compare (default: every one that starts here)
-  -W, --width <px>        image width (default 512)
-  -H, --height <px>       image height (default 512)
-      --steps <n>         denoising steps (default 4)
-      --dtype <t>         ${DTYPE_HELP}
-      --model <dir|repo>  model folder or hub repo id (default ${DEFAULT_MODEL})
-      --json              print the results as JSON
-  -h, --help              this text`;
+import { defineCommand, DTYPE_OPTION, flag, text } from '../define-command.js';
 
 export interface StageTimes {
   backend: string;
@@ -94,25 +79,24 @@ export function benchTable(results: readonly BenchResult[]): string {
   return `${rows.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
 }
 
-export const bench: Command = {
+export const bench = defineCommand({
   name: 'bench',
   summary: 'compare backends on a real generation, stage by stage',
-  help,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const { values: v } = parse('bench', argv, {
-      backends: { type: 'string' },
-      width: { type: 'string', short: 'W' },
-      height: { type: 'string', short: 'H' },
-      steps: { type: 'string' },
-      dtype: { type: 'string' },
-      model: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (v.help) {
-      io.stdout.write(`${help}\n`);
-      return 0;
-    }
+  usage: `sdxs bench [options]
+
+Time a real generation per stage on each backend: model load, prompt encoding, denoising (iterations/s
+with classifier-free guidance, batch 2 through the UNet), VAE decode, and peak memory. For the op-level
+suite at the model's real sizes, run \`npm run bench\` in the repository.`,
+  options: {
+    backends: text('<a,b>', 'backends to compare (default: every one that starts here)'),
+    width: text('<px>', 'image width (default 512)', 'W'),
+    height: text('<px>', 'image height (default 512)', 'H'),
+    steps: text('<n>', 'denoising steps (default 4)'),
+    ...DTYPE_OPTION,
+    model: text('<dir|repo>', `model folder or hub repo id (default ${DEFAULT_MODEL})`),
+    json: flag('print the results as JSON'),
+  },
+  async run({ values: v, io }) {
     const dtype = dtypeArg('bench', v.dtype);
     const o = { width: intArg('bench', 'width', v.width, 512, 16, 8192), height: intArg('bench', 'height', v.height, 512, 16, 8192), steps: intArg('bench', 'steps', v.steps, 4, 1, 1000), dtype } as const;
     const names = v.backends ? v.backends.split(',').map((s) => s.trim()) : C.listBackends();
@@ -134,4 +118,4 @@ export const bench: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,32 +1,21 @@
 import { DATA_CAPTION_USAGE, DATA_CONVERT_USAGE, runDataCaption, runDataConvert } from '@sdxs/data';
 import { UsageError } from '../cli-error.js';
-import type { CliIo, Command } from '../io.js';
+import { defineCommand } from '../define-command.js';
 
-export const data: Command = {
+const SUBCOMMAND_HELP: Readonly<Record<string, string>> = { caption: DATA_CAPTION_USAGE, convert: DATA_CONVERT_USAGE };
+
+export const data = defineCommand({
   name: 'data',
   summary: 'dataset preparation: `sdxs data convert` (buckets, captions, precomputed latents), `sdxs data caption`',
-  help: `${DATA_CONVERT_USAGE}\n\n${DATA_CAPTION_USAGE}`,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const [sub, ...rest] = argv;
-    if (!sub || sub === '-h' || sub === '--help') {
-      io.stdout.write(`${DATA_CONVERT_USAGE}\n\n${DATA_CAPTION_USAGE}\n`);
-      return sub ? 0 : 2;
-    }
-    if (sub === 'caption') {
-      if (rest.includes('-h') || rest.includes('--help')) {
-        io.stdout.write(`${DATA_CAPTION_USAGE}\n`);
-        return 0;
-      }
-      await runDataCaption(rest, { signal: io.signal, stdout: io.stdout, stderr: io.stderr });
-      return 0;
-    }
-    if (sub !== 'convert') throw new UsageError(`sdxs data: unknown subcommand '${sub}'; use: sdxs data convert --in <folder> --out <dataset> or sdxs data caption --in <folder> --model <dir>`);
-    if (rest.includes('-h') || rest.includes('--help')) {
-      io.stdout.write(`${DATA_CONVERT_USAGE}\n`);
-      return 0;
-    }
+  usage: `${DATA_CONVERT_USAGE}\n\n${DATA_CAPTION_USAGE}`,
+  options: {},
+  passthrough: { needsArguments: true, helpFor: ([sub]) => SUBCOMMAND_HELP[sub ?? ''] ?? '' },
+  async run({ positionals: [sub, ...rest], io }) {
+    const stdio = { signal: io.signal, stdout: io.stdout, stderr: io.stderr };
+    if (sub === 'caption') await runDataCaption(rest, stdio);
     // A summary line (or --json summary), never the whole index: that is <out>/index.json.
-    await runDataConvert(rest, { signal: io.signal, stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
+    else if (sub === 'convert') await runDataConvert(rest, { ...stdio, cwd: io.cwd });
+    else throw new UsageError(`sdxs data: unknown subcommand '${sub}'; use: sdxs data convert --in <folder> --out <dataset> or sdxs data caption --in <folder> --model <dir>`);
     return 0;
   },
-};
+});

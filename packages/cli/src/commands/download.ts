@@ -1,36 +1,22 @@
 import { downloadModel, DEFAULT_MODEL } from '@sdxs/pipeline';
-import { parse } from '../args.js';
-import type { CliIo, Command } from '../io.js';
+import { defineCommand, flag, text } from '../define-command.js';
 import { progressFor } from '../io.js';
 
-const help = `sdxs download [repo] [options]
-
-Download every file of an SDXS model (model_index.json, vae, unet, text_encoder, tokenizer, scheduler)
-into the local cache, so later runs work offline (HF_HUB_OFFLINE=1).
-
-  repo                 hub repo id (default ${DEFAULT_MODEL})
-  --revision <rev>     branch, tag or commit (default main)
-  --cache-dir <dir>    cache root (default SDXS_CACHE, HF_HUB_CACHE or ~/.cache/huggingface/hub)
-  --json               print {"path": ...} instead of progress
-  -h, --help           this text
-
-Environment: HF_TOKEN (gated or private repos), HF_ENDPOINT (mirror), HF_HUB_OFFLINE=1 (cache only).`;
-
-export const download: Command = {
+export const download = defineCommand({
   name: 'download',
   summary: 'download a model into the local cache',
-  help,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse('download', argv, {
-      revision: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (values.help) {
-      io.stdout.write(`${help}\n`);
-      return 0;
-    }
+  usage: `sdxs download [repo] [options]
+
+Download every file of an SDXS model (model_index.json, vae, unet, text_encoder, tokenizer, scheduler)
+into the local cache, so later runs work offline (HF_HUB_OFFLINE=1).`,
+  args: [['repo', `hub repo id (default ${DEFAULT_MODEL})`]],
+  options: {
+    revision: text('<rev>', 'branch, tag or commit (default main)'),
+    'cache-dir': text('<dir>', 'cache root (default SDXS_CACHE, HF_HUB_CACHE or ~/.cache/huggingface/hub)'),
+    json: flag('print {"path": ...} instead of progress'),
+  },
+  epilog: 'Environment: HF_TOKEN (gated or private repos), HF_ENDPOINT (mirror), HF_HUB_OFFLINE=1 (cache only).',
+  async run({ values, positionals, io }) {
     const repo = positionals[0] ?? DEFAULT_MODEL;
     const bars = new Map<string, ReturnType<typeof progressFor>>();
     const path = await downloadModel(repo, {
@@ -50,4 +36,4 @@ export const download: Command = {
     io.stdout.write(values.json ? `${JSON.stringify({ repo, path })}\n` : `${repo} is in ${path}\n`);
     return 0;
   },
-};
+});

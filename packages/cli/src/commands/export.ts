@@ -1,37 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { exportSdxsOnnx, ONNX_COMPONENTS, type OnnxComponent } from '@sdxs/pipeline';
-import { intArg, parse } from '../args.js';
+import { intArg } from '../args.js';
 import { parsePrecision } from '../backend-option.js';
 import { UsageError } from '../cli-error.js';
-import type { CliIo, Command } from '../io.js';
-
-const help = `sdxs export onnx <model> -o <dir> [options]
-
-Write the model's parts as ONNX files for other runtimes: the graphs the ort-* backends compile, with their
-weights in external data files (<part>/model.onnx + model.onnx.data + config.json) and a model_index.json
-naming every input and output with its shape. The graphs are recorded at one size: every dimension
-(batch, height, width, sequence) is fixed at export; export again for another size.
-
-  <model>                   SDXS model folder or hub repo id (e.g. a folder from sdxs make-tiny-model)
-  -o, --output <dir>        folder to write (must be empty or new unless --force)
-      --component <part>    unet, vae-encoder, vae-decoder or text-encoder; repeat or comma-separate
-                            (default: all four)
-      --compute <c>         f32 (default): float32 graphs; f16: float16 weights and products (norms,
-                            softmax and embeddings in float32; float32 inputs and outputs)
-      --portable            standard ONNX only (no com.microsoft ops): passes onnx.checker and loads in
-                            runtimes other than ONNX Runtime (slower there than the fused ops)
-  -W, --width <px>          image width (default 1024): the UNet's and the decoder's latents are W/16 wide,
-                            the encoder takes a W-wide image (the upscaler: decoder at 2W)
-  -H, --height <px>         image height (default 1024), as --width
-      --batch <n>           batch (default 1; 2 for one classifier-free-guidance UNet call)
-      --seq <n>             prompt tokens (default 248); the UNet's text states are seq + 1 long
-  -f, --force               write into a folder that is not empty
-      --json                print the model_index.json on stdout
-  -h, --help                this text
-
-  sdxs make-tiny-model tiny
-  sdxs export onnx tiny -o tiny-onnx -W 256 -H 256`;
+import { defineCommand, flag, list, text } from '../define-command.js';
 
 function components(values: string[] | undefined): OnnxComponent[] | undefined {
   if (!values?.length) return undefined;
@@ -42,28 +15,31 @@ function components(values: string[] | undefined): OnnxComponent[] | undefined {
   return [...new Set(parts)] as OnnxComponent[];
 }
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   name: 'export',
   summary: 'write the model as ONNX files for other runtimes (sdxs export onnx)',
-  help,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const { values: v, positionals } = parse('export', argv, {
-      output: { type: 'string', short: 'o' },
-      component: { type: 'string', multiple: true },
-      compute: { type: 'string' },
-      portable: { type: 'boolean' },
-      width: { type: 'string', short: 'W' },
-      height: { type: 'string', short: 'H' },
-      batch: { type: 'string' },
-      seq: { type: 'string' },
-      force: { type: 'boolean', short: 'f' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (v.help) {
-      io.stdout.write(`${help}\n`);
-      return 0;
-    }
+  usage: `sdxs export onnx <model> -o <dir> [options]
+
+Write the model's parts as ONNX files for other runtimes: the graphs the ort-* backends compile, with their
+weights in external data files (<part>/model.onnx + model.onnx.data + config.json) and a model_index.json
+naming every input and output with its shape. The graphs are recorded at one size: every dimension
+(batch, height, width, sequence) is fixed at export; export again for another size.`,
+  args: [['<model>', 'SDXS model folder or hub repo id (e.g. a folder from sdxs make-tiny-model)']],
+  options: {
+    output: text('<dir>', 'folder to write (must be empty or new unless --force)', 'o'),
+    component: list('<part>', 'unet, vae-encoder, vae-decoder or text-encoder; repeat or comma-separate\n(default: all four)'),
+    compute: text('<c>', 'f32 (default): float32 graphs; f16: float16 weights and products (norms,\nsoftmax and embeddings in float32; float32 inputs and outputs)'),
+    portable: flag('standard ONNX only (no com.microsoft ops): passes onnx.checker and loads in\nruntimes other than ONNX Runtime (slower there than the fused ops)'),
+    width: text('<px>', "image width (default 1024): the UNet's and the decoder's latents are W/16 wide,\nthe encoder takes a W-wide image (the upscaler: decoder at 2W)", 'W'),
+    height: text('<px>', 'image height (default 1024), as --width', 'H'),
+    batch: text('<n>', 'batch (default 1; 2 for one classifier-free-guidance UNet call)'),
+    seq: text('<n>', "prompt tokens (default 248); the UNet's text states are seq + 1 long"),
+    force: flag('write into a folder that is not empty', 'f'),
+    json: flag('print the model_index.json on stdout'),
+  },
+  epilog: `  sdxs make-tiny-model tiny
+  sdxs export onnx tiny -o tiny-onnx -W 256 -H 256`,
+  async run({ values: v, positionals, io }) {
     const [format, model, ...extra] = positionals;
     if (format !== 'onnx') throw new UsageError(`sdxs export: the format comes first and onnx is the one there is: sdxs export onnx <model> -o <dir>${format ? ` (got '${format}')` : ''}`);
     if (!model || extra.length) throw new UsageError('sdxs export onnx: give one model (a folder or hub repo id), e.g. sdxs export onnx tiny -o tiny-onnx');
@@ -87,4 +63,4 @@ export const exportCommand: Command = {
     io.stdout.write(v.json ? `${JSON.stringify(index)}\n` : `${out}\n`);
     return 0;
   },
-};
+});

@@ -1,94 +1,54 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MODEL, GENERATION_DEFAULTS, SdxsPipeline, type PipelineProgress } from '@sdxs/pipeline';
-import { intArg, numArg, parse, dtypeArg, DTYPE_HELP } from '../args.js';
-import { backendHelp, COMPUTE_HELP, selectBackend } from '../backend-option.js';
+import { intArg, numArg, dtypeArg } from '../args.js';
 import { EXIT_HELP, UsageError } from '../cli-error.js';
-import type { CliIo, Command } from '../io.js';
+import { BACKEND_OPTIONS, defineCommand, DTYPE_OPTION, flag, list, text, VERBOSE_OPTION } from '../define-command.js';
 import { progressFor } from '../io.js';
 import { numberedPaths, writeFileAtomic } from '../output.js';
 import { readInputImage } from '../read-image.js';
 import { LORA_HELP, applyLoras, loraArgs } from '../lora-option.js';
 
 const D = GENERATION_DEFAULTS;
-const help = `sdxs generate "<prompt>" [options]
+export const generate = defineCommand({
+  name: 'generate',
+  summary: 'text to image (PNG with the parameters in its metadata)',
+  usage: `sdxs generate "<prompt>" [options]
 sdxs generate --image-prompt <file> ["<text>"] [options]
 
 Text to image with SDXS-1B. Writes PNG files whose text metadata holds the generation parameters and prints
 the path of each on stdout (as upscale does); progress, the backend line and, with --refine, the refined
 prompt go to stderr. With --image-prompt the picture (and the optional text after it) conditions the model
-through the text encoder's Qwen3.5 vision tower: SDXS's image-to-image mode, experimental in the model itself.
-
-  -n, --negative <text>   negative prompt (default: none, the empty prompt)
-  -W, --width <px>        width, a multiple of 16 (default ${D.width}; with --image: the image's width
-                          rounded to a multiple of 16)
-  -H, --height <px>       height, a multiple of 16 (default ${D.height}; with --image: from the image)
-      --steps <n>         denoising steps (default ${D.steps})
-      --cfg <scale>       classifier-free guidance scale; <= 1 turns it off (default ${D.guidanceScale})
-      --seed <n>          seed of the first image; image i uses seed + i (default: random)
-      --batch <n>         images per prompt (default ${D.batch})
-      --refine            rewrite the prompt with the Qwen prompt refiner first
-      --upscale           2x the result with the VAE (2W x 2H output)
-      --tile <px>         decode the latents in tiles of this many half-size pixels (multiple of 8; 0 = one pass);
-                          bounds the decoder's memory (default: one pass, 256 on tfjs-wasm above 640 px)
-      --image <file>      img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF); the output keeps its
-                          size (rounded to a multiple of 16) unless -W/-H are given
-      --strength <s>      img2img strength in (0, 1] (default ${D.strength})
-      --image-prompt <file>  condition on this picture (experimental in SDXS); the prompt becomes optional
-${LORA_HELP}
-      --backend <name>    ${backendHelp()}
-      --compute <p>  ${COMPUTE_HELP}
-      --dtype <t>         ${DTYPE_HELP}
-      --model <dir|repo>  local model folder or hub repo id (default ${DEFAULT_MODEL})
-      --revision <rev>    hub revision (default main)
-      --cache-dir <dir>   hub cache folder
-  -o, --output <file.png> output path (default sdxs.png; several images get -1, -2, ... suffixes); --out works too
-  -f, --force             overwrite existing outputs (without it an existing file is refused before any work)
-      --json              print a JSON summary on stdout, no progress bars
-  -q, --quiet             no progress bars and no backend line
-  -v, --verbose           also say which backends auto passed over, and why
-  -h, --help              this text
-
-${EXIT_HELP} Ctrl-C leaves no partial files.`;
-
-export const generate: Command = {
-  name: 'generate',
-  summary: 'text to image (PNG with the parameters in its metadata)',
-  help,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const { values: v, positionals } = parse('generate', argv, {
-      negative: { type: 'string', short: 'n' },
-      width: { type: 'string', short: 'W' },
-      height: { type: 'string', short: 'H' },
-      steps: { type: 'string' },
-      cfg: { type: 'string' },
-      seed: { type: 'string' },
-      batch: { type: 'string' },
-      refine: { type: 'boolean' },
-      upscale: { type: 'boolean' },
-      image: { type: 'string' },
-      'image-prompt': { type: 'string' },
-      tile: { type: 'string' },
-      strength: { type: 'string' },
-      lora: { type: 'string', multiple: true },
-      backend: { type: 'string' },
-      compute: { type: 'string' },
-      dtype: { type: 'string' },
-      model: { type: 'string' },
-      revision: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      out: { type: 'string' },
-      force: { type: 'boolean', short: 'f' },
-      verbose: { type: 'boolean', short: 'v' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (v.help) {
-      io.stdout.write(`${help}\n`);
-      return 0;
-    }
+through the text encoder's Qwen3.5 vision tower: SDXS's image-to-image mode, experimental in the model itself.`,
+  options: {
+    negative: text('<text>', 'negative prompt (default: none, the empty prompt)', 'n'),
+    width: text('<px>', `width, a multiple of 16 (default ${D.width}; with --image: the image's width\nrounded to a multiple of 16)`, 'W'),
+    height: text('<px>', `height, a multiple of 16 (default ${D.height}; with --image: from the image)`, 'H'),
+    steps: text('<n>', `denoising steps (default ${D.steps})`),
+    cfg: text('<scale>', `classifier-free guidance scale; <= 1 turns it off (default ${D.guidanceScale})`),
+    seed: text('<n>', 'seed of the first image; image i uses seed + i (default: random)'),
+    batch: text('<n>', `images per prompt (default ${D.batch})`),
+    refine: flag('rewrite the prompt with the Qwen prompt refiner first'),
+    upscale: flag('2x the result with the VAE (2W x 2H output)'),
+    tile: text('<px>', 'decode the latents in tiles of this many half-size pixels (multiple of 8; 0 = one pass);\nbounds the decoder\'s memory (default: one pass, 256 on tfjs-wasm above 640 px)'),
+    image: text('<file>', 'img2img: start from this image (PNG, JPEG, WebP, AVIF, TIFF); the output keeps its\nsize (rounded to a multiple of 16) unless -W/-H are given'),
+    strength: text('<s>', `img2img strength in (0, 1] (default ${D.strength})`),
+    'image-prompt': text('<file>', 'condition on this picture (experimental in SDXS); the prompt becomes optional'),
+    lora: list('<src[:w]>', LORA_HELP),
+    ...BACKEND_OPTIONS,
+    ...DTYPE_OPTION,
+    model: text('<dir|repo>', `local model folder or hub repo id (default ${DEFAULT_MODEL})`),
+    revision: text('<rev>', 'hub revision (default main)'),
+    'cache-dir': text('<dir>', 'hub cache folder'),
+    output: text('<file.png>', 'output path (default sdxs.png; several images get -1, -2, ... suffixes); --out works too', 'o'),
+    out: text('<file.png>', 'the same as --output'),
+    force: flag('overwrite existing outputs (without it an existing file is refused before any work)', 'f'),
+    json: flag('print a JSON summary on stdout, no progress bars'),
+    quiet: flag('no progress bars and no backend line', 'q'),
+    ...VERBOSE_OPTION,
+  },
+  epilog: `${EXIT_HELP} Ctrl-C leaves no partial files.`,
+  async run({ values: v, positionals, io, selectBackend }) {
     const hasImagePrompt = v['image-prompt'] !== undefined;
     if (hasImagePrompt ? positionals.length > 1 : positionals.length !== 1 || !positionals[0]!.trim()) {
       throw new UsageError(hasImagePrompt ? 'sdxs generate: with --image-prompt give at most one text, in quotes' : 'sdxs generate: give exactly one prompt, in quotes (see sdxs generate --help)');
@@ -140,7 +100,7 @@ export const generate: Command = {
         io.stderr.write(`sdxs generate: size ${opts.width}x${opts.height} from the input image (${image.width}x${image.height}, rounded to a multiple of 16); -W/-H choose another\n`);
       }
     }
-    const backend = await selectBackend(cmd, v.backend, io, { compute: v.compute, json: v.json, quiet: v.quiet, verbose: v.verbose });
+    const backend = await selectBackend();
     // One bar per stage, each printed once: a stage ends when it reports done == total and is not drawn
     // again; a stage that waits for a nested one (encode for 'load text_encoder') carries on after it.
     const bars = new Map<string, ReturnType<typeof progressFor>>();
@@ -181,4 +141,4 @@ export const generate: Command = {
       pipe.dispose();
     }
   },
-};
+});

@@ -2,39 +2,27 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as C from '@sdxs/core';
 import { makeTinyModel as writeTinyModel } from '@sdxs/pipeline';
-import { intArg, parse } from '../args.js';
+import { intArg } from '../args.js';
 import { UsageError } from '../cli-error.js';
-import type { CliIo, Command } from '../io.js';
+import { defineCommand, flag, text } from '../define-command.js';
 
-const help = `sdxs make-tiny-model <dir> [options]
+export const makeTinyModel = defineCommand({
+  name: 'make-tiny-model',
+  summary: 'write a tiny random-weight model folder, to try the tools offline in seconds',
+  usage: `sdxs make-tiny-model <dir> [options]
 
 Write a complete SDXS model folder with tiny random weights (about 3 MB, a few seconds, no network), to
 try every command offline before downloading the real model. Its pictures are colourful noise, not art.
 
   sdxs make-tiny-model tiny
   sdxs generate "a red fox" --model tiny -W 256 -H 256 --steps 4 -o fox.png
-  sdxs upscale fox.png --model tiny
-
-      --seed <n>          weight seed (default 1234)
-  -f, --force             write into a folder that is not empty
-      --json              print {"path", "bytes"} on stdout
-  -h, --help              this text`;
-
-export const makeTinyModel: Command = {
-  name: 'make-tiny-model',
-  summary: 'write a tiny random-weight model folder, to try the tools offline in seconds',
-  help,
-  async run(argv: string[], io: CliIo): Promise<number> {
-    const { values: v, positionals } = parse('make-tiny-model', argv, {
-      seed: { type: 'string' },
-      force: { type: 'boolean', short: 'f' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (v.help) {
-      io.stdout.write(`${help}\n`);
-      return 0;
-    }
+  sdxs upscale fox.png --model tiny`,
+  options: {
+    seed: text('<n>', 'weight seed (default 1234)'),
+    force: flag('write into a folder that is not empty', 'f'),
+    json: flag('print {"path", "bytes"} on stdout'),
+  },
+  async run({ values: v, positionals, io }) {
     if (positionals.length !== 1) throw new UsageError('sdxs make-tiny-model: give the folder to write, e.g. sdxs make-tiny-model tiny');
     const dir = path.resolve(io.cwd, positionals[0]!);
     if (existsSync(dir) && readdirSync(dir).length > 0 && !v.force) throw new UsageError(`sdxs make-tiny-model: '${positionals[0]}' is not empty; use --force to write into it`);
@@ -46,4 +34,4 @@ export const makeTinyModel: Command = {
     if (!v.json) io.stderr.write(`tiny model (${(bytes / 2 ** 20).toFixed(1)} MiB, random weights) written; try: sdxs generate "a red fox" --model ${positionals[0]} -W 256 -H 256 --steps 4 -o fox.png\n`);
     return 0;
   },
-};
+});

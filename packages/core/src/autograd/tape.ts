@@ -1,4 +1,4 @@
-import { keep, setOpRecorder } from '../engine.js';
+import { addOpRecorder, keep } from '../engine.js';
 import { add } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';
 import type { OpAttrs, OpName } from '../backend.js';
@@ -68,7 +68,7 @@ function recordOp<K extends OpName>(op: K, inputs: readonly (Tensor | null)[], a
     vjp: ([dy]) => (dy ? rule(dy, inputs, attrs, out) : inputs.map(() => null)),
   });
 }
-setOpRecorder(recordOp);
+addOpRecorder(recordOp);
 
 /** Run fn with a tape watching `watched`; the caller must call tape.release(). */
 export function withTape<T>(watched: Iterable<Tensor>, fn: (tape: Tape) => T): { tape: Tape; result: T } {

@@ -1,7 +1,7 @@
 /** A local HTTP server for tests: serves in-memory files with ETag and Range support, and counts requests. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sendFile, type ServedFile } from '../../test-utils/send-file.js';
+import { sendFile, type ServedFile } from '@sdxs/core/testing';
 
 export { sendFile, type ServedFile };
 

@@ -1,4 +1,5 @@
 /** Progress with an ETA for a job made of encode and decode steps. */
+import { RateClock } from '@sdxs/core';
 
 export interface UpscaleProgress {
   /** What just finished: an encode tile, a decode tile, or (video) a frame. */
@@ -15,14 +16,23 @@ export interface UpscaleProgress {
 
 export type ProgressCallback = (p: UpscaleProgress) => void;
 
+/** A RateClock started at 0 ms with 0 done, taking every interval (no minimum span). */
+function startedClock(t0 = 0): RateClock {
+  const c = new RateClock(0);
+  c.start(t0);
+  return c;
+}
+
 /**
- * Tracks steps of two kinds with different costs. The cost of a kind is measured as its steps finish;
- * until a kind has been measured it is assumed to cost `defaultRatio` times the other.
+ * Tracks steps of two kinds with different costs. The rate of a kind is measured as its steps finish, over the
+ * time spent on that kind (a RateClock whose time is the kind's own); until a kind has been measured it is
+ * assumed to cost `defaultRatio` times the other.
  */
 export class ProgressTracker {
   private readonly t0 = Date.now();
   private readonly spent = { encode: 0, decode: 0 };
   private readonly doneBy = { encode: 0, decode: 0 };
+  private readonly clocks = { encode: startedClock(), decode: startedClock() };
   private last = Date.now();
 
   constructor(
@@ -37,7 +47,11 @@ export class ProgressTracker {
     this.last = now;
     this.doneBy[kind]++;
     if (!this.onProgress) return;
-    const avg = (k: 'encode' | 'decode'): number | undefined => (this.doneBy[k] > 0 ? this.spent[k] / this.doneBy[k] : undefined);
+    // ms per step of a kind: the inverse of its measured rate
+    const avg = (k: 'encode' | 'decode'): number | undefined => {
+      const perMs = this.clocks[k].sample(this.doneBy[k], this.totals[k], this.spent[k]).perMs;
+      return perMs === undefined ? undefined : 1 / perMs;
+    };
     const e = avg('encode');
     const d = avg('decode');
     const enc = e ?? (d !== undefined ? d / this.defaultRatio : undefined);
@@ -51,17 +65,17 @@ export class ProgressTracker {
   }
 }
 
-/** A rough ETA over a sequence of equal steps (video frames). */
+/** A rough ETA over a sequence of equal steps (video frames) that started at `t0`, without a total when unknown. */
 export function sequenceProgress(done: number, total: number | undefined, t0: number): UpscaleProgress {
-  const elapsedMs = Date.now() - t0;
-  const per = done > 0 ? elapsedMs / done : undefined;
+  const now = Date.now();
+  const left = startedClock(t0).sample(done, total ?? 0, now).leftMs;
   const tot = total ?? done;
   return {
     stage: 'frame',
     done,
     total: tot,
     fraction: tot > 0 ? Math.min(1, done / tot) : 0,
-    elapsedMs,
-    etaMs: per !== undefined && total !== undefined ? Math.max(0, Math.round(per * (total - done))) : undefined,
+    elapsedMs: now - t0,
+    etaMs: left === undefined ? undefined : Math.round(left),
   };
 }

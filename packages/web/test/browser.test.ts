@@ -2,7 +2,9 @@
  * The page in headless Chromium (playwright-core driving Debian's /usr/bin/chromium, WebGPU on SwiftShader):
  * upscaling and text to image through `window.sdxs` compared with the same code in Node on the cpu backend, and
  * the UI itself: layout and screenshots checked for a styled page with no broken images, an upscale dropped on
- * the drop zone (before/after view, gallery card, PNG download), failure messages, and cancelling a run.
+ * the drop zone (before/after view, gallery card, PNG download), failure messages, and cancelling a run; and the
+ * model worker: the main thread's longest stall while jobs run in it, cancel reaching it, and the fallbacks to
+ * the page's own thread when no worker starts.
  * Sizes are tiny: SwiftShader is ~50x slower than wasm.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * The page under Vite's dev server (`npm run dev -w @sdxs/web`) in headless Chromium: onnxruntime-web's
  * .wasm must be served there too (the dev server answers files it does not have with index.html), so ort-cpu
- * upscales and equals Node; `auto` on SwiftShader's software WebGPU runs on the CPU and says why; an upscale
+ * upscales (in the page's module worker, which the dev server serves as a module) and equals Node; `auto` on SwiftShader's software WebGPU runs on the CPU and says why; an upscale
  * dropped on the page shows compiling as its own stage and a time left that moves between tile reports.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -150,7 +150,7 @@ describe.skipIf(!HAVE_CHROMIUM)('@sdxs/web under the Vite dev server in headless
     }
   });
 
-  test("the progress card's time left counts down between reports (a WebGPU tile leaves the page free to repaint)", async () => {
+  test("the progress card's time left counts down between reports (the work runs in the worker, so the page repaints within a tile)", async () => {
     const p = await browser.newPage();
     try {
       await p.goto(`${dev.url}/?model=${dev.modelPath}`);

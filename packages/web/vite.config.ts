@@ -33,6 +33,9 @@ export default defineConfig({
   // workspace packages from their TypeScript sources, as in the tests
   resolve: { conditions: ['sdxs-source', ...defaultClientConditions] },
   plugins: [browserOnly()],
+  // the model worker (src/worker/sdxs.worker.ts) is a module worker: ES output (it code-splits, e.g. the
+  // tfjs-wasm backend loads on demand), with the same no-Node-built-ins rule as the page
+  worker: { format: 'es', plugins: () => [browserOnly()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   esbuild: { target: 'es2022' },
   optimizeDeps: { esbuildOptions: { target: 'es2022' } },

@@ -15,7 +15,7 @@ import {
   UpBlock2D,
   type BlockContext,
 } from '@sdxs/unet';
-import { diffusersCase } from '../../core/test-utils/index.js';
+import { diffusersCase } from '@sdxs/core/testing';
 
 const dir = diffusersCase('unet-tiny');
 const tiny = (): C.ConfigObject => JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as C.ConfigObject;

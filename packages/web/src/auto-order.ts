@@ -10,6 +10,19 @@ const PAGE_BACKENDS = ['ort-webgpu', 'ort-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'cpu
 export type BackendName = (typeof PAGE_BACKENDS)[number];
 export type BackendChoice = 'auto' | BackendName;
 
+/** What runs the work for each backend: the engine and, for ONNX Runtime, its execution provider. */
+export const BACKEND_PROVIDERS: Record<BackendName, { provider: string; gpu: boolean }> = {
+  'ort-webgpu': { provider: 'ONNX Runtime Web, WebGPU execution provider', gpu: true },
+  'ort-cpu': { provider: 'ONNX Runtime Web, wasm execution provider (CPU)', gpu: false },
+  'tfjs-webgpu': { provider: 'TensorFlow.js, WebGPU', gpu: true },
+  'tfjs-wasm': { provider: 'TensorFlow.js, wasm (CPU)', gpu: false },
+  cpu: { provider: 'plain JavaScript (CPU, slow)', gpu: false },
+};
+
+export function isBackendName(s: string): s is BackendName {
+  return (BACKEND_ORDER as readonly string[]).includes(s);
+}
+
 export const WEBGPU_BACKENDS: readonly BackendName[] = ['ort-webgpu', 'tfjs-webgpu'];
 
 const isPageBackend = (s: string): s is BackendName => (PAGE_BACKENDS as readonly string[]).includes(s);

@@ -1,7 +1,8 @@
 /**
- * Picking the tensor backend in the page: compiled ONNX Runtime Web on WebGPU first (ort-webgpu), then
- * ONNX Runtime's wasm provider (ort-cpu), then TensorFlow.js WebGPU and wasm, then the pure-JS cpu backend;
- * on a software WebGPU adapter `auto` tries the WebGPU backends last (see auto-order.ts).
+ * Picking the tensor backend, in the page's worker (or on the page's thread when no worker starts): compiled
+ * ONNX Runtime Web on WebGPU first (ort-webgpu), then ONNX Runtime's wasm provider (ort-cpu), then TensorFlow.js
+ * WebGPU and wasm, then the pure-JS cpu backend; on a software WebGPU adapter `auto` tries the WebGPU backends
+ * last (see auto-order.ts). DOM-free.
  */
 import * as C from '@sdxs/core';
 import * as ortWeb from 'onnxruntime-web/webgpu';
@@ -12,23 +13,13 @@ import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { adapterLabel, autoOrder, isSoftwareAdapter, WEBGPU_BACKENDS, type AdapterFacts, type BackendChoice, type BackendName } from './auto-order.js';
+import { autoOrder, WEBGPU_BACKENDS, type BackendChoice, type BackendName } from './auto-order.js';
 import { BackendStartError } from './diagnose.js';
 import { wasmFileProblem } from './wasm-check.js';
-
-export { BACKEND_ORDER, isBackendChoice, type BackendChoice, type BackendName } from './auto-order.js';
-
-/** What runs the work for each backend: the engine and, for ONNX Runtime, its execution provider. */
-export const BACKEND_PROVIDERS: Record<BackendName, { provider: string; gpu: boolean }> = {
-  'ort-webgpu': { provider: 'ONNX Runtime Web, WebGPU execution provider', gpu: true },
-  'ort-cpu': { provider: 'ONNX Runtime Web, wasm execution provider (CPU)', gpu: false },
-  'tfjs-webgpu': { provider: 'TensorFlow.js, WebGPU', gpu: true },
-  'tfjs-wasm': { provider: 'TensorFlow.js, wasm (CPU)', gpu: false },
-  cpu: { provider: 'plain JavaScript (CPU, slow)', gpu: false },
-};
+import { webgpuAdapter, type WebGpuAdapter } from './webgpu-adapter.js';
 
 let wasmReady = false;
-/** the .wasm check of onnxruntime-web, once per page */
+/** the .wasm check of onnxruntime-web, once per thread */
 let ortWasmChecked: Promise<string | null> | undefined;
 
 /** tfjs-wasm looks for its .wasm files next to the script unless told: point it at the bundled copies. */
@@ -48,32 +39,6 @@ async function prepare(name: BackendName): Promise<void> {
   wasmReady = true;
 }
 
-interface GpuLike {
-  requestAdapter(): Promise<(AdapterFacts & object) | null>;
-}
-
-export interface WebGpuAdapter {
-  software: boolean;
-  /** e.g. 'google swiftshader' */
-  label: string;
-}
-
-let adapterAsked: Promise<WebGpuAdapter | null> | undefined;
-
-/** The browser's default WebGPU adapter (asked once), or null without WebGPU. */
-export function webgpuAdapter(): Promise<WebGpuAdapter | null> {
-  adapterAsked ??= (async () => {
-    const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
-    try {
-      const a = await gpu?.requestAdapter();
-      return a ? { software: isSoftwareAdapter(a), label: adapterLabel(a) } : null;
-    } catch {
-      return null;
-    }
-  })();
-  return adapterAsked;
-}
-
 /** The order `auto` tries backends in here. */
 export async function autoBackends(): Promise<BackendName[]> {
   return autoOrder((await webgpuAdapter())?.software ?? false);
@@ -85,6 +50,8 @@ export interface BackendStart {
   failed: string[];
   /** WebGPU backends `auto` put last because the adapter is software, with why */
   passedOver: string[];
+  /** the WebGPU adapter this thread sees */
+  adapter: WebGpuAdapter | null;
 }
 
 /** Starts the chosen backend ('auto': the first of `autoBackends()` that starts) and makes it current. */
@@ -95,10 +62,10 @@ export async function startBackend(choice: BackendChoice): Promise<BackendStart>
     try {
       await prepare(name);
       await C.setBackend(name);
-      const adapter = choice === 'auto' ? await webgpuAdapter() : null;
-      const skipped = adapter?.software ? order.slice(i + 1).filter((b) => WEBGPU_BACKENDS.includes(b)) : [];
+      const adapter = await webgpuAdapter();
+      const skipped = choice === 'auto' && adapter?.software ? order.slice(i + 1).filter((b) => WEBGPU_BACKENDS.includes(b)) : [];
       const passedOver = skipped.map((b) => `${b}: software WebGPU adapter (${adapter!.label || 'no name'}), used only when nothing else starts`);
-      return { name, failed, passedOver };
+      return { name, failed, passedOver, adapter };
     } catch (e) {
       failed.push(`${name}: ${(e as Error).message}`);
     }

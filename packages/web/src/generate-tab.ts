@@ -3,12 +3,14 @@
  * each result goes to the gallery.
  */
 import type { PipelineProgress } from '@sdxs/pipeline';
+import type { SdxsGenerateRequest } from '@sdxs/pipeline/worker-client';
 import { byId } from './dom.js';
 import { addToGallery, slug } from './gallery.js';
 import { fileToRaster } from './image-io.js';
 import { onBusyChange, runJob } from './job.js';
+import { pageClient } from './page-client.js';
 import type { ProgressUpdate } from './progress.js';
-import { runGenerate, type GenerateTask } from './tasks.js';
+import { noteJobBackend } from './settings.js';
 
 const STAGE_NAMES: Record<PipelineProgress['stage'], string> = {
   load: 'Loading weights',
@@ -30,7 +32,8 @@ export function progressUpdate(p: PipelineProgress): ProgressUpdate {
   return { stage, done: p.done, total: p.total, unit: UNITS[p.stage] };
 }
 
-type Params = Pick<GenerateTask, 'prompt' | 'negativePrompt' | 'width' | 'height' | 'steps' | 'guidanceScale' | 'seed'> & {
+type Params = Pick<SdxsGenerateRequest, 'prompt' | 'width' | 'height' | 'steps' | 'guidanceScale' | 'seed'> & {
+  negativePrompt: string;
   /** the picked image-prompt file, decoded when the job starts */
   imagePromptFile?: File;
 };
@@ -62,8 +65,19 @@ async function generate(params: Params): Promise<void> {
     async work({ signal, settings, progress }) {
       const { imagePromptFile, ...rest } = params;
       const imagePrompt = imagePromptFile ? await fileToRaster(imagePromptFile) : undefined;
-      const img = await runGenerate({ ...rest, imagePrompt, modelUrl: settings.modelUrl, dtype: settings.dtype, signal, onProgress: (p) => progress.update(progressUpdate(p)) });
-      return { img, png: await img.png() };
+      const { client } = await pageClient();
+      const img = await client.generate(
+        { ...rest, imagePrompt, modelUrl: settings.modelUrl, dtype: settings.dtype },
+        {
+          signal,
+          transferInput: true,
+          onProgress: (e) => {
+            noteJobBackend(e);
+            if (e.kind === 'pipeline') progress.update(progressUpdate(e));
+          },
+        },
+      );
+      return { img, png: img.png };
     },
     // the time taken is in the progress card's foot ('took 1.2 s') and on the result's card
     doneText: ({ img }, _ms, s) => `Done: ${img.width}×${img.height} on ${s.backend}`,

@@ -1,5 +1,4 @@
-/** Images in the page: a picked file → 8-bit raster, and rasters → PNG bytes. */
-import { encodePng } from '@sdxs/pipeline';
+/** Images in the page: a picked file → 8-bit raster (what the model worker is sent). */
 import { DEFAULT_MAX_IMAGE_PIXELS, imageSizeFromHeader, pixelLimitProblem, type Raster } from '@sdxs/vae';
 
 /**
@@ -29,10 +28,4 @@ export async function fileToRaster(file: Blob, maxPixels = DEFAULT_MAX_IMAGE_PIX
   const rgb = new Uint8ClampedArray(width * height * 3);
   for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) rgb.set(rgba.subarray(i, i + 3), j);
   return { width, height, channels: 3, data: rgb };
-}
-
-/** PNG bytes of an 8-bit raster. */
-export function rasterToPng(r: Raster<Uint8ClampedArray | Uint8Array>): Promise<Uint8Array> {
-  const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-  return encodePng({ width: r.width, height: r.height, channels: r.channels, data });
 }

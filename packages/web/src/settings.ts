@@ -1,17 +1,19 @@
-/** The shared settings (model URL, backend, weight dtype) and starting the chosen backend. */
-import { autoBackends, isBackendChoice, startBackend, type BackendChoice, type BackendName } from './backend.js';
+/** The shared settings (model URL, backend, weight dtype) and starting the chosen backend in the model worker. */
+import { SdxsWorkerError, type SdxsBackendInfo, type SdxsProgress, type WeightDtype } from '@sdxs/pipeline/worker-client';
+import { isBackendChoice, isBackendName, type BackendChoice, type BackendName } from './auto-order.js';
+import { BackendStartError } from './diagnose.js';
 import { byId } from './dom.js';
 import { absoluteModelUrl, modelUrlFromQuery } from './model-url.js';
-import { releaseAll, type WeightDtype } from './models.js';
+import { pageClient } from './page-client.js';
 import { showBackend, showBackendFailed } from './status-line.js';
+
+export type { WeightDtype };
 
 export interface Settings {
   modelUrl: string;
   dtype: WeightDtype;
   backend: BackendName;
 }
-
-let started: { choice: BackendChoice; name: BackendName } | null = null;
 
 /** Fill the controls from the query string (`?model=`, `?backend=`, `?dtype=`). */
 export function initSettings(): void {
@@ -23,25 +25,28 @@ export function initSettings(): void {
   if (dtype === 'float32' || dtype === 'float16') byId('dtype', HTMLSelectElement).value = dtype;
 }
 
-/** Start (or switch to) a backend; switching frees the loaded models. */
+/** A backend the worker started (by request or for a job): the status line shows it. */
+function shown(info: SdxsBackendInfo, fallbackReason: string | undefined): BackendName {
+  const name = info.name;
+  if (!isBackendName(name)) throw new Error(`the model worker started an unknown backend '${name}'`);
+  if (info.started) showBackend(info, fallbackReason);
+  return name;
+}
+
+/** Start (or switch to) a backend in the model worker; switching frees the loaded models. */
 export async function useBackend(choice: BackendChoice): Promise<BackendName> {
-  if (started?.choice === choice) return started.name;
-  // a choice that resolves to the backend already running keeps it (and the loaded models): 'auto' cannot beat the first of its order
-  if (started && (started.name === choice || (choice === 'auto' && started.name === (await autoBackends())[0]))) {
-    started = { choice, name: started.name };
-    return started.name;
-  }
-  if (started) await releaseAll();
-  started = null;
+  const { client, fallbackReason } = await pageClient();
   try {
-    const { name, failed, passedOver } = await startBackend(choice);
-    started = { choice, name };
-    showBackend(choice, name, failed, passedOver);
-    return name;
+    return shown(await client.useBackend(choice), fallbackReason);
   } catch (e) {
     showBackendFailed(choice);
-    throw e;
+    throw e instanceof SdxsWorkerError && e.kind === 'backend-start' ? new BackendStartError(e.failed) : e;
   }
+}
+
+/** A job's progress event that says it started a backend (a job that named none, before any ran) reaches the status line. */
+export function noteJobBackend(e: SdxsProgress): void {
+  if (e.kind === 'backend') void pageClient().then(({ fallbackReason }) => shown(e.info, fallbackReason));
 }
 
 /** The model folder URL in the field, made absolute against the page. */

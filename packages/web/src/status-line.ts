@@ -1,8 +1,9 @@
 /** The header's status pill: the backend in use and what runs it (ONNX Runtime's execution provider, TensorFlow.js, ...). */
-import * as C from '@sdxs/core';
-import { BACKEND_PROVIDERS, webgpuAdapter, type BackendChoice, type BackendName } from './backend.js';
+import type { SdxsBackendInfo } from '@sdxs/pipeline/worker-client';
+import { BACKEND_PROVIDERS, isBackendName, type BackendChoice } from './auto-order.js';
 import { byId, setPhraseText } from './dom.js';
 import { showNotice } from './notice.js';
+import { webgpuAdapter } from './webgpu-adapter.js';
 
 /** Before the first run: says whether WebGPU is there at all, and whether it is a software one. */
 export function initStatusLine(): void {
@@ -19,28 +20,34 @@ export function initStatusLine(): void {
   }
 }
 
-/** A backend started: its name, its provider, and a notice when 'auto' had to skip or pass over WebGPU. */
-export function showBackend(choice: BackendChoice, name: BackendName, failed: readonly string[], passedOver: readonly string[] = []): void {
+/**
+ * A backend started (in the model worker, or on the page's thread when `fallbackReason` says why there is no
+ * worker): its name, its provider and compute precision, and a notice when 'auto' had to skip or pass over WebGPU.
+ */
+export function showBackend(info: SdxsBackendInfo, fallbackReason?: string): void {
+  const { name, failed, passedOver, compute } = info;
+  const choice = info.choice as BackendChoice;
+  if (!isBackendName(name)) return;
   const status = byId('status', HTMLElement);
   const label = byId('backend-used', HTMLElement);
   const provider = byId('provider', HTMLElement);
   const { provider: what, gpu: onGpu } = BACKEND_PROVIDERS[name];
   label.textContent = `backend: ${name}`;
   const notFirst = [...failed, ...passedOver];
-  label.title = notFirst.length ? `not started first:\n${notFirst.join('\n')}` : '';
+  const where = info.thread === 'worker' ? 'runs in a Web Worker (the page stays responsive)' : `runs on the page's thread: ${fallbackReason ?? 'no Web Worker'}`;
+  label.title = [where, ...(notFirst.length ? [`not started first:\n${notFirst.join('\n')}`] : [])].join('\n');
   // the compiled WebGPU backend computes in float16 where the adapter has shader-f16, else in float32 from
   // 16-bit weights: the pill says which
-  const compute = C.computeOf(C.currentBackend());
   const precision = name === 'ort-webgpu' ? ` · ${compute === 'float16' ? 'float16 compute (shader-f16)' : 'float32 compute, 16-bit weights'}` : '';
-  setPhraseText(provider, `${what}${precision}`);
+  // without a worker the pill says so: runs block the page between steps and tiles
+  const thread = info.thread === 'worker' ? '' : " · on the page's thread (no worker)";
+  setPhraseText(provider, `${what}${precision}${thread}`);
   status.dataset.state = onGpu ? 'gpu' : 'cpu';
   status.dataset.backend = name;
   status.dataset.compute = compute;
-  if (onGpu) {
-    void webgpuAdapter().then((a) => {
-      if (a?.label && status.dataset.backend === name) setPhraseText(provider, `${what}${precision} · ${a.label}${a.software ? ' (software)' : ''}`);
-    });
-  }
+  status.dataset.thread = info.thread;
+  const adapter = info.adapter;
+  if (onGpu && adapter?.label) setPhraseText(provider, `${what}${precision} · ${adapter.label}${adapter.software ? ' (software)' : ''}${thread}`);
   const gpuFailed = failed.filter((f) => /webgpu/.test(f));
   if (choice === 'auto' && !onGpu && passedOver.length) {
     showNotice({

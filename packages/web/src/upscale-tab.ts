@@ -4,11 +4,12 @@ import { PageInputError, explainFailure } from './diagnose.js';
 import { byId } from './dom.js';
 import { initDropZone } from './drop-zone.js';
 import { addToGallery, onGalleryCompare, type GalleryItem } from './gallery.js';
-import { fileToRaster, rasterToPng } from './image-io.js';
+import { fileToRaster } from './image-io.js';
 import { isBusy, onBusyChange, runJob } from './job.js';
-import type { ProgressUpdate } from './progress.js';
 import { showExplanation } from './notice.js';
-import { runUpscale } from './tasks.js';
+import { pageClient } from './page-client.js';
+import type { ProgressUpdate } from './progress.js';
+import { noteJobBackend } from './settings.js';
 
 function compareItem(item: GalleryItem): void {
   const { entry } = item;
@@ -48,20 +49,27 @@ async function upscaleFile(file: File): Promise<void> {
       progress.update({ stage: `Loading the VAE (${settings.backend})`, done: 0, total: 0 });
       // the last tile report, shown again when a compile in between ends
       let tiles: ProgressUpdate = { stage: 'Upscaling', done: 0, total: 0 };
-      const out = await runUpscale({
-        modelUrl: settings.modelUrl,
-        dtype: settings.dtype,
-        image,
-        signal,
-        onLoad: (p) => progress.update({ stage: 'Loading the VAE weights', done: p.loaded, total: p.total, unit: 'tensors' }),
-        onLoaded: () => progress.update(tiles),
-        onCompile: (e) => progress.update(e.phase === 'start' ? { stage: compileStage(e.label), done: 0, total: 0 } : tiles),
-        onTile: (p) => {
-          tiles = { stage: p.stage === 'encode' ? 'Encoding tiles' : 'Decoding tiles', done: p.done, total: p.total, unit: 'tile', fraction: p.fraction, etaMs: p.etaMs };
-          progress.update(tiles);
+      const { client } = await pageClient();
+      // the pixels move to the model worker (this page keeps only the size); the PNG is encoded there too
+      const done = await client.upscale(
+        { modelUrl: settings.modelUrl, dtype: settings.dtype, image, png: true },
+        {
+          signal,
+          transferInput: true,
+          onProgress: (e) => {
+            noteJobBackend(e);
+            if (e.kind === 'load') progress.update({ stage: 'Loading the VAE weights', done: e.loaded, total: e.total, unit: 'tensors' });
+            else if (e.kind === 'loaded') progress.update(tiles);
+            else if (e.kind === 'compile') progress.update(e.phase === 'start' ? { stage: compileStage(e.label), done: 0, total: 0 } : tiles);
+            else if (e.kind === 'tile') {
+              tiles = { stage: e.stage === 'encode' ? 'Encoding tiles' : 'Decoding tiles', done: e.done, total: e.total, unit: 'tile', fraction: e.fraction, etaMs: e.etaMs };
+              progress.update(tiles);
+            }
+          },
         },
-      });
-      return { out, png: await rasterToPng(out) };
+      );
+      if (!done.png) throw new Error('the model worker sent no PNG');
+      return { out: done.image, png: done.png };
     },
     // the time taken is in the progress card's foot ('took 1.2 s') and on the result's card
     doneText: ({ out }, _ms, s) => `Done: ${out.width}×${out.height} on ${s.backend}`,

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, createServer, type ViteDevServer } from 'vite';
 import { repoRoot, startStaticServer, type StaticServer } from '@sdxs/core/testing';
+import type { HookUpscaleRequest, SdxsHook } from '../src/test-hook.js';
 
 export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -95,4 +96,78 @@ export function testImage(w = 24, h = 16): Float32Array {
     }
   }
   return d;
+}
+
+/** What the page's main thread did while a job ran: its longest stall and how often its timers and frames ran. */
+export interface StallReport {
+  /** where the job ran, and the time it took there (all runs together) */
+  thread: string;
+  jobMs: number;
+  runs: number;
+  /** from the call to the result, on the page */
+  wallMs: number;
+  /** the longest gap between two runs of a 5 ms timer chain on the main thread */
+  maxTimerGapMs: number;
+  timerTicks: number;
+  /** the longest gap between two animation frames */
+  maxFrameGapMs: number;
+  frames: number;
+  /** timer gaps over 100 ms: [ms since the call, gap ms] */
+  longGaps: [number, number][];
+  /** main-thread tasks over 50 ms that Chromium reported (Long Tasks API): [ms since the call, duration ms] */
+  longTasks: [number, number][];
+}
+
+/**
+ * Runs `window.sdxs.upscale(req)` while a timer chain (setTimeout 5 ms) and a requestAnimationFrame loop watch the
+ * page's main thread: a job on that thread shows as long gaps, one in a worker does not. With `minJobMs` the
+ * upscale runs again, back to back, until the runs took that long together (at most `maxRuns`).
+ */
+export function upscaleWhileWatching(page: Page, req: HookUpscaleRequest, opts: { minJobMs?: number; maxRuns?: number } = {}): Promise<StallReport> {
+  return page.evaluate(async ([r, minJobMs, maxRuns]) => {
+    let running = true;
+    const t0 = performance.now();
+    let last = t0;
+    let maxTimerGapMs = 0;
+    let timerTicks = 0;
+    const longGaps: [number, number][] = [];
+    const tick = (): void => {
+      const now = performance.now();
+      if (now - last > 100) longGaps.push([Math.round(last - t0), Math.round(now - last)]);
+      maxTimerGapMs = Math.max(maxTimerGapMs, now - last);
+      last = now;
+      timerTicks++;
+      if (running) setTimeout(tick, 5);
+    };
+    setTimeout(tick, 5);
+    let lastFrame: number | undefined;
+    let maxFrameGapMs = 0;
+    let frames = 0;
+    const frame = (t: number): void => {
+      if (lastFrame !== undefined) maxFrameGapMs = Math.max(maxFrameGapMs, t - lastFrame);
+      lastFrame = t;
+      frames++;
+      if (running) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    const longTasks: [number, number][] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) longTasks.push([Math.round(e.startTime - t0), Math.round(e.duration)]);
+    });
+    observer.observe({ type: 'longtask' });
+    let jobMs = 0;
+    let runs = 0;
+    let thread = '';
+    do {
+      const out = await (window as unknown as { sdxs: SdxsHook }).sdxs.upscale(r);
+      jobMs += out.ms;
+      runs++;
+      thread = out.thread;
+    } while (jobMs < minJobMs && runs < maxRuns);
+    const wallMs = performance.now() - t0;
+    running = false;
+    for (const e of observer.takeRecords()) longTasks.push([Math.round(e.startTime - t0), Math.round(e.duration)]);
+    observer.disconnect();
+    return { thread, jobMs, runs, wallMs, maxTimerGapMs, timerTicks, maxFrameGapMs, frames, longGaps, longTasks };
+  }, [req, opts.minJobMs ?? 0, opts.maxRuns ?? 1] as const);
 }

@@ -190,6 +190,24 @@ function linalgCases(): OpCase[] {
       id: 'conv2d.nobias[1,2,5,5]', op: 'conv2d', inputs: [{ shape: [1, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], attrs: { bias: false },
       run: conv({}, false), tolerance: DOT,
     },
+    // nearest 2x upsample read only by a 3x3 conv: ort-cpu lowers the pair as four 2x2 convs + DepthToSpace
+    {
+      id: 'conv2d.afterUpsample2x[2,3,4,5]', op: 'conv2d', inputs: [{ shape: [2, 3, 4, 5] }, { shape: [4, 3, 3, 3] }, { shape: [4] }], attrs: { upsample: 2, padding: 1 },
+      run: ([x, w, b]) => C.conv2d(C.upsampleNearest2d(x!, 2), w!, b!, { padding: 1 }), tolerance: DOT,
+    },
+    {
+      id: 'conv2d.nobias.afterUpsample2x[1,16,6,6]', op: 'conv2d', inputs: [{ shape: [1, 16, 6, 6] }, { shape: [16, 16, 3, 3] }], attrs: { upsample: 2, padding: 1, bias: false },
+      run: ([x, w]) => C.conv2d(C.upsampleNearest2d(x!, 2), w!, null, { padding: 1 }), tolerance: DOT,
+    },
+    {
+      // the upsample has a second use: it is computed, and the conv reads it as usual
+      id: 'conv2d.afterUpsample2x.shared[1,2,3,3]', op: 'conv2d', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 3, 3] }, { shape: [2] }], attrs: { upsample: 2, padding: 1 },
+      run: ([x, w, b]) => {
+        const u = C.upsampleNearest2d(x!, 2);
+        return C.add(C.conv2d(u, w!, b!, { padding: 1 }), u);
+      },
+      tolerance: DOT,
+    },
     att('plain[1,2,5,8]', [1, 2, 5, 8], [1, 2, 7, 8], {}),
     att('mask[2,2,4,8]', [2, 2, 4, 8], [2, 2, 6, 8], { mask: [2, 1, 1, 6] }),
     att('causal[1,3,6,4]', [1, 3, 6, 4], [1, 3, 6, 4], { causal: true }),
@@ -203,6 +221,9 @@ function normCases(): OpCase[] {
   return [
     { id: 'groupNorm.[2,6,4,5]g3', op: 'groupNorm', inputs: [{ shape: [2, 6, 4, 5] }, { shape: [6] }, { shape: [6] }], attrs: { groups: 3 }, run: ([x, w, b]) => C.groupNorm(x!, 3, w!, b!, 1e-5), tolerance: NORM },
     { id: 'groupNorm.noaffine.[1,8,3,3]g8', op: 'groupNorm', inputs: [{ shape: [1, 8, 3, 3] }], attrs: { groups: 8 }, run: ([x]) => C.groupNorm(x!, 8, null, null, 1e-6), tolerance: NORM },
+    // a large mean beside a small spread (two-pass variance)
+    { id: 'groupNorm.offset[1,8,6,6]g4', op: 'groupNorm', inputs: [{ shape: [1, 8, 6, 6] }, { shape: [8] }, { shape: [8] }], attrs: { groups: 4, offset: 5 }, run: ([x, w, b]) => C.groupNorm(C.add(C.mul(x!, 0.5), 5), 4, w!, b!, 1e-6), tolerance: NORM },
+    { id: 'groupNorm.rank2[3,6]g3', op: 'groupNorm', inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], attrs: { groups: 3 }, run: ([x, w, b]) => C.groupNorm(x!, 3, w!, b!, 1e-5), tolerance: NORM },
     { id: 'groupNorm.rank3[2,4,10]g2', op: 'groupNorm', inputs: [{ shape: [2, 4, 10] }, { shape: [4] }, { shape: [4] }], attrs: { groups: 2 }, run: ([x, w, b]) => C.groupNorm(x!, 2, w!, b!, 1e-5), tolerance: NORM },
     { id: 'groupNorm.large[1,64,32,32]g32', op: 'groupNorm', inputs: [{ shape: [1, 64, 32, 32] }, { shape: [64] }, { shape: [64] }], attrs: { groups: 32 }, run: ([x, w, b]) => C.groupNorm(x!, 32, w!, b!, 1e-6), tolerance: NORM, large: true },
     { id: 'layerNorm.[3,4,10]', op: 'layerNorm', inputs: [{ shape: [3, 4, 10] }, { shape: [10] }, { shape: [10] }], run: ([x, w, b]) => C.layerNorm(x!, w!, b!, 1e-5), tolerance: NORM },

@@ -2,12 +2,23 @@
 # Runs bench.py inside the Debian 13 chroot made by setup-chroot.sh and writes bench-results/pytorch.json
 # at the root of the checkout this script is in. Arguments go to bench.py, e.g.
 #   sudo benchmarks/pytorch/run.sh --cases vae-decode-32-512,unet-step-32-b2 --dtypes fp32 --runs 2
-# Env: SDXS_CHROOT (default /opt/trixie), SDXS_BENCH_OUT (default <repo>/bench-results/pytorch.json).
+# Env: SDXS_CHROOT (default /opt/trixie), SDXS_BENCH_OUT (default <repo>/bench-results/pytorch.json),
+# SDXS_PYTORCH_PYTHON + SDXS_PYTORCH_PATH (a venv's python and its PYTHONPATH instead of the chroot).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))"
 chroot_dir="${SDXS_CHROOT:-/opt/trixie}"
 out="${SDXS_BENCH_OUT:-$root/bench-results/pytorch.json}"
+
+# A venv instead of the chroot (shared/TESTING.md: the machine's wheel folder gives PyTorch 2.13 in a minute):
+#   SDXS_PYTORCH_PYTHON=/work/.cache-pytorch/venv/bin/python SDXS_PYTORCH_PATH=<diffusers>/src benchmarks/pytorch/run.sh ...
+if [ -n "${SDXS_PYTORCH_PYTHON:-}" ]; then
+  mkdir -p "$(dirname "$out")"
+  PYTHONPATH="${SDXS_PYTORCH_PATH:-}" HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1 "$SDXS_PYTORCH_PYTHON" "$here/bench.py" "$@" > "$out.partial"
+  mv "$out.partial" "$out"
+  echo "run.sh: wrote $out (PyTorch from $SDXS_PYTORCH_PYTHON)" >&2
+  exit 0
+fi
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: chroot needs root" >&2; exit 1; }
 [ -x "$chroot_dir/usr/bin/python3" ] || { echo "run.sh: no chroot at $chroot_dir: run benchmarks/pytorch/setup-chroot.sh first" >&2; exit 1; }

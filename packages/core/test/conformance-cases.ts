@@ -28,8 +28,10 @@ export interface CaseAttrs {
   cumsum: { axis: number; exclusive?: boolean; reverse?: boolean };
   softmax: { axis?: number };
   matmul: { transposeA?: boolean; transposeB?: boolean };
-  conv2d: C.Conv2dOptions;
-  groupNorm: { groups: number; eps: number };
+  /** `upsample`: the input goes through a nearest upsample first (the pattern ort-cpu lowers as sub-pixel convs); `addUpsampled`: the upsampled input is also added to the result (a second use) */
+  conv2d: C.Conv2dOptions & { upsample?: number; addUpsampled?: boolean };
+  /** `offset`: the input is x·0.5 + offset (a large mean beside a small spread) */
+  groupNorm: { groups: number; eps: number; offset?: number };
   layerNorm: { eps: number };
   rmsNorm: { eps: number; unitOffset?: boolean };
   attention: { causal?: boolean; scale?: number };
@@ -68,8 +70,12 @@ const RUN: { [K in OpName]: (xs: Tensor[], a: CaseAttrs[K]) => Tensor } = {
   cumsum: ([x], a) => C.cumsum(x!, a.axis, { exclusive: a.exclusive, reverse: a.reverse }),
   softmax: ([x], a) => C.softmax(x!, a.axis),
   matmul: ([x, y], a) => C.matmul(x!, y!, a.transposeA, a.transposeB),
-  conv2d: ([x, w, b], a) => C.conv2d(x!, w!, b ?? null, a),
-  groupNorm: ([x, w, b], a) => C.groupNorm(x!, a.groups, w ?? null, b ?? null, a.eps),
+  conv2d: ([x, w, b], { upsample, addUpsampled, ...a }) => {
+    const u = upsample ? C.upsampleNearest2d(x!, upsample) : x!;
+    const y = C.conv2d(u, w!, b ?? null, a);
+    return addUpsampled ? C.add(y, u) : y;
+  },
+  groupNorm: ([x, w, b], a) => C.groupNorm(a.offset === undefined ? x! : C.add(C.mul(x!, 0.5), a.offset), a.groups, w ?? null, b ?? null, a.eps),
   layerNorm: ([x, w, b], a) => C.layerNorm(x!, w ?? null, b ?? null, a.eps),
   rmsNorm: ([x, w], a) => C.rmsNorm(x!, w ?? null, a.eps, a.unitOffset),
   attention: ([q, k, v, m], a) => C.scaledDotProductAttention(q!, k!, v!, { mask: m ?? null, causal: a.causal, scale: a.scale }),
@@ -244,6 +250,11 @@ function linalgCases(): OpCase[] {
     cv('wide.3x3[1,32,24,24]', [1, 32, 24, 24], [32, 32, 3, 3], { padding: 1 }, true),
     // two inputs: no bias
     { id: 'conv2d.nobias[1,2,5,5]', op: 'conv2d', inputs: [{ shape: [1, 2, 5, 5] }, { shape: [3, 2, 3, 3] }], attrs: {}, tolerance: DOT },
+    // nearest 2x upsample read only by a 3x3 conv: ort-cpu lowers the pair as four 2x2 convs + DepthToSpace
+    { id: 'conv2d.afterUpsample2x[2,3,4,5]', op: 'conv2d', inputs: [{ shape: [2, 3, 4, 5] }, { shape: [4, 3, 3, 3] }, { shape: [4] }], attrs: { upsample: 2, padding: 1 }, tolerance: DOT },
+    { id: 'conv2d.nobias.afterUpsample2x[1,16,6,6]', op: 'conv2d', inputs: [{ shape: [1, 16, 6, 6] }, { shape: [16, 16, 3, 3] }], attrs: { upsample: 2, padding: 1 }, tolerance: DOT },
+    // the upsample has a second use: it is computed, and the conv reads it as usual
+    { id: 'conv2d.afterUpsample2x.shared[1,2,3,3]', op: 'conv2d', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 3, 3] }, { shape: [2] }], attrs: { upsample: 2, padding: 1, addUpsampled: true }, tolerance: DOT },
     att('plain[1,2,5,8]', [1, 2, 5, 8], [1, 2, 7, 8], {}),
     att('mask[2,2,4,8]', [2, 2, 4, 8], [2, 2, 6, 8], {}, [2, 1, 1, 6]),
     att('causal[1,3,6,4]', [1, 3, 6, 4], [1, 3, 6, 4], { causal: true }),
@@ -258,6 +269,9 @@ function normCases(): OpCase[] {
   return [
     { id: 'groupNorm.[2,6,4,5]g3', op: 'groupNorm', inputs: [{ shape: [2, 6, 4, 5] }, { shape: [6] }, { shape: [6] }], attrs: { groups: 3, eps: 1e-5 }, tolerance: NORM },
     { id: 'groupNorm.noaffine.[1,8,3,3]g8', op: 'groupNorm', inputs: [{ shape: [1, 8, 3, 3] }], attrs: { groups: 8, eps: 1e-6 }, tolerance: NORM },
+    // a large mean beside a small spread (two-pass variance)
+    { id: 'groupNorm.offset[1,8,6,6]g4', op: 'groupNorm', inputs: [{ shape: [1, 8, 6, 6] }, { shape: [8] }, { shape: [8] }], attrs: { groups: 4, eps: 1e-6, offset: 5 }, tolerance: NORM },
+    { id: 'groupNorm.rank2[3,6]g3', op: 'groupNorm', inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], attrs: { groups: 3, eps: 1e-5 }, tolerance: NORM },
     { id: 'groupNorm.rank3[2,4,10]g2', op: 'groupNorm', inputs: [{ shape: [2, 4, 10] }, { shape: [4] }, { shape: [4] }], attrs: { groups: 2, eps: 1e-5 }, tolerance: NORM },
     { id: 'groupNorm.large[1,64,32,32]g32', op: 'groupNorm', inputs: [{ shape: [1, 64, 32, 32] }, { shape: [64] }, { shape: [64] }], attrs: { groups: 32, eps: 1e-6 }, tolerance: NORM, large: true },
     { id: 'layerNorm.[3,4,10]', op: 'layerNorm', inputs: [{ shape: [3, 4, 10] }, { shape: [10] }, { shape: [10] }], attrs: { eps: 1e-5 }, tolerance: NORM },

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import type { HostStorage } from '../src/io/host-storage.js';
-import { expectClose, forEachBackend } from '../test-utils/index.js';
+import { expectClose, forEachBackend } from '@sdxs/core/testing';
 
 class Block extends C.Module {
   readonly proj = new C.nn.Linear(16, 32, true);

@@ -71,6 +71,9 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false,
     transposedMatMul: rt.provider === 'cpu' && rt.pkg === 'onnxruntime-node',
     halfInputs: rt.provider === 'cpu' || compute === 'float16',
     compute,
+    // ONNX Runtime's CPU provider runs InstanceNormalization on one thread, and upsample + 3x3 conv at full size
+    groupNormReductions: rt.provider === 'cpu',
+    subpixelUpsampleConv: rt.provider === 'cpu',
   });
   return createLazyBackend(name, runner, { software, compute });
 }

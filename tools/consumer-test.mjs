@@ -42,7 +42,7 @@ const f = await C.loadSafetensors(${JSON.stringify(weights)});
 const g = C.valueAndGrad(() => C.sum(C.square(a)), [a]);
 const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
 const vae = await AsymmetricAutoencoderKL.fromPretrained(${JSON.stringify(vaeDir)});
-const img = vae.decode(C.randomNormal([1, vae.config.latent_channels, 2, 3], { seed: 0 }));
+const img = vae.decode(C.randomNormal([1, vae.config.latentChannels, 2, 3], { seed: 0 }));
 console.log(JSON.stringify({ y: Array.from(await y.data()), tensors: f.names().length, grad: Array.from(await g.grads[0].data()), decoded: img.shape }));
 `,
 );

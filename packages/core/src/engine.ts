@@ -383,9 +383,12 @@ export function storageBits(t: Tensor): Uint16Array {
   return hostStorageOf(t).bits;
 }
 
-/** Words [start, end) of a host storage tensor; a tensor still in its file gives those words alone, read from it. */
-export function storageSlice(t: Tensor, start: number, end: number): Uint16Array {
-  return hostStorageOf(t).slice(start, end);
+/**
+ * Rows of a host storage tensor read as [rows, rowLength] words, concatenated; a tensor still in its file gives
+ * those rows alone, read from it in one pass.
+ */
+export function storageRows(t: Tensor, rows: ArrayLike<number>, rowLength: number): Uint16Array {
+  return hostStorageOf(t).rows(rows, rowLength);
 }
 
 /** Execute one op on the inputs' backend. Shapes and dtypes were already inferred by the caller. */

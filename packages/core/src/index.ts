@@ -24,7 +24,7 @@ export {
   memory,
   fromData,
   storageBits,
-  storageSlice,
+  storageRows,
   type MemoryInfo,
   type BackendFactory,
 } from './engine.js';

@@ -46,25 +46,37 @@ export function checkUnchanged(r: FileRange, where: string): void {
   }
 }
 
-/** Reads a file range synchronously (Node, Bun, Deno through node:fs). */
-export function readRangeSync(r: FileRange, where: string): Uint8Array {
+/**
+ * Reads parts of a file range synchronously (Node, Bun, Deno through node:fs), through one open file: part i is
+ * `lengths[i]` bytes from `r.offset + offsets[i]`, written one after the other into the result.
+ */
+export function readPartsSync(r: FileRange, where: string, offsets: ArrayLike<number>, lengths: ArrayLike<number>): Uint8Array {
   const fs = nodeFs();
   if (!fs) throw new SdxsError('UNSUPPORTED', `${where}: cannot read ${r.path} here (no node:fs)`);
   checkUnchanged(r, where);
-  const out = new Uint8Array(r.length);
+  let total = 0;
+  for (let i = 0; i < lengths.length; i++) total += lengths[i]!;
+  const out = new Uint8Array(total);
   const fd = fs.openSync(r.path, 'r');
   try {
-    let done = 0;
-    while (done < r.length) {
-      const n = fs.readSync(fd, out, done, Math.min(1 << 30, r.length - done), r.offset + done);
-      if (n === 0) throw new CheckpointError(`${where}: ${r.path} ended at byte ${r.offset + done}, before the tensor's end`);
-      done += n;
+    let at = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const end = at + lengths[i]!;
+      const from = r.offset + offsets[i]! - at;
+      while (at < end) {
+        const n = fs.readSync(fd, out, at, Math.min(1 << 30, end - at), from + at);
+        if (n === 0) throw new CheckpointError(`${where}: ${r.path} ended at byte ${from + at}, before the tensor's end`);
+        at += n;
+      }
     }
   } finally {
     fs.closeSync(fd);
   }
   return out;
 }
+
+/** Reads a whole file range synchronously. */
+export const readRangeSync = (r: FileRange, where: string): Uint8Array => readPartsSync(r, where, [0], [r.length]);
 
 /** Reads a file range (async). */
 export async function readRange(r: FileRange, where: string): Promise<Uint8Array> {
@@ -126,13 +138,19 @@ export class HostStorage {
   }
 
   /**
-   * Words [start, end): a view of the bits in host memory, or, when they are in their file, those words alone
-   * read from it (the rest stays out of memory: an embedding lookup reads its rows, not the table).
+   * Rows `rows[i]` of `rowLength` words each, one after the other: copied from the bits in host memory, or, when
+   * they are in their file, those rows alone read from it in one pass (an embedding lookup reads its rows, not the
+   * table).
    */
-  slice(start: number, end: number): Uint16Array {
-    if (this.held || !this.source?.file) return this.bits.subarray(start, end);
-    const f = this.source.file;
-    return asBits(readRangeSync({ ...f, offset: f.offset + start * 2, length: (end - start) * 2 }, this.source.where));
+  rows(rows: ArrayLike<number>, rowLength: number): Uint16Array {
+    if (this.held || !this.source?.file) {
+      const bits = this.bits;
+      const out = new Uint16Array(rows.length * rowLength);
+      for (let i = 0; i < rows.length; i++) out.set(bits.subarray(rows[i]! * rowLength, (rows[i]! + 1) * rowLength), i * rowLength);
+      return out;
+    }
+    const offsets = Array.from(rows, (r) => r * rowLength * 2);
+    return asBits(readPartsSync(this.source.file, this.source.where, offsets, new Array<number>(rows.length).fill(rowLength * 2)));
   }
 
   /** Let the bits leave host memory when they can be read again; returns whether they did. */

@@ -116,13 +116,13 @@ async function readWeight(file: SafetensorsFile, name: string, policy: WeightDTy
     dtype = storageFor(info.dtype, policy, maxAbs);
     values = convertRaw(f32, 'F32', dtype, where);
   }
-  const range = fileBacked && isStorageDType(dtype) ? file.fileRange?.(name) : undefined;
-  if (range && isStorageDType(dtype)) {
+  const storage = isStorageDType(dtype) ? dtype : null;
+  const range = fileBacked && storage ? file.fileRange?.(name) : undefined;
+  if (range && storage) {
     // a 16-bit weight of a local file on a graph backend: its bits can leave host memory once a compiled session
     // holds them, and are read again from the file when needed; the file's own bytes are not read here at all
-    const exact = (info.dtype === 'F16' && dtype === 'float16') || (info.dtype === 'BF16' && dtype === 'bfloat16');
-    const to = dtype;
-    const convert = (b: Uint8Array): Uint16Array => (exact ? asBits(b) : (convertRaw(viewAsSafetensorsArray(info.dtype, b), info.dtype, to, where) as Uint16Array));
+    const exact = (info.dtype === 'F16' && storage === 'float16') || (info.dtype === 'BF16' && storage === 'bfloat16');
+    const convert = (b: Uint8Array): Uint16Array => (exact ? asBits(b) : (convertRaw(viewAsSafetensorsArray(info.dtype, b), info.dtype, storage, where) as Uint16Array));
     const source = {
       file: exact ? range : undefined,
       where,
@@ -130,9 +130,9 @@ async function readWeight(file: SafetensorsFile, name: string, policy: WeightDTy
       readSync: () => convert(readRangeSync(range, where)),
     };
     const n = info.shape.reduce((a, d) => a * d, 1);
-    if (exact) return storageTensor(new HostStorage(null, dtype, n, source), info.shape);
-    values ??= convertRaw(await file.readTyped(name), info.dtype, dtype, where);
-    return storageTensor(new HostStorage(values as Uint16Array, dtype, n, source), info.shape);
+    if (exact) return storageTensor(new HostStorage(null, storage, n, source), info.shape);
+    values ??= convertRaw(await file.readTyped(name), info.dtype, storage, where);
+    return storageTensor(new HostStorage(values as Uint16Array, storage, n, source), info.shape);
   }
   if (values) return fromData(values, info.shape, dtype);
   return readTensor(file, name, dtype);

@@ -32,13 +32,12 @@ export class Qwen35Embedding extends C.Module {
       flat = ids.flat();
       shape = [ids.length, ids[0]?.length ?? 0];
     }
-    const rows = new Uint16Array(flat.length * this.dim);
     for (let i = 0; i < flat.length; i++) {
       const id = flat[i]!;
       if (!(id >= 0 && id < this.numEmbeddings)) throw new C.InputError(`token id ${id} is outside the embedding table (${this.numEmbeddings} rows)`);
-      // a table still in its weights file gives the requested rows alone (the 248k-row table stays on disk)
-      rows.set(C.storageSlice(w, id * this.dim, (id + 1) * this.dim), i * this.dim);
     }
+    // a table still in its weights file gives the requested rows alone (the 248k-row table stays on disk)
+    const rows = C.storageRows(w, flat, this.dim);
     return C.tidy(() => C.cast(C.fromData(rows, [...shape, this.dim], w.dtype), 'float32'));
   }
 }

@@ -92,15 +92,18 @@ export class OrtRunner implements SegmentRunner {
   private async weightFiles(seg: Segment): Promise<WeightFiles> {
     const weights = new Map<LazyValue, FileWeight>();
     let dir: string | undefined;
+    const checked = new Set<string>();
     if (this.rt.fileWeights) {
       for (const w of seg.constants) {
         const f = w.storage?.source?.file;
         if (!f) continue;
-        const slash = f.path.lastIndexOf('/');
+        const slash = Math.max(f.path.lastIndexOf('/'), f.path.lastIndexOf('\\'));
         const folder = f.path.slice(0, slash);
         dir ??= folder;
         if (folder !== dir) continue;
-        checkUnchanged(f, w.storage!.source!.where);
+        // one look at each file per compile (a UNet's 1490 weights lie in one file)
+        if (!checked.has(f.path)) checkUnchanged(f, w.storage!.source!.where);
+        checked.add(f.path);
         weights.set(w, { location: f.path.slice(slash + 1), offset: f.offset, length: f.length });
       }
     }

@@ -3,7 +3,7 @@
  * Playwright can pass). The work runs in the page's model worker, as the UI's does. Used by
  * test/browser.test.ts; handy from the devtools console too.
  */
-import type { SdxsProgress } from '@sdxs/pipeline/worker-client';
+import type { SdxsGenerateRequest, SdxsProgress } from '@sdxs/pipeline/worker-client';
 import type { BackendChoice } from './auto-order.js';
 import { pageClient, startedClient } from './page-client.js';
 import { noteJobBackend, useBackend, type WeightDtype } from './settings.js';
@@ -19,19 +19,11 @@ export interface HookUpscaleRequest {
   tile?: number;
 }
 
-export interface HookGenerateRequest {
-  modelUrl: string;
-  dtype?: WeightDtype;
-  prompt: string;
-  negativePrompt?: string;
-  width: number;
-  height: number;
-  steps: number;
-  guidanceScale: number;
-  seed: number;
+/** The worker's generate request with plain arrays (the page picks the backend). */
+export type HookGenerateRequest = Omit<SdxsGenerateRequest, 'backend' | 'imagePrompt'> & {
   /** an image prompt: interleaved 8-bit samples (0..255) */
   imagePrompt?: { width: number; height: number; channels: 3 | 4; data: number[] };
-}
+};
 
 export interface HookImage {
   width: number;

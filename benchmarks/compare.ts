@@ -3,8 +3,10 @@
  * random weights (16-bit storage, as the released checkpoints):
  *   vae-decode   VAE decode of a [1, 32, 32, 32] latent → 512² image
  *   unet-step    one UNet forward, [2, 32, 32, 32] latent, 249 text tokens with a mask
+ *   unet-step-64 the same at a [2, 32, 64, 64] latent (a 1024² image)
  *   qwen-encode  Qwen3.5-2B text tower, hidden_states[-2] of a 248-token prompt
- * Each case runs in a fresh process per backend (so peak RSS is its own). Compiled backends report the
+ * Backends are names or `name:compute` (ort-cpu:int8, ort-cpu:float16). Each case runs in a fresh process per
+ * backend (so peak RSS is its own). Compiled backends report the
  * first call (compile + run) and the median of the timed runs after it; PyTorch's numbers come from
  * benchmarks/pytorch (run inside its chroot; see its README) and are read from bench-results/pytorch.json.
  * Results: bench-results/compare.{json,md} and one SVG chart per case.
@@ -29,6 +31,7 @@ const arg = (name: string, fallback: string): string => {
 export const CASES = {
   'vae-decode': { title: 'VAE decode 32² latent → 512² (real config)', pytorch: 'vae-decode-32-512' },
   'unet-step': { title: 'UNet step, 32² latent, batch 2, 249 tokens (real config)', pytorch: 'unet-step-32-b2' },
+  'unet-step-64': { title: 'UNet step, 64² latent (a 1024² image), batch 2, 249 tokens (real config)', pytorch: 'unet-step-64-b2' },
   'qwen-encode': { title: 'Qwen3.5-2B encode, 248 tokens (hidden_states[-2])', pytorch: 'qwen-encode-248' },
 } as const;
 type CaseName = keyof typeof CASES;
@@ -64,7 +67,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** One case on one backend, in this process. */
 async function worker(name: CaseName, backend: string, runs: number): Promise<WorkerResult> {
   const C = await import('../packages/core/src/index.js');
-  await C.setBackend(backend);
+  const [backendName, compute] = backend.split(':') as [string, C.ComputePrecision | undefined];
+  await C.setBackend(backendName, compute ? { compute } : undefined);
   const t0 = performance.now();
   const { run, dispose } = await setupCase(name);
   const setupMs = performance.now() - t0;
@@ -99,12 +103,13 @@ async function setupCase(name: CaseName): Promise<{ run: () => import('../packag
     const z = C.randomNormal([1, 32, 32, 32], { seed: 2 });
     return { run: () => vae.decode(z), dispose: () => (z.dispose(), vae.dispose()) };
   }
-  if (name === 'unet-step') {
+  if (name === 'unet-step' || name === 'unet-step-64') {
     const { UNet2DConditionModel } = await import('../packages/unet/src/index.js');
     const { REAL_CONFIG } = await import('./unet.bench.js');
     const unet = UNet2DConditionModel.fromConfig(REAL_CONFIG);
     tiledRandomHalf(unet, 1234);
-    const x = C.randomNormal([2, 32, 32, 32], { seed: 1 });
+    const side = name === 'unet-step' ? 32 : 64;
+    const x = C.randomNormal([2, 32, side, side], { seed: 1 });
     const ctx = C.randomNormal([2, 249, 2048], { seed: 2 });
     const mask = C.tensor(Float32Array.from({ length: 2 * 249 }, (_, i) => (i % 249 < 200 ? 1 : 0)), [2, 249]);
     return { run: () => unet.forward(x, 500, ctx, mask), dispose: () => (C.dispose([x, ctx, mask]), unet.dispose()) };

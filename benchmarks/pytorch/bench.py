@@ -12,6 +12,7 @@ Cases
   vae-decode-32-512   diffusers AsymmetricAutoencoderKL decode of a [1,32,32,32] latent -> [1,3,512,512]
   unet-step-32-b2     diffusers UNet2DConditionModel, one forward: latent [2,32,32,32], float timestep 500,
                       encoder_hidden_states [2,249,2048], encoder_attention_mask [2,249]
+  unet-step-64-b2     the same at a [2,32,64,64] latent (a 1024x1024 image)
   qwen-encode-248     transformers Qwen3_5TextModel (Qwen3.5-2B text config), [1,248] tokens,
                       output_hidden_states=True (the pipeline takes hidden_states[-2]); all 24 layers run
   qwen-encode-248-23l the same with the last layer dropped (only what hidden_states[-2] needs; what
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import time
 
-ALL_CASES = ["vae-decode-32-512", "unet-step-32-b2", "qwen-encode-248", "qwen-encode-248-23l", "vae-upscale-2048"]
+ALL_CASES = ["vae-decode-32-512", "unet-step-32-b2", "unet-step-64-b2", "qwen-encode-248", "qwen-encode-248-23l", "vae-upscale-2048"]
 DEFAULT_CASES = ["vae-decode-32-512", "unet-step-32-b2", "qwen-encode-248"]
 DTYPES = ["fp32", "bf16", "bf16-autocast"]
 
@@ -162,19 +163,20 @@ def build(case, dtype, seed):
 
             inputs = img
             info["input"] = "image [1,3,1024,1024] -> latent [1,32,128,128]"
-    elif case == "unet-step-32-b2":
+    elif case in ("unet-step-32-b2", "unet-step-64-b2"):
         from diffusers import UNet2DConditionModel
 
         model = with_default_dtype(lambda: UNet2DConditionModel(**UNET_CONFIG))
         g = torch.Generator().manual_seed(seed + 1)
-        x = torch.randn(2, 32, 32, 32, generator=g).to(act_dtype)
+        side = 32 if case == "unet-step-32-b2" else 64
+        x = torch.randn(2, 32, side, side, generator=g).to(act_dtype)
         ctx = torch.randn(2, 249, 2048, generator=g).to(act_dtype)
         # pipeline layout: [pooled, tokens...] with right padding; 1 = keep. 60 real tokens here.
         mask = torch.zeros(2, 249, dtype=act_dtype)
         mask[:, :61] = 1
         call = lambda m, inp: m(inp[0], 500.0, encoder_hidden_states=inp[1], encoder_attention_mask=inp[2]).sample  # noqa: E731
         inputs = (x, ctx, mask)
-        info["input"] = "latent [2,32,32,32], t=500.0, ctx [2,249,2048], mask [2,249] (61 ones)"
+        info["input"] = f"latent [2,32,{side},{side}], t=500.0, ctx [2,249,2048], mask [2,249] (61 ones)"
     elif case in ("qwen-encode-248", "qwen-encode-248-23l"):
         from transformers import Qwen3_5TextConfig, Qwen3_5TextModel
 

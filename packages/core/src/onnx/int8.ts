@@ -103,22 +103,31 @@ export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAre
     for (let j = 0; j < n; j++) {
       const row = src.subarray(j * k, (j + 1) * k);
       let m = 0;
-      for (let i = 0; i < k; i++) m = Math.max(m, Math.abs(row[i]!));
-      const s = m > 0 ? m / 127 : 1;
-      scale[j] = s;
       for (let i = 0; i < k; i++) {
-        // stored index i = ch·taps + t, contraction index t·C + ch
-        const ch = taps === 1 ? i : Math.floor(i / taps);
-        const t = taps === 1 ? 0 : i - ch * taps;
-        q[(t * c + ch) * n + j] = Math.round(row[i]! / s);
+        const a = Math.abs(row[i]!);
+        if (a > m) m = a;
       }
+      const s = m > 0 ? m / 127 : 1;
+      const inv = 1 / s;
+      scale[j] = s;
+      // stored index ch·taps + t goes to contraction index t·C + ch
+      for (let ch = 0; ch < c; ch++) for (let t = 0; t < taps; t++) q[(t * c + ch) * n + j] = Math.round(row[ch * taps + t]! * inv);
     }
     return { q, scale };
   }
   const m = new Float32Array(n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) m[j] = Math.max(m[j]!, Math.abs(src[i * n + j]!));
-  for (let j = 0; j < n; j++) scale[j] = m[j]! > 0 ? m[j]! / 127 : 1;
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.round(src[i * n + j]! / scale[j]!);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < n; j++) {
+      const a = Math.abs(src[i * n + j]!);
+      if (a > m[j]!) m[j] = a;
+    }
+  }
+  const inv = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    scale[j] = m[j]! > 0 ? m[j]! / 127 : 1;
+    inv[j] = 1 / scale[j]!;
+  }
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.round(src[i * n + j]! * inv[j]!);
   return { q, scale };
 }
 
@@ -131,16 +140,27 @@ export function quantizeBlocks(src: Float32Array, k: number, n: number, transpos
   const nb = Math.ceil(k / block);
   const q = new Uint8Array(n * nb * block).fill(128);
   const scale = new Float32Array(n * nb);
-  const at = transposed ? (j: number, i: number): number => src[j * k + i]! : (j: number, i: number): number => src[i * n + j]!;
+  // one column's values, contiguous (a transposed weight's row as it is; a plain weight's column gathered)
+  const col = transposed ? null : new Float32Array(k);
   for (let j = 0; j < n; j++) {
+    let row: Float32Array;
+    if (col) {
+      for (let i = 0; i < k; i++) col[i] = src[i * n + j]!;
+      row = col;
+    } else row = src.subarray(j * k, (j + 1) * k);
     for (let blk = 0; blk < nb; blk++) {
-      const [i0, i1] = [blk * block, Math.min(k, (blk + 1) * block)];
+      const i0 = blk * block;
+      const i1 = Math.min(k, i0 + block);
       let m = 0;
-      for (let i = i0; i < i1; i++) m = Math.max(m, Math.abs(at(j, i)));
+      for (let i = i0; i < i1; i++) {
+        const a = Math.abs(row[i]!);
+        if (a > m) m = a;
+      }
       const s = m > 0 ? m / 127 : 1;
+      const inv = 1 / s;
       scale[j * nb + blk] = s;
       const base = (j * nb + blk) * block - i0;
-      for (let i = i0; i < i1; i++) q[base + i] = 128 + Math.round(at(j, i) / s);
+      for (let i = i0; i < i1; i++) q[base + i] = 128 + Math.round(row[i]! * inv);
     }
   }
   return { q, scale };

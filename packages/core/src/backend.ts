@@ -137,12 +137,12 @@ export interface Backend<H = unknown> {
   /** Compute every pending value among `handles` now. Default: nothing is ever pending. */
   realize?(handles: readonly H[]): Promise<void>;
   /**
-   * `x`'s values, bit for bit, as a new value that is computed only once `after` is: an ordering edge that
-   * does no arithmetic on values (so an Inf or NaN in `after` cannot reach it). Graph backends need it where
-   * the same ops on the same values would otherwise be merged or scheduled early (a checkpoint's recompute).
-   * Default: `x` itself, since eager backends run ops in program order.
+   * The values of `xs`, bit for bit, as new values that are computed only once `after` is: an ordering edge
+   * that does no arithmetic on values (so an Inf or NaN in `after` cannot reach them). Graph backends need it
+   * where the same ops on the same values would otherwise be merged or scheduled early (a checkpoint's
+   * recompute). Default: `xs` themselves, since eager backends run ops in program order.
    */
-  sequence?(x: KernelInput<H>, after: KernelInput<H>): H;
+  sequence?(xs: readonly KernelInput<H>[], after: KernelInput<H>): H[];
 }
 
 export const OP_NAMES: readonly OpName[] = [

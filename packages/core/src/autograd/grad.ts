@@ -125,6 +125,9 @@ function recomputeInputs(inputs: readonly Tensor[], dys: readonly (Tensor | null
   const dy = dys.find((d) => d !== null);
   const b = dy?.backend;
   if (!dy || !b?.sequence) return inputs;
-  const after = { handle: dy.handle, shape: dy.shape, dtype: dy.dtype as ComputeDType };
-  return inputs.map((x) => (x.backend === b && x.dtype === 'float32' ? new Tensor(x.shape, x.dtype, b, b.sequence!({ handle: x.handle, shape: x.shape, dtype: x.dtype as ComputeDType }, after)) : x));
+  const float = [...new Set(inputs.filter((x) => x.backend === b && x.dtype === 'float32'))];
+  const input = (t: Tensor) => ({ handle: t.handle, shape: t.shape, dtype: t.dtype as ComputeDType });
+  const handles = b.sequence(float.map(input), input(dy));
+  const late = new Map(float.map((x, i) => [x, new Tensor(x.shape, x.dtype, b, handles[i])]));
+  return inputs.map((x) => late.get(x) ?? x);
 }

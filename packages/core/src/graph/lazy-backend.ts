@@ -39,7 +39,7 @@ export interface LazyBackend extends Backend<LazyValue> {
   markWeight(v: LazyValue, kind: WeightKind): void;
   realize(values: readonly LazyValue[]): Promise<void>;
   realizeSync(values: readonly LazyValue[]): void;
-  sequence(x: KernelInput<LazyValue>, after: KernelInput<LazyValue>): LazyValue;
+  sequence(xs: readonly KernelInput<LazyValue>[], after: KernelInput<LazyValue>): LazyValue[];
 }
 
 export function isLazyBackend(b: unknown): b is LazyBackend {
@@ -132,7 +132,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
     markWeight(v, kind) {
       v.constant = kind === 'constant';
     },
-    sequence(x, after) {
+    sequence(xs, after) {
       // where(c, x, x) with c read from one element of `after`: x in either branch, bit for bit (no
       // arithmetic, so an Inf or NaN in `after` cannot leak), yet not computable before `after` is
       const n = sizeOf(after.shape);
@@ -144,7 +144,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
         const one = LazyValue.pendingOp('reshape', [first], { shape: [] }, [], after.dtype);
         cond = LazyValue.pendingOp('binary', [one, one], { fn: 'eq' }, [], after.dtype);
       }
-      return LazyValue.pendingOp('where', [cond, x.handle, x.handle], {}, x.shape, x.dtype);
+      return xs.map((x) => LazyValue.pendingOp('where', [cond, x.handle, x.handle], {}, x.shape, x.dtype));
     },
     async read(h) {
       await realize([h]);

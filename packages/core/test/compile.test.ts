@@ -166,7 +166,7 @@ forEachBackend(
       for (let i = 0; i < 4; i++) expect(gy[i]).toBeCloseTo(2 * ys[i]! * dys[4 + i]!, 5);
     });
   },
-  { backends: ['cpu', 'ort-cpu'] },
+  { backends: ['cpu', 'ort-cpu', 'ort-webgpu'] },
 );
 
 describe('compile on an eager backend', () => {

@@ -1,4 +1,5 @@
 import type { ComputeDType } from './dtype.js';
+import type { HostStorage } from './io/host-storage.js';
 import type { Shape } from './shape.js';
 
 /**
@@ -70,7 +71,6 @@ export type Kernel<K extends OpName, H> = (
 ) => H;
 export type KernelTable<H> = { readonly [K in OpName]: Kernel<K, H> };
 
-/** One interface for every backend: explicit memory (upload / read / dispose) and a kernel table. */
 /**
  * The element type a backend computes floating-point ops in (its weights may be stored in 16 bits either way):
  * 'int8' is float32 with the matrix products and long convolutions by constant weights on int8 kernels
@@ -88,6 +88,18 @@ export interface BackendOptions {
   compute?: ComputePrecision | 'auto';
 }
 
+/**
+ * How a model weight is used across runs: 'constant' (a frozen weight, loaded once) or 'changing' (replaced
+ * between runs: trained, or a fused adapter). A graph-compiling backend bakes constant weights into its
+ * compiled graphs (keyed by identity) and feeds changing ones per run, so that new values reuse the graph.
+ */
+export type WeightKind = 'constant' | 'changing';
+
+/**
+ * One interface for every backend: explicit memory (upload / read / dispose) and a kernel table, plus
+ * optional capabilities whose defaults are what the eager backends do (see each member; a caller applies
+ * the default where a backend leaves one out, so no caller asks which kind of backend it runs on).
+ */
 export interface Backend<H = unknown> {
   readonly name: string;
   readonly kernels: KernelTable<H>;
@@ -112,6 +124,30 @@ export interface Backend<H = unknown> {
   backendBytes?(): number;
   /** Free caches and wait for queued work. */
   sync?(): Promise<void>;
+  /**
+   * Records ops and compiles them into graphs when values are read (ort-*): compiled graphs are cached by
+   * op structure and shapes, so callers that want them reused keep shapes fixed (a generation cache of a
+   * fixed capacity). Default false: ops run when called.
+   */
+  readonly compiles?: boolean;
+  /**
+   * A float32 value of 16-bit host weights. Default: widened on the host and uploaded. A backend that
+   * implements it keeps the 16 bits (graph backends cast them inside the compiled graph and read them from
+   * their file); loaders then keep checkpoints in their own precision by default. `weight` says how the
+   * value is used across runs (null: not a model weight, fed per run).
+   */
+  fromStorage?(host: HostStorage, shape: Shape, weight: WeightKind | null): H;
+  /** A value became a model weight of this kind. Default: nothing to do (eager backends run every op as called). */
+  markWeight?(handle: H, kind: WeightKind): void;
+  /** Compute every pending value among `handles` now. Default: nothing is ever pending. */
+  realize?(handles: readonly H[]): Promise<void>;
+  /**
+   * The values of `xs`, bit for bit, as new values that are computed only once `after` is: an ordering edge
+   * that does no arithmetic on values (so an Inf or NaN in `after` cannot reach them). Graph backends need it
+   * where the same ops on the same values would otherwise be merged or scheduled early (a checkpoint's
+   * recompute). Default: `xs` themselves, since eager backends run ops in program order.
+   */
+  sequence?(xs: readonly KernelInput<H>[], after: KernelInput<H>): H[];
 }
 
 export const OP_NAMES: readonly OpName[] = [

@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './dtype.js';
 export * from './shape.js';
-export type { Backend, BackendOptions, ComputePrecision, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
+export type { Backend, BackendOptions, ComputePrecision, WeightKind, BinaryFn, Kernel, KernelInput, KernelOutput, KernelTable, OpAttrs, OpName, PadMode, ReduceFn, UnaryFn } from './backend.js';
 export { OP_NAMES } from './backend.js';
 export { Tensor } from './tensor.js';
 export {
@@ -54,8 +54,8 @@ export { tfjsLimits } from './backends/tfjs/nn.js';
 // openLocalFile (its type is Node's FileHandle) is exported from '@sdxs/core/node'
 export { LocalFileError } from './io/local-file-error.js';
 export { removeStaleTempFiles, isProcessAlive } from './io/stale-temp.js';
-export { compiled, realize, isGraphBackend } from './graph/boundary.js';
+export { compile, realize, isGraphBackend } from './graph/boundary.js';
 export { fullPrecision } from './graph/full-precision.js';
-export { isLazyBackend, type LazyBackend, type SegmentRunner } from './graph/lazy-backend.js';
+export type { LazyBackend, SegmentRunner } from './graph/lazy-backend.js';
 export { exportOnnx, type ExportOnnxSpec, type OnnxExport, type OnnxTensorInfo } from './export/export-onnx.js';
 export { onCompile, useOnnxRuntimeWeb, type CompileEvent, type CompileListener } from './backends/ort/index.js';

@@ -16,8 +16,8 @@ const noWebgpu = await skipUnlessBackend('ort-webgpu', 'ort-webgpu device-output
 describe.skipIf(noWebgpu)('ort-webgpu keeps compiled outputs on the device', () => {
   test('a chain of compiled regions: intermediates stay in GPU buffers, the result matches cpu, only the read downloads', async () => {
     const run = (x: C.Tensor): { mid: C.Tensor; out: C.Tensor } => {
-      const mid = C.compiled('a', [x], () => C.tidy(() => C.add(C.mul(x, 2), 1)));
-      const out = C.compiled('b', [mid], () => C.tidy(() => C.exp(C.mul(mid, 0.1))));
+      const mid = C.compile('a', (x: C.Tensor) => C.add(C.mul(x, 2), 1))(x);
+      const out = C.compile('b', (mid: C.Tensor) => C.exp(C.mul(mid, 0.1)))(mid);
       return { mid, out };
     };
     const data = Float32Array.from({ length: 24 }, (_, i) => i / 7 - 1);

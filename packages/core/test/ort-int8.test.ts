@@ -56,9 +56,7 @@ describe('int8 weight quantizers', () => {
 class Products extends C.Module {
   readonly proj = new C.nn.Linear(96, 80, true);
   readonly plain = new C.Parameter([80, 40]);
-  forward(x: C.Tensor): C.Tensor {
-    return C.compiled('int8-products', [x], () => C.tidy(() => C.matmul(C.gelu(this.proj.forward(x)), this.plain.use())));
-  }
+  readonly forward = C.compile('int8-products', (x: C.Tensor) => C.matmul(C.gelu(this.proj.forward(x)), this.plain.use()));
 }
 
 class Convs extends C.Module {
@@ -66,9 +64,7 @@ class Convs extends C.Module {
   readonly conv_a = new C.nn.Conv2d(512, 24, 3, { padding: 1, bias: true });
   readonly conv_b = new C.nn.Conv2d(512, 16, 3, { stride: 2, padding: 1, bias: false });
   readonly conv_c = new C.nn.Conv2d(512, 8, 3, { dilation: 2, padding: 2, bias: true });
-  forward(x: C.Tensor): C.Tensor[] {
-    return C.compiled('int8-convs', [x], () => C.tidy(() => [this.conv_a.forward(x), this.conv_b.forward(x), this.conv_c.forward(x)]));
-  }
+  readonly forward = C.compile('int8-convs', (x: C.Tensor) => [this.conv_a.forward(x), this.conv_b.forward(x), this.conv_c.forward(x)]);
 }
 
 function randomWeights(m: C.Module, seed: number): Map<string, C.Tensor> {

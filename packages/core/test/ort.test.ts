@@ -15,9 +15,7 @@ import { expectClose, forEachBackend, skipUnless } from '@sdxs/core/testing';
 class Block extends C.Module {
   readonly proj = new C.nn.Linear(16, 32, true);
   readonly norm = new C.nn.LayerNorm(32, 1e-5);
-  forward(x: C.Tensor): C.Tensor {
-    return C.compiled('block', [x], () => C.tidy(() => C.gelu(this.norm.forward(this.proj.forward(x)))));
-  }
+  readonly forward = C.compile('block', (x: C.Tensor) => C.gelu(this.norm.forward(this.proj.forward(x))));
 }
 
 function randomBlock(seed: number): Map<string, Float32Array> {
@@ -173,7 +171,7 @@ forEachBackend(
       }
     });
 
-    test('realize() runs pending work; compiled() outputs are computed by one segment', async () => {
+    test('realize() runs pending work; compile() outputs are computed by one segment', async () => {
       const b = new Block();
       load(b, randomBlock(6), 'float32');
       const x = C.tensor(new Float32Array(2 * 3 * 16).fill(0.25), [2, 3, 16]);
@@ -189,11 +187,14 @@ forEachBackend(
 );
 
 describe('graph helpers on eager backends', () => {
-  test('compiled() is a plain call and realize() a no-op on cpu', async () => {
+  test('compile() is a plain call under tidy and realize() a no-op on cpu', async () => {
     await C.setBackend('cpu');
     expect(C.isGraphBackend()).toBe(false);
     const x = C.tensor([1, 2, 3], [3]);
-    const y = C.compiled('id', [x], () => C.mul(x, 2));
+    const before = C.memory().numTensors;
+    const y = C.compile('id', (x: C.Tensor) => C.mul(C.add(x, 0), 2))(x);
+    // the intermediate (x + 0) was freed, the result kept
+    expect(C.memory().numTensors).toBe(before + 1);
     await C.realize(y);
     expect(Array.from(y.dataSync())).toEqual([2, 4, 6]);
     C.dispose([x, y]);
@@ -212,7 +213,7 @@ describe('graph helpers on eager backends', () => {
 
 forEachBackend(
   (name) => {
-    test('a weight replaced after loading (a training update) becomes a graph input: later values reuse the graph', async () => {
+    test('a parameter marked changing (what an optimizer does) is a graph input: later values reuse the graph', async () => {
       let compiles = 0;
       const off = C.onCompile((e) => {
         if (e.phase === 'end' && e.backend === name && e.label === 'block') compiles++;
@@ -223,6 +224,10 @@ forEachBackend(
           const w = randomBlock(11);
           const b = new Block();
           load(b, w, dtype);
+          expect(b.proj.weight.weightKind).toBe('constant');
+          // an optimizer's writeParameter says so before it writes: the value changes between runs
+          b.proj.weight.markChanging();
+          expect(b.proj.weight.weightKind).toBe('changing');
           const xs = new C.RandomGenerator(12).fillNormal(new Float32Array(2 * 3 * 16));
           for (let step = 0; step < 4; step++) {
             // what an optimizer does: new values for proj.weight
@@ -235,7 +240,7 @@ forEachBackend(
             expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} ${dtype} step ${step}`);
             C.dispose([x, y]);
           }
-          // the first graph baked the loaded value; from the second value on, one graph with the weight as input
+          // one graph with the weight as an input serves every value
           expect(compiles).toBe(1);
           b.dispose();
         }
@@ -273,7 +278,7 @@ forEachBackend(
         for (let call = 0; call < 3; call++) {
           const rows = C.f32ToF16(Float32Array.from({ length: 12 }, (_, i) => i * 0.5 + call));
           const t = C.fromData(rows, [3, 4], 'float16');
-          const y = C.compiled('rows', [], () => C.mul(C.cast(t, 'float32'), 2));
+          const y = C.compile('rows', (t: C.Tensor) => C.mul(C.cast(t, 'float32'), 2))(t);
           expect(Array.from(await y.data())).toEqual(Array.from({ length: 12 }, (_, i) => 2 * (i * 0.5 + call)));
           C.dispose([t, y]);
         }

@@ -57,7 +57,7 @@ export class SdxsPipeline {
   }
 
   private loadOpts(component: string): { dtype?: C.WeightDType; signal?: AbortSignal; onProgress: (p: { loaded: number; total: number }) => void } {
-    return { dtype: this.options.dtype ?? (C.getBackend() === 'tfjs-wasm' ? 'half' : C.isGraphBackend() ? 'source' : 'float32'), signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
+    return { dtype: this.options.dtype ?? (C.getBackend() === 'tfjs-wasm' ? 'half' : undefined), signal: this.options.signal, onProgress: (p) => this.progress({ stage: 'load', done: p.loaded, total: p.total, detail: component }) };
   }
 
   async getVae(): Promise<AsymmetricAutoencoderKL> {

@@ -56,7 +56,10 @@ async function copyAdaptersFrom(model: C.Module, source: string): Promise<void> 
       C.dispose(copies.map(([, t]) => t));
       throw new C.CheckpointError(`lora.initFrom '${source}' does not match the configured adapters: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; … ${problems.length - 8} more` : ''}`);
     }
-    for (const [p, t] of copies) p.set(t);
+    for (const [p, t] of copies) {
+      p.markChanging();
+      p.set(t);
+    }
   } finally {
     C.nn.unloadLora(model, INIT_ADAPTER);
   }
@@ -104,5 +107,8 @@ export async function readLoraState(file: string, params: NamedParameters): Prom
 /** Sets the adapter parameters bit for bit from a file written by `saveLoraFiles`. */
 export async function loadLoraState(file: string, params: NamedParameters): Promise<void> {
   const values = await readLoraState(file, params);
-  for (const [n, p] of params) p.set(C.fromData(values.get(n)!, p.shape, 'float32'));
+  for (const [n, p] of params) {
+    p.markChanging();
+    p.set(C.fromData(values.get(n)!, p.shape, 'float32'));
+  }
 }

@@ -102,7 +102,7 @@ export class Trainer {
     for (const [, p] of params) {
       if (p.value.dtype !== 'float32') p.set(C.cast(p.value, 'float32'));
       // graph backends: trained values are graph inputs from the first step (one compile, reused)
-      p.willChange();
+      p.markChanging();
     }
     const optimizer = (opts.optimizer ?? 'adamw8bit') === 'adamw' ? new AdamW(params, opts.optimizerOptions) : new AdamW8bit(params, opts.optimizerOptions);
     const t = new Trainer(opts, params, optimizer);

@@ -138,35 +138,40 @@ export class UNet2DConditionModel extends C.nn.LoraModule {
     if (typeof timestep !== 'number' && !(timestep.rank <= 1 && (timestep.size === 1 || timestep.size === b))) {
       throw new C.ShapeError(`timestep must be a number or a tensor [${b}] (or [1]), got ${C.fmtShape(timestep.shape)}`);
     }
-    // one compiled region on graph backends (ort-*): the whole forward is one graph, cached per shape
-    return C.compiled('unet', [sample, timestep, encoderHiddenStates, encoderAttentionMask], () => C.tidy(() => {
-      let x = cfg.centerInputSample ? C.sub(C.mul(sample, 2), 1) : sample;
-      let t = typeof timestep === 'number' ? C.full([b], timestep) : C.reshape(timestep.dtype === 'float32' ? timestep : C.cast(timestep, 'float32'), [timestep.size]);
-      if (t.size !== b) t = C.add(C.zeros([b]), t); // one timestep for the whole batch
-      const temb = this.time_embedding.forward(timestepEmbedding(t, cfg.blockOutChannels[0]!, cfg.flipSinToCos, cfg.freqShift));
-      const contextBias = encoderAttentionMask ? C.reshape(C.mul(C.sub(1, C.cast(encoderAttentionMask, 'float32')), -10000), [b, 1, 1, s]) : null;
-      const inp: BlockInputs = { temb, context: encoderHiddenStates, contextBias };
-      // each block under gradient checkpointing when training asks for it (its arguments and result are tensor trees)
-      const run = <A extends readonly C.TensorTree[], O extends C.TensorTree>(fn: (...args: A) => O, args: A): O =>
-        this.gradientCheckpointing ? C.checkpoint(fn, args) : fn(...args);
-
-      x = this.conv_in.forward(x);
-      const skips: C.Tensor[] = [x];
-      for (const block of this.down_blocks) {
-        const r = run((h: C.Tensor, i: BlockInputs) => block.forward(h, i), [x, inp]);
-        x = r.hidden;
-        skips.push(...r.states);
-      }
-      const mid = this.mid_block;
-      if (mid) x = run((h: C.Tensor, i: BlockInputs) => mid.forward(h, i), [x, inp]);
-      for (const block of this.up_blocks) {
-        const used = block.resnets.length;
-        const mine = skips.splice(skips.length - used, used);
-        const next = skips[skips.length - 1];
-        const size: [number, number] | undefined = block.upsamplers && next ? [next.shape[2]!, next.shape[3]!] : undefined;
-        x = run((h: C.Tensor, s: C.Tensor[], i: BlockInputs) => block.forward(h, s, i, size), [x, mine, inp]);
-      }
-      return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
-    }));
+    return this.graph(sample, timestep, encoderHiddenStates, encoderAttentionMask ?? null);
   }
+
+  /** The forward as one compiled graph on graph backends (ort-*), cached per shape; arguments checked by `forward`. */
+  private readonly graph = C.compile('unet', (sample: C.Tensor, timestep: number | C.Tensor, encoderHiddenStates: C.Tensor, encoderAttentionMask: C.Tensor | null): C.Tensor => {
+    const cfg = this.config;
+    const b = sample.shape[0]!;
+    const s = encoderHiddenStates.shape[1]!;
+    let x = cfg.centerInputSample ? C.sub(C.mul(sample, 2), 1) : sample;
+    let t = typeof timestep === 'number' ? C.full([b], timestep) : C.reshape(timestep.dtype === 'float32' ? timestep : C.cast(timestep, 'float32'), [timestep.size]);
+    if (t.size !== b) t = C.add(C.zeros([b]), t); // one timestep for the whole batch
+    const temb = this.time_embedding.forward(timestepEmbedding(t, cfg.blockOutChannels[0]!, cfg.flipSinToCos, cfg.freqShift));
+    const contextBias = encoderAttentionMask ? C.reshape(C.mul(C.sub(1, C.cast(encoderAttentionMask, 'float32')), -10000), [b, 1, 1, s]) : null;
+    const inp: BlockInputs = { temb, context: encoderHiddenStates, contextBias };
+    // each block under gradient checkpointing when training asks for it (its arguments and result are tensor trees)
+    const run = <A extends readonly C.TensorTree[], O extends C.TensorTree>(fn: (...args: A) => O, args: A): O =>
+      this.gradientCheckpointing ? C.checkpoint(fn, args) : fn(...args);
+
+    x = this.conv_in.forward(x);
+    const skips: C.Tensor[] = [x];
+    for (const block of this.down_blocks) {
+      const r = run((h: C.Tensor, i: BlockInputs) => block.forward(h, i), [x, inp]);
+      x = r.hidden;
+      skips.push(...r.states);
+    }
+    const mid = this.mid_block;
+    if (mid) x = run((h: C.Tensor, i: BlockInputs) => mid.forward(h, i), [x, inp]);
+    for (const block of this.up_blocks) {
+      const used = block.resnets.length;
+      const mine = skips.splice(skips.length - used, used);
+      const next = skips[skips.length - 1];
+      const size: [number, number] | undefined = block.upsamplers && next ? [next.shape[2]!, next.shape[3]!] : undefined;
+      x = run((h: C.Tensor, s: C.Tensor[], i: BlockInputs) => block.forward(h, s, i, size), [x, mine, inp]);
+    }
+    return this.conv_out.forward(C.silu(this.conv_norm_out.forward(x)));
+  });
 }

@@ -61,7 +61,7 @@ export class AsymmetricAutoencoderKL extends C.Module {
   /** Posterior of an NCHW image in [-1, 1]. The caller disposes it. */
   encode(image: C.Tensor): DiagonalGaussian {
     this.checkInput(image, this.config.inChannels, 'image', 'in_channels');
-    const moments = C.compiled('vae.encode', [image], () => C.tidy(() => this.quant_conv.forward(this.encoder.forward(image))));
+    const moments = this.encodeGraph(image);
     try {
       return new DiagonalGaussian(moments);
     } finally {
@@ -72,8 +72,12 @@ export class AsymmetricAutoencoderKL extends C.Module {
   /** NCHW image (roughly [-1, 1]) of an NCHW latent. */
   decode(latent: C.Tensor): C.Tensor {
     this.checkInput(latent, this.config.latentChannels, 'latent', 'latent_channels');
-    return C.compiled('vae.decode', [latent], () => C.tidy(() => this.decoder.forward(this.post_quant_conv.forward(latent))));
+    return this.decodeGraph(latent);
   }
+
+  /** One compiled graph each on graph backends (ort-*), cached per shape. */
+  private readonly encodeGraph = C.compile('vae.encode', (image: C.Tensor) => this.quant_conv.forward(this.encoder.forward(image)));
+  private readonly decodeGraph = C.compile('vae.decode', (latent: C.Tensor) => this.decoder.forward(this.post_quant_conv.forward(latent)));
 
   /** UNet space from raw latents: (z − latents_mean) / latents_std, per channel. */
   normalizeLatents(z: C.Tensor): C.Tensor {

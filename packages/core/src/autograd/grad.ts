@@ -1,10 +1,8 @@
 import { SdxsError } from '../errors.js';
-import { currentBackend, tidy } from '../engine.js';
-import { isLazyBackend } from '../graph/lazy-backend.js';
+import type { ComputeDType } from '../dtype.js';
+import { tidy } from '../engine.js';
 import { ones, zeros } from '../ops/create.js';
-import { add, mul } from '../ops/elementwise.js';
-import { sum } from '../ops/reduce.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { activeTape, backward, withTape } from './tape.js';
 import { flattenTensors, rebuildTensors, type TensorTree } from './tensor-tree.js';
 
@@ -114,16 +112,22 @@ export function checkpoint<A extends readonly TensorTree[], O extends TensorTree
 }
 
 /**
- * The inputs a checkpointed function is recomputed from. Eager backends: the inputs themselves. Graph
- * backends record forward and backward as one graph, where the recompute would be the same nodes on the
- * same values as the forward, and a compiler's common-subexpression pass merges them (every forward
- * intermediate then lives until the backward: no checkpointing). There each float input gets `+ 0·Σdy`:
- * the same values (x + 0 = x), but new graph values that also cannot be computed before the gradient
- * arrives, so the recompute runs late, block by block, as on eager backends.
+ * The inputs a checkpointed function is recomputed from: each one again, computed only once the gradient has
+ * arrived (`Backend.sequence`). Eager backends run ops in program order: there these are the inputs
+ * themselves. Graph backends record forward and backward as one graph, where the recompute would be the same
+ * nodes on the same values as the forward, and a compiler's common-subexpression pass merges them (every
+ * forward intermediate then lives until the backward: no checkpointing). Their `sequence` gives new graph
+ * values, bit for bit the inputs (a select between x and x, no arithmetic: an Inf or NaN in the gradient
+ * cannot reach them), that cannot be computed before the gradient arrives, so the recompute runs late, block
+ * by block, as on eager backends.
  */
 function recomputeInputs(inputs: readonly Tensor[], dys: readonly (Tensor | null)[]): readonly Tensor[] {
   const dy = dys.find((d) => d !== null);
-  if (!dy || !isLazyBackend(currentBackend())) return inputs;
-  const zero = mul(sum(dy), 0);
-  return inputs.map((x) => (x.dtype === 'float32' ? add(x, zero) : x));
+  const b = dy?.backend;
+  if (!dy || !b?.sequence) return inputs;
+  const float = [...new Set(inputs.filter((x) => x.backend === b && x.dtype === 'float32'))];
+  const input = (t: Tensor) => ({ handle: t.handle, shape: t.shape, dtype: t.dtype as ComputeDType });
+  const handles = b.sequence(float.map(input), input(dy));
+  const late = new Map(float.map((x, i) => [x, new Tensor(x.shape, x.dtype, b, handles[i])]));
+  return inputs.map((x) => late.get(x) ?? x);
 }

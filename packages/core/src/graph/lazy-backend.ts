@@ -1,4 +1,4 @@
-import type { Backend, ComputePrecision, KernelTable, OpAttrs, OpName } from '../backend.js';
+import type { Backend, ComputePrecision, KernelInput, KernelTable, OpAttrs, OpName, WeightKind } from '../backend.js';
 import { OP_NAMES } from '../backend.js';
 import type { ComputeDType } from '../dtype.js';
 import type { HostStorage } from '../io/host-storage.js';
@@ -24,16 +24,22 @@ export interface SegmentRunner {
   size?(): number;
 }
 
-/** A backend that records ops into a graph and compiles it when values are read (see graph/boundary.ts). */
+/**
+ * A backend that records ops into a graph and compiles it when values are read (see graph/boundary.ts). Its
+ * capabilities are those of every Backend (compiles, fromStorage, markWeight, realize, sequence), all
+ * implemented; `runner` and `realizeSync` are for the graph code and tests.
+ */
 export interface LazyBackend extends Backend<LazyValue> {
   readonly lazy: true;
+  readonly compiles: true;
   readonly runner: SegmentRunner;
   /** A float32 view of 16-bit host weights, kept 16-bit until the compiled graph casts them. */
-  fromStorage(host: HostStorage, shape: Shape, constant?: boolean): LazyValue;
-  /** Make a value a weight of every graph that uses it (baked in as an initializer, keyed by identity). */
-  markConstant(v: LazyValue): void;
+  fromStorage(host: HostStorage, shape: Shape, weight: WeightKind | null): LazyValue;
+  /** A constant weight becomes an initializer of every graph that uses it (keyed by identity); a changing one a graph input. */
+  markWeight(v: LazyValue, kind: WeightKind): void;
   realize(values: readonly LazyValue[]): Promise<void>;
   realizeSync(values: readonly LazyValue[]): void;
+  sequence(xs: readonly KernelInput<LazyValue>[], after: KernelInput<LazyValue>): LazyValue[];
 }
 
 export function isLazyBackend(b: unknown): b is LazyBackend {
@@ -109,6 +115,7 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
   return {
     name,
     lazy: true,
+    compiles: true,
     runner,
     software: opts.software,
     compute: opts.compute ?? 'float32',
@@ -117,13 +124,27 @@ export function createLazyBackend(name: string, runner: SegmentRunner, opts: { s
       if (data.length !== sizeOf(shape)) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}]`);
       return LazyValue.leaf(data.slice(), shape, dtype);
     },
-    fromStorage(host, shape, constant = true) {
+    fromStorage(host, shape, weight) {
       let v = storageViews.get(host);
-      if (!v) storageViews.set(host, (v = LazyValue.fromStorage(host, shape, constant)));
+      if (!v) storageViews.set(host, (v = LazyValue.fromStorage(host, shape, weight === 'constant')));
       return v;
     },
-    markConstant(v) {
-      v.constant = true;
+    markWeight(v, kind) {
+      v.constant = kind === 'constant';
+    },
+    sequence(xs, after) {
+      // where(c, x, x) with c read from one element of `after`: x in either branch, bit for bit (no
+      // arithmetic, so an Inf or NaN in `after` cannot leak), yet not computable before `after` is
+      const n = sizeOf(after.shape);
+      let cond: LazyValue;
+      if (n === 0) cond = LazyValue.leaf(new Float32Array([1]), [], 'float32');
+      else {
+        const flat = LazyValue.pendingOp('reshape', [after.handle], { shape: [n] }, [n], after.dtype);
+        const first = LazyValue.pendingOp('slice', [flat], { begin: [0], size: [1] }, [1], after.dtype);
+        const one = LazyValue.pendingOp('reshape', [first], { shape: [] }, [], after.dtype);
+        cond = LazyValue.pendingOp('binary', [one, one], { fn: 'eq' }, [], after.dtype);
+      }
+      return xs.map((x) => LazyValue.pendingOp('where', [cond, x.handle, x.handle], {}, x.shape, x.dtype));
     },
     async read(h) {
       await realize([h]);

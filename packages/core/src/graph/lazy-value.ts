@@ -5,6 +5,9 @@ import { inFullPrecision } from './full-precision.js';
 
 let nextValueId = 1;
 
+/** The id of the newest value: values made after this call have larger ids. */
+export const lastValueId = (): number => nextValueId - 1;
+
 /** Host data of a realised value or a leaf. */
 export type HostArray = Float32Array | Int32Array;
 

@@ -3,7 +3,6 @@ import { computeOf, currentBackend, ENGINE, fromData, storageTensor } from '../e
 import { isStorageDType } from '../dtype.js';
 import { asBits, HostStorage, readRange, readRangeSync } from '../io/host-storage.js';
 import { viewAsSafetensorsArray } from '../io/safetensors-dtype.js';
-import { isLazyBackend } from '../graph/lazy-backend.js';
 import { CheckpointError, MemoryLimitError, throwIfAborted } from '../errors.js';
 import { f8ToF32 } from '../io/float8.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16Checked, FLOAT16_MAX } from '../io/half.js';
@@ -40,10 +39,16 @@ export interface LoadWeightsOptions {
   fileBacked?: boolean;
 }
 
-/** float32, or the checkpoint's own precision on graph backends (ort-*), which cast 16-bit weights in the graph. */
+/** Whether the active backend takes 16-bit host weights as they are (`Backend.fromStorage`: the graph backends, ort-*). */
+const takesStorage = (): boolean => !!ENGINE.active?.fromStorage;
+
+/**
+ * float32, or the checkpoint's own precision on backends that take 16-bit weights as they are (graph backends,
+ * ort-*, which cast them in the graph).
+ */
 export function defaultWeightDType(): WeightDType {
   if (ENGINE.active && computeOf(ENGINE.active) === 'float16') return 'float16';
-  return ENGINE.active && isLazyBackend(ENGINE.active) ? 'source' : 'float32';
+  return takesStorage() ? 'source' : 'float32';
 }
 
 /**
@@ -171,8 +176,8 @@ export async function loadWeights(module: Module, files: SafetensorsFile | reado
   let bytes = 0;
   let loaded = 0;
   const policy = policyFor(opts.dtype ?? defaultWeightDType());
-  // graph backends read 16-bit weights from their files themselves (the host keeps no copy once a session has them)
-  const fileBacked = !!ENGINE.active && isLazyBackend(ENGINE.active) && opts.fileBacked !== false;
+  // backends that take 16-bit weights as they are read them from their files themselves (the host keeps no copy once a session has them)
+  const fileBacked = takesStorage() && opts.fileBacked !== false;
   const todo = entries.filter(([k]) => params.has(k));
   checkFits(todo.map(([, shape, f, key]) => [shape, f.info(key).dtype] as const), policy, where);
   for (const [k, , f, key] of todo) {

@@ -2,8 +2,8 @@ import type { DType } from '../dtype.js';
 import { isStorageDType } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
 import { castTo } from '../ops/create.js';
-import { isLazyBackend, releaseStorageWeight } from '../graph/lazy-backend.js';
-import type { LazyValue } from '../graph/lazy-value.js';
+import type { WeightKind } from '../backend.js';
+import { releaseStorageWeight } from '../graph/lazy-backend.js';
 import type { HostStorage } from '../io/host-storage.js';
 import type { Shape } from '../shape.js';
 import { fmtShape } from '../shape.js';
@@ -12,7 +12,8 @@ import type { Tensor } from '../tensor.js';
 /**
  * A named slot for a weight. Its `value` is set by loading (or by initialisation); it may hold a
  * float16/bfloat16 storage tensor, in which case `use()` casts it to float32 for compute (the cast
- * belongs to the caller's tidy scope).
+ * belongs to the caller's tidy scope). It is a constant (frozen) weight until `markChanging()` says its
+ * value will be replaced between runs (training, a fused adapter): the backend is told which (see WeightKind).
  */
 export class Parameter {
   readonly shape: readonly number[];
@@ -38,40 +39,38 @@ export class Parameter {
     return this.tensor?.dtype ?? null;
   }
 
-  /**
-   * Values set once (loaded weights) are baked into compiled graphs on graph backends; a parameter whose value
-   * is replaced again (training updates, fused adapters) feeds its graphs as an input instead, so the next
-   * values reuse the same compiled graph.
-   */
-  private sets = 0;
+  private kind: WeightKind = 'constant';
+
+  /** 'constant' (a frozen weight: compiled graphs bake it in) or 'changing' (fed to compiled graphs per run). */
+  get weightKind(): WeightKind {
+    return this.kind;
+  }
 
   /** A float32 tensor for compute. */
   use(): Tensor {
     const t = this.value;
-    return isStorageDType(t.dtype) ? castTo(t, 'float32', this.sets <= 1) : t;
+    return isStorageDType(t.dtype) ? castTo(t, 'float32', this.kind) : t;
   }
 
-  /** Replace the value (the old one is disposed unless it is the same tensor). */
+  /** Replace the value (the old one is disposed unless it is the same tensor); it is a weight of this parameter's kind. */
   set(t: Tensor): void {
     if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
       throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
     }
     if (this.tensor && this.tensor !== t) this.disposeValue();
     this.tensor = t;
-    this.sets++;
-    // on graph backends a loaded weight is baked into the compiled graphs that use it
-    if (isLazyBackend(t.backend) && this.sets === 1) t.backend.markConstant(t.handle as LazyValue);
+    t.backend?.markWeight?.(t.handle, this.kind);
   }
 
   /**
-   * Declare that the value will be replaced again (a parameter about to be trained): from now on compiled
-   * graphs take it as an input instead of baking it, so the first training step compiles the graph that
-   * every later step reuses (no second compile, no second copy of the graph's weights).
+   * Declare that the value will be replaced between runs (a parameter about to be trained, one an optimizer
+   * writes): from now on compiled graphs take it as an input instead of baking it, so the first training step
+   * compiles the graph that every later step reuses (no second compile, no second copy of the graph's weights).
    */
-  willChange(): void {
-    this.sets = Math.max(this.sets, 2);
+  markChanging(): void {
+    this.kind = 'changing';
     const t = this.tensor;
-    if (t && isLazyBackend(t.backend)) (t.handle as LazyValue).constant = false;
+    if (t) t.backend?.markWeight?.(t.handle, 'changing');
   }
 
   /** Dispose the value; graph backends drop the compiled sessions that hold it. */
@@ -87,8 +86,9 @@ export class Parameter {
       throw new CheckpointError(`shape ${fmtShape(t.shape)} does not match the parameter's ${fmtShape(this.shape)}`);
     }
     this.tensor = t;
-    // a replaced (fused) value feeds compiled graphs as an input: fusing again does not rebuild them
-    this.sets++;
+    // a swapped-in (fused) value feeds compiled graphs as an input: fusing again does not rebuild them. The
+    // value itself is not marked: a base weight swapped back in stays the constant it was loaded as.
+    this.kind = 'changing';
     return old;
   }
 

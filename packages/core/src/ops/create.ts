@@ -1,3 +1,4 @@
+import type { WeightKind } from '../backend.js';
 import type { ComputeDType, DType } from '../dtype.js';
 import { allocArray, isStorageDType } from '../dtype.js';
 import { currentBackend, fromData, backendInstance, runOp } from '../engine.js';
@@ -6,7 +7,6 @@ import { RandomGenerator } from '../random.js';
 import type { Shape } from '../shape.js';
 import { checkShape, fmtShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { isLazyBackend } from '../graph/lazy-backend.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../io/half.js';
 import type { HostStorage } from '../io/host-storage.js';
 
@@ -74,20 +74,21 @@ export function randomUniform(shape: Shape, opts: { seed?: number; generator?: R
  * Casting float32 to a storage dtype needs a read: use `toStorage`.
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return castTo(x, dtype, false);
+  return castTo(x, dtype, null);
 }
 
 /**
- * `cast`, where a 16-bit storage tensor going to float32 on a graph backend stays 16-bit and is cast inside
- * the compiled graph: baked into it when `weight` (a loaded parameter, keyed by identity), else fed per run.
+ * `cast`, where a 16-bit storage tensor going to float32 goes through the backend's `fromStorage` where it has
+ * one (graph backends keep it 16-bit and cast it inside the compiled graph: baked into it when `weight` is
+ * 'constant', a frozen parameter keyed by identity, else fed per run); other backends widen it on the host.
  */
-export function castTo(x: Tensor, dtype: DType, weight: boolean): Tensor {
+export function castTo(x: Tensor, dtype: DType, weight: WeightKind | null): Tensor {
   if (x.dtype === dtype) return runOp('reshape', [x], { shape: [...x.shape] }, x.shape, dtype as ComputeDType);
   if (isStorageDType(x.dtype)) {
     x.assertLive();
     const host = x.handle as HostStorage;
     const active = currentBackend();
-    if (dtype === 'float32' && isLazyBackend(active)) return new Tensor(x.shape, 'float32', active, active.fromStorage(host, x.shape, weight));
+    if (dtype === 'float32' && active.fromStorage) return new Tensor(x.shape, 'float32', active, active.fromStorage(host, x.shape, weight));
     const bits = host.bits;
     const f = x.dtype === 'float16' ? f16ToF32(bits) : bf16ToF32(bits);
     if (dtype === 'float32') return fromData(f, x.shape, 'float32');

@@ -106,52 +106,58 @@ export class Qwen35TextModel extends C.nn.LoraModule {
     const numLayers = cfg.numHiddenLayers;
     const stop = options.stopAtLayer ?? numLayers;
     if (!Number.isInteger(stop) || stop < 0 || stop > numLayers) throw new C.InputError(`stopAtLayer must be an integer in 0..${numLayers}, got ${stop}`);
-    const cache = options.cache;
+    const cache = options.cache ?? null;
     if (cache && stop !== numLayers) throw new C.InputError('stopAtLayer cannot be combined with a generation cache');
-    const output = options.outputHiddenStates ?? false;
-    // one compiled region on graph backends (ort-*); the cache's new state comes out of the same graph
-    return C.compiled('qwen', [inputIds ?? inputsEmbeds, attentionMask, cache?.tensors()], () => C.tidy(() => {
-      const ids = inputIds instanceof C.Tensor ? inputIds : inputsEmbeds;
-      const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
-      if (s === 0) throw new C.InputError('forward needs at least one token');
-      const past = cache?.pastLength ?? 0;
-      const total = past + s;
-      const { mask, allOnes } = maskTensor(attentionMask, b, total);
-      const cap = cache?.capacity ?? null;
-      if (cap !== null && total > cap) throw new C.InputError(`the cache holds ${cap} positions; ${total} were asked for`);
-      const padMask = allOnes ? null : mask;
-      // keys span the whole fixed-capacity buffer: padding and unwritten positions are masked
-      const keyMask = cap === null || padMask === null ? padMask : C.pad(padMask, [[0, 0], [0, cap - total]]);
-      const linearMask = padMask === null || s === 1 ? null : past > 0 ? C.sliceAxis(padMask, 1, past, total) : padMask;
-      const hasAttention = cfg.layerTypes.slice(0, stop).includes('full_attention');
-      const groups = cfg.numAttentionHeads / cfg.numKeyValueHeads;
-      const ctx: LayerContext = {
-        linearMask,
-        attentionBias: hasAttention ? (cap === null ? attentionBias(padMask, b, s, total, groups) : attentionBias(keyMask, b, s, cap, groups, past)) : null,
-        rope: options.positionIds ? mropeTables(options.positionIds, b, s, cfg.rotaryDim, cfg.ropeTheta, cfg.mropeSection) : ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
-        deltaRule: options.deltaRule ?? 'auto',
-        kvWrite: cap !== null && hasAttention ? keyValueWrite(past, s, cap) : null,
-      };
-      let h = inputsEmbeds ?? this.embed_tokens.forward(inputIds!);
-      const hidden: C.Tensor[] = output ? [h] : [];
-      for (let i = 0; i < stop; i++) {
-        const layer = this.layers.at(i);
-        const input = h;
-        const res = C.tidy(() => layer.forward(input, ctx, cache ? cache.layers[i] : undefined));
-        if (cache && res.state) cache.set(i, res.state);
-        if (!output && input !== inputsEmbeds) input.dispose();
-        h = res.out;
-        if (output) hidden.push(h);
-      }
-      if (cache) cache.pastLength = total;
-      if (stop === numLayers) {
-        const normed = this.norm.forward(h);
-        if (output) hidden[numLayers] = normed;
-        return { lastHiddenState: normed, hiddenStates: output ? hidden : null };
-      }
-      return { lastHiddenState: h, hiddenStates: output ? hidden : null };
-    }), () => cache?.tensors());
+    // one compiled region on graph backends (ort-*); the cache goes in as an argument: its state is an input, and what the forward writes into it comes out of the same graph
+    return this.graph(inputIds, inputsEmbeds, attentionMask, cache, options);
   }
+
+  /** The forward as one compiled graph on graph backends (ort-*), cached per shape; arguments checked by `run`. */
+  private readonly graph = C.compile('qwen', (inputIds: InputIds | null, inputsEmbeds: C.Tensor | null, attentionMask: AttentionMaskInput | null | undefined, cache: Qwen35Cache | null, options: TextForwardOptions): TextModelOutput => {
+    const cfg = this.config;
+    const numLayers = cfg.numHiddenLayers;
+    const stop = options.stopAtLayer ?? numLayers;
+    const output = options.outputHiddenStates ?? false;
+    const ids = inputIds instanceof C.Tensor ? inputIds : inputsEmbeds;
+    const [b, s] = ids ? (ids.shape as [number, number]) : [(inputIds as readonly number[][]).length, (inputIds as readonly number[][])[0]?.length ?? 0];
+    if (s === 0) throw new C.InputError('forward needs at least one token');
+    const past = cache?.pastLength ?? 0;
+    const total = past + s;
+    const { mask, allOnes } = maskTensor(attentionMask, b, total);
+    const cap = cache?.capacity ?? null;
+    if (cap !== null && total > cap) throw new C.InputError(`the cache holds ${cap} positions; ${total} were asked for`);
+    const padMask = allOnes ? null : mask;
+    // keys span the whole fixed-capacity buffer: padding and unwritten positions are masked
+    const keyMask = cap === null || padMask === null ? padMask : C.pad(padMask, [[0, 0], [0, cap - total]]);
+    const linearMask = padMask === null || s === 1 ? null : past > 0 ? C.sliceAxis(padMask, 1, past, total) : padMask;
+    const hasAttention = cfg.layerTypes.slice(0, stop).includes('full_attention');
+    const groups = cfg.numAttentionHeads / cfg.numKeyValueHeads;
+    const ctx: LayerContext = {
+      linearMask,
+      attentionBias: hasAttention ? (cap === null ? attentionBias(padMask, b, s, total, groups) : attentionBias(keyMask, b, s, cap, groups, past)) : null,
+      rope: options.positionIds ? mropeTables(options.positionIds, b, s, cfg.rotaryDim, cfg.ropeTheta, cfg.mropeSection) : ropeTables(past, s, cfg.rotaryDim, cfg.ropeTheta),
+      deltaRule: options.deltaRule ?? 'auto',
+      kvWrite: cap !== null && hasAttention ? keyValueWrite(past, s, cap) : null,
+    };
+    let h = inputsEmbeds ?? this.embed_tokens.forward(inputIds!);
+    const hidden: C.Tensor[] = output ? [h] : [];
+    for (let i = 0; i < stop; i++) {
+      const layer = this.layers.at(i);
+      const input = h;
+      const res = C.tidy(() => layer.forward(input, ctx, cache ? cache.layers[i] : undefined));
+      if (cache && res.state) cache.set(i, res.state);
+      if (!output && input !== inputsEmbeds) input.dispose();
+      h = res.out;
+      if (output) hidden.push(h);
+    }
+    if (cache) cache.pastLength = total;
+    if (stop === numLayers) {
+      const normed = this.norm.forward(h);
+      if (output) hidden[numLayers] = normed;
+      return { lastHiddenState: normed, hiddenStates: output ? hidden : null };
+    }
+    return { lastHiddenState: h, hiddenStates: output ? hidden : null };
+  });
 
   /** The reference's `hidden_states[-2]` (raw output of layer L-2), running only the layers it needs. */
   penultimateHiddenState(inputIds: InputIds, attentionMask?: AttentionMaskInput | null): C.Tensor {

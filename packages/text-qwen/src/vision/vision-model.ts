@@ -145,26 +145,29 @@ export class Qwen35VisionModel extends C.Module {
   }
 
   private run(pixelValues: C.Tensor, grids: GridThw[], total: number): VisionOutput {
-    const cfg = this.config;
     if (pixelValues.rank !== 2 || pixelValues.shape[0] !== total || pixelValues.shape[1] !== this.patchDim) {
       throw new C.ShapeError(`pixelValues ${JSON.stringify(pixelValues.shape)} must be [${total}, ${this.patchDim}] for imageGridThw ${JSON.stringify(grids)}`);
     }
-    return C.compiled('qwen-vision', [pixelValues], () => C.tidy(() => {
-      const taps = positionEmbeddingTaps(grids, cfg.numGridPerSide, cfg.spatialMergeSize);
-      const rope = visionRopeTables(grids, cfg.spatialMergeSize, cfg.headDim, cfg.ropeTheta);
-      const segments = attentionSegments(grids);
-      const x = pixelValues.dtype === 'float32' ? pixelValues : C.cast(pixelValues, 'float32');
-      const patches = this.patch_embed.forward(x);
-      // pos_embed rows at the 4 bilinear taps of each patch, weighted and summed: [N, 4, D] → [N, D]
-      const rows = this.pos_embed.forward(C.tensor(taps.indices, [total, 4], 'int32'));
-      const pos = C.sum(C.mul(rows, C.tensor(taps.weights, [total, 4, 1])), 1);
-      let h = C.add(patches, pos);
-      for (const block of this.blocks) {
-        const input = h;
-        h = block.forward(input, rope, segments);
-        input.dispose();
-      }
-      return { lastHiddenState: h, imageEmbeds: this.merger.forward(h) };
-    }));
+    return this.graph(pixelValues, grids, total);
   }
+
+  /** The vision tower as one compiled graph on graph backends (ort-*), cached per shape; arguments checked by `run`. */
+  private readonly graph = C.compile('qwen-vision', (pixelValues: C.Tensor, grids: GridThw[], total: number): VisionOutput => {
+    const cfg = this.config;
+    const taps = positionEmbeddingTaps(grids, cfg.numGridPerSide, cfg.spatialMergeSize);
+    const rope = visionRopeTables(grids, cfg.spatialMergeSize, cfg.headDim, cfg.ropeTheta);
+    const segments = attentionSegments(grids);
+    const x = pixelValues.dtype === 'float32' ? pixelValues : C.cast(pixelValues, 'float32');
+    const patches = this.patch_embed.forward(x);
+    // pos_embed rows at the 4 bilinear taps of each patch, weighted and summed: [N, 4, D] → [N, D]
+    const rows = this.pos_embed.forward(C.tensor(taps.indices, [total, 4], 'int32'));
+    const pos = C.sum(C.mul(rows, C.tensor(taps.weights, [total, 4, 1])), 1);
+    let h = C.add(patches, pos);
+    for (const block of this.blocks) {
+      const input = h;
+      h = block.forward(input, rope, segments);
+      input.dispose();
+    }
+    return { lastHiddenState: h, imageEmbeds: this.merger.forward(h) };
+  });
 }

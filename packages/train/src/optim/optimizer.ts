@@ -28,9 +28,10 @@ export async function readParameter(p: C.Parameter): Promise<Float32Array> {
   throw new C.DTypeError(`cannot train an ${t.dtype} parameter`);
 }
 
-/** Writes new float32 values into a parameter, keeping its storage dtype. */
+/** Writes new float32 values into a parameter, keeping its storage dtype; a parameter written this way is a changing one. */
 export function writeParameter(p: C.Parameter, w: Float32Array): void {
   const dt = p.value.dtype;
+  p.markChanging();
   if (dt === 'float16') p.set(C.fromData(C.f32ToF16(w), p.shape, 'float16'));
   else if (dt === 'bfloat16') p.set(C.fromData(C.f32ToBf16(w), p.shape, 'bfloat16'));
   else p.set(C.fromData(w, p.shape, 'float32'));

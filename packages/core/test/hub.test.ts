@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, HubError, InputError } from '../src/errors.js';
 import { hubDownload, type HubProgress } from '../src/hub/download.js';
-import { defaultHubCacheDir } from '../src/hub/env.js';
+import { defaultHubCacheDir } from '../src/env.js';
 import { hubSnapshot, resolveModelSource } from '../src/hub/snapshot.js';
 import { serializeSafetensors } from '../src/io/safetensors-write.js';
 import { sendFile, startRangeServer, type RangeServer } from './helpers/range-server.js';
@@ -135,7 +135,7 @@ afterAll(async () => {
 
 const savedEnv = { ...process.env };
 afterEach(() => {
-  for (const k of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'SDXS_CACHE', 'HF_HUB_CACHE', 'HF_HOME', 'HF_ENDPOINT']) {
+  for (const k of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_HUB_CACHE', 'HF_HOME', 'HF_ENDPOINT']) {
     if (savedEnv[k] === undefined) delete process.env[k];
     else process.env[k] = savedEnv[k];
   }
@@ -284,18 +284,17 @@ describe('hubDownload', () => {
     expect(progress[0]).toBe(partialSize);
   }, 10_000);
 
-  it('defaults the cache dir from SDXS_CACHE, HF_HUB_CACHE and HF_HOME', async () => {
-    delete process.env.SDXS_CACHE;
+  it('defaults the cache dir from HF_HUB_CACHE, else HF_HOME', async () => {
     delete process.env.HF_HUB_CACHE;
     process.env.HF_HOME = '/h';
     expect(await defaultHubCacheDir()).toBe(join('/h', 'hub'));
     process.env.HF_HUB_CACHE = '/c';
     expect(await defaultHubCacheDir()).toBe('/c');
-    process.env.SDXS_CACHE = '/s';
-    expect(await defaultHubCacheDir()).toBe('/s');
+    // an environment of its own (the CLI's) is read instead of the process's
+    expect(await defaultHubCacheDir({ HF_HOME: '/other' })).toBe(join('/other', 'hub'));
     process.env.HF_ENDPOINT = server.url;
-    process.env.SDXS_CACHE = freshCache();
-    expect(await hubDownload('acme/vae-tiny', 'vae/config.json')).toContain(process.env.SDXS_CACHE);
+    process.env.HF_HUB_CACHE = freshCache();
+    expect(await hubDownload('acme/vae-tiny', 'vae/config.json')).toContain(process.env.HF_HUB_CACHE);
   });
 });
 

@@ -12,9 +12,11 @@ import type { BinaryFn, OpAttrs, OpName, UnaryFn } from '../backend.js';
 import { UnsupportedOpError } from '../errors.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Segment } from '../graph/segment.js';
-import { type ElemType, type FloatType, halfWeightBits, opPrecision } from './precision.js';
+import { Builder, type FileWeight, toOnnx } from './builder.js';
+import { type ElemType, type FloatType, opPrecision } from './precision.js';
 import * as P from './proto.js';
-import { f32ToF16 } from '../io/half.js';
+
+export type { FileWeight } from './builder.js';
 
 export interface LoweredModel {
   bytes: Uint8Array;
@@ -68,135 +70,6 @@ export interface LowerOptions {
   inlineWeights?: boolean;
 }
 
-/** Where a weight's bytes lie, for ONNX external data. */
-export interface FileWeight {
-  readonly location: string;
-  readonly offset: number;
-  readonly length: number;
-}
-
-const F32 = 'float32' as const;
-const INLINE_LIMIT = 64;
-
-const toOnnx = (d: 'float32' | 'int32'): P.OnnxDType => d;
-/** ONNX's double, the type integer math goes through where ONNX has no int32 kernel */
-const DOUBLE = 11;
-
-class Builder {
-  readonly nodes: P.Msg[] = [];
-  readonly initializers: P.Msg[] = [];
-  readonly externalData: { path: string; data: Uint8Array }[] = [];
-  /** op type, inputs and output of each node, in order (for graph-level facts such as sharedWeights) */
-  readonly edges: { op: string; inputs: readonly string[]; output: string }[] = [];
-  private n = 0;
-  private readonly consts = new Map<string, string>();
-  private readonly casts = new Map<string, string>();
-  /** the float type of the op being lowered: float32 constants and casts are written in it */
-  ft: FloatType = 'float32';
-  /** convolutions lowered from the input of the upsample they read (see subpixelConvs) */
-  subpixel = new Set<LazyValue>();
-
-  /** `d` as written into the graph: float32 means the current float type. */
-  elem(d: 'float32' | 'int32'): P.OnnxDType {
-    return d === 'float32' ? this.ft : d;
-  }
-
-  /** `name` (of element type `from`) as `to`: a Cast, shared within the graph, or the name itself. */
-  castTo(name: string, from: ElemType, to: ElemType): string {
-    if (from === to || !name) return name;
-    const k = `${name}>${to}`;
-    let c = this.casts.get(k);
-    if (!c) this.casts.set(k, (c = this.op('Cast', [name], { to: P.ONNX_DTYPE[to] })));
-    return c;
-  }
-
-  fresh(hint = 't'): string {
-    return `${hint}_${this.n++}`;
-  }
-
-  op(op: string, inputs: readonly string[], attrs?: Record<string, P.AttrValue>, domain?: string, out?: string): string {
-    const o = out ?? this.fresh(op);
-    this.nodes.push(P.node({ op, inputs, outputs: [o], attrs, domain }));
-    this.edges.push({ op, inputs, output: o });
-    return o;
-  }
-
-  /** A float32 scalar whatever the current float type. */
-  fill32(value: number): string {
-    const saved = this.ft;
-    this.ft = 'float32';
-    try {
-      return this.fill('float32', [], value);
-    } finally {
-      this.ft = saved;
-    }
-  }
-
-  /** A small int64 constant (shapes, axes, pads), shared within the graph. */
-  i64(values: readonly number[], scalar = false): string {
-    const k = `i64${scalar ? 's' : ''}:${values.join(',')}`;
-    let name = this.consts.get(k);
-    if (name) return name;
-    name = this.fresh('c');
-    const raw = new Uint8Array(values.length * 8);
-    const dv = new DataView(raw.buffer);
-    values.forEach((v, i) => dv.setBigInt64(i * 8, BigInt(v), true));
-    this.initializers.push(P.tensorRaw(name, 'int64', scalar ? [] : [values.length], raw));
-    this.consts.set(k, name);
-    return name;
-  }
-
-  /** A float (in the current float type) or int32 constant tensor filled with one value. */
-  fill(d: 'float32' | 'int32', shape: readonly number[], value: number): string {
-    const dtype = this.elem(d);
-    const k = `${dtype}:${shape.join(',')}:${value}`;
-    let name = this.consts.get(k);
-    if (name) return name;
-    name = this.fresh('c');
-    const size = shape.reduce((a, b) => a * b, 1);
-    const arr = dtype === 'float32' ? new Float32Array(size).fill(value) : dtype === 'float16' ? f32ToF16(new Float32Array(size).fill(value)) : new Int32Array(size).fill(value);
-    this.initializers.push(P.tensorRaw(name, dtype, shape, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength)));
-    this.consts.set(k, name);
-    return name;
-  }
-
-  /** A weight as an initializer; returns its name and element type in the graph. */
-  weight(name: string, v: LazyValue, index: number, compute: FloatType, file?: FileWeight): { name: string; type: ElemType } {
-    if (file && v.storage && (compute === 'float32' || v.storage.dtype === 'float16')) {
-      // the session reads the bytes from the weights file itself; nothing of it passes through the host
-      const stored = compute === 'float32' ? `${name}_${v.storage.dtype}` : name;
-      this.initializers.push(P.tensorExternal(stored, v.storage.dtype, v.shape, file.location, file.offset, file.length));
-      if (compute === 'float32') this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
-      return { name, type: compute === 'float32' ? v.dtype : 'float16' };
-    }
-    if (compute === 'float16' && v.dtype === 'float32') {
-      // float16 graphs hold every float weight in float16 (bfloat16 and float32 ones converted once, on the host)
-      const bits = halfWeightBits(v);
-      this.initializer(name, 'float16', v.shape, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), index);
-      return { name, type: 'float16' };
-    }
-    const src = v.storage ? v.storage.bits : v.data!;
-    const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
-    const dtype: P.OnnxDType = v.storage ? v.storage.dtype : toOnnx(v.dtype);
-    const stored = v.storage ? `${name}_${v.storage.dtype}` : name;
-    this.initializer(stored, dtype, v.shape, bytes, index);
-    if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
-    return { name, type: v.dtype };
-  }
-
-  /** every initializer inline in the protobuf (see LowerOptions.inlineWeights) */
-  inline = false;
-
-  private initializer(stored: string, dtype: P.OnnxDType, shape: readonly number[], bytes: Uint8Array, index: number): void {
-    if (bytes.byteLength <= INLINE_LIMIT || this.inline) this.initializers.push(P.tensorRaw(stored, dtype, shape, bytes.slice()));
-    else {
-      const path = `w${index}`;
-      this.externalData.push({ path, data: bytes });
-      this.initializers.push(P.tensorExternal(stored, dtype, shape, path, 0, bytes.byteLength));
-    }
-  }
-}
-
 const UNARY_OPS: Partial<Record<UnaryFn, string>> = {
   neg: 'Neg', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', abs: 'Abs', sigmoid: 'Sigmoid', tanh: 'Tanh', sin: 'Sin', cos: 'Cos',
   reciprocal: 'Reciprocal', relu: 'Relu', floor: 'Floor', sign: 'Sign', erf: 'Erf',
@@ -210,7 +83,7 @@ const BINARY_OPS: Record<Exclude<BinaryFn, 'ne'>, string> = {
 
 function unary(b: Builder, fn: UnaryFn, x: string, out: string, dtype: 'float32' | 'int32'): void {
   if (dtype === 'int32' && !INT_UNARY.has(fn)) {
-    const xf = b.op('Cast', [x], { to: DOUBLE });
+    const xf = b.op('Cast', [x], { to: P.ONNX_DTYPE.double });
     const yf = unaryFloat(b, fn, xf);
     b.op('Cast', [yf], { to: P.ONNX_DTYPE.int32 }, undefined, out);
     return;
@@ -362,198 +235,191 @@ function sharesWeights(b: Builder, weights: readonly string[]): boolean {
   return false;
 }
 
+/** How one op of the closed op set is written in ONNX: a lowering for every op, or the table does not type-check. */
+type Lowering<K extends OpName> = (b: Builder, v: LazyValue, ins: string[], out: string, a: OpAttrs[K], opts: LowerOptions) => void;
+
+const shapeOf = (v: LazyValue, i: number): readonly number[] => v.inputs[i]!.shape;
+
+const LOWERINGS: { readonly [K in OpName]: Lowering<K> } = {
+  unary: (b, v, ins, out, a, opts) => {
+    unary(b, a.fn, ins[0]!, out, v.dtype);
+  },
+  binary: (b, v, ins, out, a, opts) => {
+    const fn = a.fn;
+    if (fn === 'ne') {
+      b.op('Cast', [b.op('Not', [b.op('Equal', ins)])], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
+      return;
+    }
+    const onnx = BINARY_OPS[fn];
+    if (['eq', 'lt', 'le', 'gt', 'ge'].includes(fn)) {
+      b.op('Cast', [b.op(onnx, ins)], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
+      return;
+    }
+    if (fn === 'pow' && v.dtype === 'int32') {
+      const f = b.op('Pow', [b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE.double }), b.op('Cast', [ins[1]!], { to: P.ONNX_DTYPE.double })]);
+      b.op('Cast', [f], { to: P.ONNX_DTYPE.int32 }, undefined, out);
+      return;
+    }
+    b.op(onnx, ins, undefined, undefined, out);
+  },
+  where: (b, v, ins, out, a, opts) => {
+    const cond = b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE.bool });
+    b.op('Where', [cond, ins[1]!, ins[2]!], undefined, undefined, out);
+  },
+  reduce: (b, v, ins, out, a, opts) => {
+    const { fn, axes } = a;
+    const onnx = { sum: 'ReduceSum', mean: 'ReduceMean', max: 'ReduceMax', min: 'ReduceMin' }[fn];
+    if (axes.length === 0) {
+      b.op('Identity', [ins[0]!], undefined, undefined, out);
+      return;
+    }
+    const x = v.inputs[0]!;
+    if (axes.some((ax) => x.shape[ax] === 0)) {
+      // a reduction over nothing is its identity (the mean NaN), as on the cpu backend; some providers reject empty inputs
+      const identity = { sum: 0, mean: NaN, max: -Infinity, min: Infinity }[fn];
+      b.op('Identity', [b.fill(v.dtype, [...v.shape], identity)], undefined, undefined, out);
+      return;
+    }
+    if (fn === 'mean' && x.dtype === 'int32') {
+      const s = b.op('ReduceMean', [b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE.double }), b.i64(axes)], { keepdims: 1 });
+      b.op('Cast', [s], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
+      return;
+    }
+    b.op(onnx, [ins[0]!, b.i64(axes)], { keepdims: 1 }, undefined, out);
+  },
+  cumsum: (b, v, ins, out, a, opts) => {
+    const { axis, exclusive, reverse } = a;
+    b.op('CumSum', [ins[0]!, b.i64([axis], true)], { exclusive: exclusive ? 1 : 0, reverse: reverse ? 1 : 0 }, undefined, out);
+  },
+  softmax: (b, v, ins, out, a, opts) => {
+    b.op('Softmax', [ins[0]!], { axis: -1 }, undefined, out);
+  },
+  matmul: (b, v, ins, out, a, opts) => {
+    const { transposeA, transposeB } = a;
+    if ((transposeA || transposeB) && opts.transposedMatMul) {
+      // com.microsoft.FusedMatMul reads the transposed operand in place: no transposed copy of a weight
+      b.op('FusedMatMul', [ins[0]!, ins[1]!], { transA: transposeA ? 1 : 0, transB: transposeB ? 1 : 0, alpha: { float: 1 } }, 'com.microsoft', out);
+      return;
+    }
+    const t = (x: string, rank: number): string => {
+      const perm = [...Array(rank).keys()];
+      [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
+      return b.op('Transpose', [x], { perm });
+    };
+    const x = transposeA ? t(ins[0]!, shapeOf(v, 0).length) : ins[0]!;
+    const y = transposeB ? t(ins[1]!, shapeOf(v, 1).length) : ins[1]!;
+    b.op('MatMul', [x, y], undefined, undefined, out);
+  },
+  conv2d: (b, v, ins, out, a, opts) => {
+    if (b.subpixel.has(v)) {
+      lowerSubpixelConv(b, ins, out);
+      return;
+    }
+    const { stride, padding, dilation, groups } = a;
+    const [top, bottom, left, right] = padding;
+    const w = shapeOf(v, 1);
+    const cin = [ins[0]!, ins[1]!];
+    if (ins[2]) cin.push(ins[2]);
+    b.op('Conv', cin, { strides: [...stride], pads: [top, left, bottom, right], dilations: [...dilation], group: groups, kernel_shape: [w[2]!, w[3]!] }, undefined, out);
+  },
+  groupNorm: (b, v, ins, out, a, opts) => {
+    const { groups, eps } = a;
+    const shape = shapeOf(v, 0);
+    const [n, c] = [shape[0]!, shape[1]!];
+    if (opts.groupNormReductions) {
+      lowerGroupNormReductions(b, ins, shape, groups, eps, out);
+      return;
+    }
+    // InstanceNormalization over [N, G, rest] is ONNX Runtime's fast path (GroupNormalization decomposes)
+    const r = b.op('Reshape', [ins[0]!, b.i64([n, groups, -1])]);
+    const normed = b.op('InstanceNormalization', [r, b.fill('float32', [groups], 1), b.fill('float32', [groups], 0)], { epsilon: { float: eps } });
+    const hasAffine = ins[1] || ins[2];
+    const back = b.op('Reshape', [normed, b.i64([...shape])], undefined, undefined, hasAffine ? undefined : out);
+    if (!hasAffine) return;
+    const bshape = [c, ...shape.slice(2).map(() => 1)];
+    let y = back;
+    if (ins[1]) y = b.op('Mul', [y, b.op('Reshape', [ins[1], b.i64(bshape)])], undefined, undefined, ins[2] ? undefined : out);
+    if (ins[2]) b.op('Add', [y, b.op('Reshape', [ins[2], b.i64(bshape)])], undefined, undefined, out);
+  },
+  layerNorm: (b, v, ins, out, a, opts) => {
+    const { eps } = a;
+    const d = shapeOf(v, 0)[shapeOf(v, 0).length - 1]!;
+    const scale = ins[1] || b.fill('float32', [d], 1);
+    const li = [ins[0]!, scale];
+    if (ins[2]) li.push(ins[2]);
+    b.op('LayerNormalization', li, { axis: -1, epsilon: { float: eps } }, undefined, out);
+  },
+  rmsNorm: (b, v, ins, out, a, opts) => {
+    const { eps, unitOffset } = a;
+    const d = shapeOf(v, 0)[shapeOf(v, 0).length - 1]!;
+    let scale = ins[1] || b.fill('float32', [d], 1);
+    if (ins[1] && unitOffset) scale = b.op('Add', [ins[1], b.fill('float32', [], 1)]);
+    if (opts.portable) {
+      // x / sqrt(mean(x²) + eps) · scale in standard ops
+      const ms = b.op('ReduceMean', [b.op('Mul', [ins[0]!, ins[0]!]), b.i64([-1])], { keepdims: 1 });
+      const normed = b.op('Div', [ins[0]!, b.op('Sqrt', [b.op('Add', [ms, b.fill('float32', [], eps)])])]);
+      b.op('Mul', [normed, scale], undefined, undefined, out);
+      return;
+    }
+    // SimplifiedLayerNormalization is an ONNX Runtime extension that ONNX Runtime registers in the default
+    // ONNX domain (not com.microsoft), so it is written there for our own sessions; onnx.checker rejects it,
+    // which is why graphs that leave the project (portable) use the decomposition above
+    b.op('SimplifiedLayerNormalization', [ins[0]!, scale], { axis: -1, epsilon: { float: eps } }, undefined, out);
+  },
+  attention: (b, v, ins, out, a, opts) => {
+    lowerAttention(b, v, ins, out, a, opts);
+  },
+  upsampleNearest: (b, v, ins, out, a, opts) => {
+    const { size } = a;
+    const s = shapeOf(v, 0);
+    const sizes = [...s.slice(0, -2), size[0], size[1]];
+    b.op('Resize', [ins[0]!, '', '', b.i64(sizes)], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, undefined, out);
+  },
+  pad: (b, v, ins, out, a, opts) => {
+    const { pads, mode, value } = a;
+    const flat = [...pads.map((p) => p[0]), ...pads.map((p) => p[1])];
+    const pi = [ins[0]!, b.i64(flat)];
+    if (mode === 'constant') pi.push(b.fill(v.dtype, [], value));
+    b.op('Pad', pi, { mode }, undefined, out);
+  },
+  concat: (b, v, ins, out, a, opts) => {
+    b.op('Concat', ins, { axis: a.axis }, undefined, out);
+  },
+  slice: (b, v, ins, out, a, opts) => {
+    const { begin, size } = a;
+    const axes = begin.map((_, i) => i);
+    b.op('Slice', [ins[0]!, b.i64(begin), b.i64(begin.map((s, i) => s + size[i]!)), b.i64(axes)], undefined, undefined, out);
+  },
+  gather: (b, v, ins, out, a, opts) => {
+    b.op('Gather', ins, { axis: a.axis }, undefined, out);
+  },
+  transpose: (b, v, ins, out, a, opts) => {
+    b.op('Transpose', [ins[0]!], { perm: a.perm }, undefined, out);
+  },
+  reshape: (b, v, ins, out, a, opts) => {
+    if (v.inputs[0]!.dtype !== v.dtype) {
+      b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
+      return;
+    }
+    b.op('Reshape', [ins[0]!, b.i64([...v.shape])], { allowzero: 1 }, undefined, out);
+  },
+  cast: (b, v, ins, out, a, opts) => {
+    b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem(a.dtype)] }, undefined, out);
+  },
+};
+
 function lowerOp(b: Builder, v: LazyValue, ins: string[], out: string, opts: LowerOptions): void {
   const op = v.op as OpName;
-  const a = v.attrs as OpAttrs[OpName];
-  const inShape = (i: number): readonly number[] => v.inputs[i]!.shape;
   const size = (sh: readonly number[]): number => sh.reduce((p, d) => p * d, 1);
   // Empty results and empty contractions are constants (some providers reject empty tensors; WebGPU's crashes).
-  const emptyK = op === 'matmul' && size(inShape(0)) === 0 && size(v.shape) > 0;
+  const emptyK = op === 'matmul' && size(shapeOf(v, 0)) === 0 && size(v.shape) > 0;
   if (size(v.shape) === 0 || emptyK) {
     b.op('Identity', [b.fill(v.dtype, [...v.shape], 0)], undefined, undefined, out);
     return;
   }
-  switch (op) {
-    case 'unary':
-      unary(b, (a as OpAttrs['unary']).fn, ins[0]!, out, v.dtype);
-      return;
-    case 'binary': {
-      const fn = (a as OpAttrs['binary']).fn;
-      if (fn === 'ne') {
-        b.op('Cast', [b.op('Not', [b.op('Equal', ins)])], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
-        return;
-      }
-      const onnx = BINARY_OPS[fn];
-      if (['eq', 'lt', 'le', 'gt', 'ge'].includes(fn)) {
-        b.op('Cast', [b.op(onnx, ins)], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
-        return;
-      }
-      if (fn === 'pow' && v.dtype === 'int32') {
-        const f = b.op('Pow', [b.op('Cast', [ins[0]!], { to: DOUBLE }), b.op('Cast', [ins[1]!], { to: DOUBLE })]);
-        b.op('Cast', [f], { to: P.ONNX_DTYPE.int32 }, undefined, out);
-        return;
-      }
-      b.op(onnx, ins, undefined, undefined, out);
-      return;
-    }
-    case 'where': {
-      const cond = b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE.bool });
-      b.op('Where', [cond, ins[1]!, ins[2]!], undefined, undefined, out);
-      return;
-    }
-    case 'reduce': {
-      const { fn, axes } = a as OpAttrs['reduce'];
-      const onnx = { sum: 'ReduceSum', mean: 'ReduceMean', max: 'ReduceMax', min: 'ReduceMin' }[fn];
-      if (axes.length === 0) {
-        b.op('Identity', [ins[0]!], undefined, undefined, out);
-        return;
-      }
-      const x = v.inputs[0]!;
-      if (axes.some((ax) => x.shape[ax] === 0)) {
-        // a reduction over nothing is its identity (the mean NaN), as on the cpu backend; some providers reject empty inputs
-        const identity = { sum: 0, mean: NaN, max: -Infinity, min: Infinity }[fn];
-        b.op('Identity', [b.fill(v.dtype, [...v.shape], identity)], undefined, undefined, out);
-        return;
-      }
-      if (fn === 'mean' && x.dtype === 'int32') {
-        const s = b.op('ReduceMean', [b.op('Cast', [ins[0]!], { to: DOUBLE }), b.i64(axes)], { keepdims: 1 });
-        b.op('Cast', [s], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
-        return;
-      }
-      b.op(onnx, [ins[0]!, b.i64(axes)], { keepdims: 1 }, undefined, out);
-      return;
-    }
-    case 'cumsum': {
-      const { axis, exclusive, reverse } = a as OpAttrs['cumsum'];
-      b.op('CumSum', [ins[0]!, b.i64([axis], true)], { exclusive: exclusive ? 1 : 0, reverse: reverse ? 1 : 0 }, undefined, out);
-      return;
-    }
-    case 'softmax':
-      b.op('Softmax', [ins[0]!], { axis: -1 }, undefined, out);
-      return;
-    case 'matmul': {
-      const { transposeA, transposeB } = a as OpAttrs['matmul'];
-      if ((transposeA || transposeB) && opts.transposedMatMul) {
-        // com.microsoft.FusedMatMul reads the transposed operand in place: no transposed copy of a weight
-        b.op('FusedMatMul', [ins[0]!, ins[1]!], { transA: transposeA ? 1 : 0, transB: transposeB ? 1 : 0, alpha: { float: 1 } }, 'com.microsoft', out);
-        return;
-      }
-      const t = (x: string, rank: number): string => {
-        const perm = [...Array(rank).keys()];
-        [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
-        return b.op('Transpose', [x], { perm });
-      };
-      const x = transposeA ? t(ins[0]!, inShape(0).length) : ins[0]!;
-      const y = transposeB ? t(ins[1]!, inShape(1).length) : ins[1]!;
-      b.op('MatMul', [x, y], undefined, undefined, out);
-      return;
-    }
-    case 'conv2d': {
-      if (b.subpixel.has(v)) {
-        lowerSubpixelConv(b, ins, out);
-        return;
-      }
-      const { stride, padding, dilation, groups } = a as OpAttrs['conv2d'];
-      const [top, bottom, left, right] = padding;
-      const w = inShape(1);
-      const cin = [ins[0]!, ins[1]!];
-      if (ins[2]) cin.push(ins[2]);
-      b.op('Conv', cin, { strides: [...stride], pads: [top, left, bottom, right], dilations: [...dilation], group: groups, kernel_shape: [w[2]!, w[3]!] }, undefined, out);
-      return;
-    }
-    case 'groupNorm': {
-      const { groups, eps } = a as OpAttrs['groupNorm'];
-      const shape = inShape(0);
-      const [n, c] = [shape[0]!, shape[1]!];
-      if (opts.groupNormReductions) {
-        lowerGroupNormReductions(b, ins, shape, groups, eps, out);
-        return;
-      }
-      // InstanceNormalization over [N, G, rest] is ONNX Runtime's fast path (GroupNormalization decomposes)
-      const r = b.op('Reshape', [ins[0]!, b.i64([n, groups, -1])]);
-      const normed = b.op('InstanceNormalization', [r, b.fill('float32', [groups], 1), b.fill('float32', [groups], 0)], { epsilon: { float: eps } });
-      const hasAffine = ins[1] || ins[2];
-      const back = b.op('Reshape', [normed, b.i64([...shape])], undefined, undefined, hasAffine ? undefined : out);
-      if (!hasAffine) return;
-      const bshape = [c, ...shape.slice(2).map(() => 1)];
-      let y = back;
-      if (ins[1]) y = b.op('Mul', [y, b.op('Reshape', [ins[1], b.i64(bshape)])], undefined, undefined, ins[2] ? undefined : out);
-      if (ins[2]) b.op('Add', [y, b.op('Reshape', [ins[2], b.i64(bshape)])], undefined, undefined, out);
-      return;
-    }
-    case 'layerNorm': {
-      const { eps } = a as OpAttrs['layerNorm'];
-      const d = inShape(0)[inShape(0).length - 1]!;
-      const scale = ins[1] || b.fill('float32', [d], 1);
-      const li = [ins[0]!, scale];
-      if (ins[2]) li.push(ins[2]);
-      b.op('LayerNormalization', li, { axis: -1, epsilon: { float: eps } }, undefined, out);
-      return;
-    }
-    case 'rmsNorm': {
-      const { eps, unitOffset } = a as OpAttrs['rmsNorm'];
-      const d = inShape(0)[inShape(0).length - 1]!;
-      let scale = ins[1] || b.fill('float32', [d], 1);
-      if (ins[1] && unitOffset) scale = b.op('Add', [ins[1], b.fill('float32', [], 1)]);
-      if (opts.portable) {
-        // x / sqrt(mean(x²) + eps) · scale in standard ops
-        const ms = b.op('ReduceMean', [b.op('Mul', [ins[0]!, ins[0]!]), b.i64([-1])], { keepdims: 1 });
-        const normed = b.op('Div', [ins[0]!, b.op('Sqrt', [b.op('Add', [ms, b.fill('float32', [], eps)])])]);
-        b.op('Mul', [normed, scale], undefined, undefined, out);
-        return;
-      }
-      // SimplifiedLayerNormalization is an ONNX Runtime extension that ONNX Runtime registers in the default
-      // ONNX domain (not com.microsoft), so it is written there for our own sessions; onnx.checker rejects it,
-      // which is why graphs that leave the project (portable) use the decomposition above
-      b.op('SimplifiedLayerNormalization', [ins[0]!, scale], { axis: -1, epsilon: { float: eps } }, undefined, out);
-      return;
-    }
-    case 'attention':
-      lowerAttention(b, v, ins, out, a as OpAttrs['attention'], opts);
-      return;
-    case 'upsampleNearest': {
-      const { size } = a as OpAttrs['upsampleNearest'];
-      const s = inShape(0);
-      const sizes = [...s.slice(0, -2), size[0], size[1]];
-      b.op('Resize', [ins[0]!, '', '', b.i64(sizes)], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, undefined, out);
-      return;
-    }
-    case 'pad': {
-      const { pads, mode, value } = a as OpAttrs['pad'];
-      const flat = [...pads.map((p) => p[0]), ...pads.map((p) => p[1])];
-      const pi = [ins[0]!, b.i64(flat)];
-      if (mode === 'constant') pi.push(b.fill(v.dtype, [], value));
-      b.op('Pad', pi, { mode }, undefined, out);
-      return;
-    }
-    case 'concat':
-      b.op('Concat', ins, { axis: (a as OpAttrs['concat']).axis }, undefined, out);
-      return;
-    case 'slice': {
-      const { begin, size } = a as OpAttrs['slice'];
-      const axes = begin.map((_, i) => i);
-      b.op('Slice', [ins[0]!, b.i64(begin), b.i64(begin.map((s, i) => s + size[i]!)), b.i64(axes)], undefined, undefined, out);
-      return;
-    }
-    case 'gather':
-      b.op('Gather', ins, { axis: (a as OpAttrs['gather']).axis }, undefined, out);
-      return;
-    case 'transpose':
-      b.op('Transpose', [ins[0]!], { perm: (a as OpAttrs['transpose']).perm }, undefined, out);
-      return;
-    case 'reshape':
-      if (v.inputs[0]!.dtype !== v.dtype) {
-        b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem(v.dtype)] }, undefined, out);
-        return;
-      }
-      b.op('Reshape', [ins[0]!, b.i64([...v.shape])], { allowzero: 1 }, undefined, out);
-      return;
-    case 'cast':
-      b.op('Cast', [ins[0]!], { to: P.ONNX_DTYPE[b.elem((a as OpAttrs['cast']).dtype)] }, undefined, out);
-      return;
-    default:
-      throw new UnsupportedOpError('onnx', String(op));
-  }
+  const lowering = LOWERINGS[op] as Lowering<OpName> | undefined;
+  if (!lowering) throw new UnsupportedOpError('onnx', String(op));
+  lowering(b, v, ins, out, v.attrs as OpAttrs[OpName], opts);
 }
 
 /**
@@ -573,7 +439,7 @@ function lowerAttention(b: Builder, v: LazyValue, ins: string[], out: string, a:
     const m = new Float32Array(Sq * Sk);
     for (let i = 0; i < Sq; i++) for (let j = 0; j < Sk; j++) if (j > i + (Sk - Sq)) m[i * Sk + j] = -Infinity;
     const name = b.fresh('causal');
-    b.initializers.push(P.tensorRaw(name, F32, [1, 1, Sq, Sk], new Uint8Array(m.buffer)));
+    b.initializers.push(P.tensorRaw(name, 'float32', [1, 1, Sq, Sk], new Uint8Array(m.buffer)));
     bias = name;
   }
   // the mask (and the causal bias) is float32 in both graph types (precision.ts)

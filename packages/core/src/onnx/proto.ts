@@ -5,7 +5,7 @@
  */
 
 /** ONNX TensorProto.DataType values used here. */
-export const ONNX_DTYPE = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, bfloat16: 16 } as const;
+export const ONNX_DTYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, double: 11, bfloat16: 16 } as const;
 export type OnnxDType = keyof typeof ONNX_DTYPE;
 
 const textEncoder = new TextEncoder();

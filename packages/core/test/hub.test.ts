@@ -38,13 +38,13 @@ async function handler(req: IncomingMessage, res: ServerResponse): Promise<boole
     return true;
   }
   const cdnMatch = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
-  if (cdnMatch && cdn.has(cdnMatch[1])) {
-    sendFile(req, res, { body: cdn.get(cdnMatch[1])!, headers: { etag: '"cdn-etag"' } });
+  if (cdnMatch && cdn.has(cdnMatch[1]!)) {
+    sendFile(req, res, { body: cdn.get(cdnMatch[1]!)!, headers: { etag: '"cdn-etag"' } });
     return true;
   }
   const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (!m) return false;
-  const [, repo, rev, file] = m.map(decodeURIComponent);
+  const [, repo, rev, file] = m.map(decodeURIComponent) as [string, string, string, string];
   const files = repos.get(repo);
   if (repo === 'acme/private') {
     const auth = req.headers.authorization;
@@ -170,7 +170,7 @@ describe('hubDownload', () => {
     expect((await readFile(join(repoDir, 'refs', 'main'), 'utf8')).trim()).toBe(COMMIT);
     expect(await readdir(join(repoDir, 'blobs'))).toEqual([sha256(vaeWeights)]);
     expect(progress.at(-1)).toEqual({ file: 'vae/diffusion_pytorch_model.safetensors', loaded: vaeWeights.length, total: vaeWeights.length });
-    for (let i = 1; i < progress.length; i++) expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.loaded).toBeGreaterThanOrEqual(progress[i - 1]!.loaded);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'HEAD /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',
       'GET /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',

@@ -13,22 +13,22 @@ export interface SelectBackendOptions {
 }
 
 /** The help line of --compute. */
-export const COMPUTE_HELP = 'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32';
+export const COMPUTE_HELP = 'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32, int8 (ort-cpu: int8 products, about 1-2% error)';
 
-const COMPUTE_NAMES: Record<string, C.ComputePrecision | 'auto'> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32' };
+const COMPUTE_NAMES: Record<string, C.ComputePrecision | 'auto'> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32', int8: 'int8' };
 
 /** --compute (else SDXS_COMPUTE, read by core's env) as core's compute option; anything else is a usage error. */
 export function parseCompute(command: string, value: string | undefined, env: C.EnvSource): C.ComputePrecision | 'auto' {
   if (value === undefined) return C.envCompute(env) ?? 'auto';
   const c = Object.prototype.hasOwnProperty.call(COMPUTE_NAMES, value) ? COMPUTE_NAMES[value] : undefined;
-  if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16 or f32 (got '${value}')`);
+  if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16, f32 or int8 (got '${value}')`);
   return c;
 }
 
 /** A --compute that must name a precision (no 'auto': nothing is running to choose from), default f32. */
 export function parsePrecision(command: string, value: string | undefined): C.ComputePrecision {
   const c = value === undefined ? 'float32' : COMPUTE_NAMES[value];
-  if (!c || c === 'auto') throw new UsageError(`sdxs ${command}: --compute must be f16 or f32 (got '${value}')`);
+  if (!c || c === 'auto') throw new UsageError(`sdxs ${command}: --compute must be f16, f32 or int8 (got '${value}')`);
   return c;
 }
 
@@ -50,7 +50,7 @@ export async function selectBackend(command: string, name: string | undefined, i
   const compute = parseCompute(command, opts.compute, io.env);
   const b = await C.setBackend(wanted, { compute });
   if (!opts.json && !opts.quiet) {
-    io.stderr.write(`sdxs ${command}: backend ${b.name}${wanted === 'auto' ? ' (auto)' : ''}${C.computeOf(b) === 'float16' ? ', float16 compute' : ''}\n`);
+    io.stderr.write(`sdxs ${command}: backend ${b.name}${wanted === 'auto' ? ' (auto)' : ''}${C.computeOf(b) !== 'float32' ? `, ${C.computeOf(b)} compute` : ''}\n`);
     if (opts.verbose && wanted === 'auto') {
       for (const p of C.probeReport()) {
         if (p.status === 'chosen') continue;

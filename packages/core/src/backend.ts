@@ -71,14 +71,19 @@ export type Kernel<K extends OpName, H> = (
 export type KernelTable<H> = { readonly [K in OpName]: Kernel<K, H> };
 
 /** One interface for every backend: explicit memory (upload / read / dispose) and a kernel table. */
-/** The element type a backend computes floating-point ops in (its weights may be stored in 16 bits either way). */
-export type ComputePrecision = 'float16' | 'float32';
+/**
+ * The element type a backend computes floating-point ops in (its weights may be stored in 16 bits either way):
+ * 'int8' is float32 with the matrix products and long convolutions by constant weights on int8 kernels
+ * (ort-cpu in Node/Bun/Deno; see core/src/onnx/int8.ts for the scheme and its accuracy budget).
+ */
+export type ComputePrecision = 'float16' | 'float32' | 'int8';
 
 /** Options of `setBackend`. */
 export interface BackendOptions {
   /**
-   * 'float16' (compiled float16 graphs: ort-*), 'float32', or 'auto' (the default): float16 on CUDA and on a
-   * WebGPU adapter with `shader-f16`, float32 elsewhere.
+   * 'float16' (compiled float16 graphs: ort-*), 'float32', 'int8' (float32 with int8 products: ort-cpu), or
+   * 'auto' (the default): float16 on CUDA and on a WebGPU adapter with `shader-f16`, float32 elsewhere (never
+   * int8: its error depends on the model's weights and activations, so it is chosen, not implied).
    */
   compute?: ComputePrecision | 'auto';
 }

@@ -93,7 +93,7 @@ async function init(reg: Registration, compute: ComputePrecision | 'auto' = 'aut
   }
 }
 
-const COMPUTE_CHOICES = ['auto', 'float16', 'float32'] as const;
+const COMPUTE_CHOICES = ['auto', 'float16', 'float32', 'int8'] as const;
 
 function computeOption(opts: BackendOptions | undefined): ComputePrecision | 'auto' {
   const c = opts?.compute ?? 'auto';

@@ -82,14 +82,14 @@ export function envBackend(env: EnvSource = processEnv()): string | undefined {
   return v;
 }
 
-const COMPUTE_VALUES: Readonly<Record<string, ComputePrecision | 'auto'>> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32' };
+const COMPUTE_VALUES: Readonly<Record<string, ComputePrecision | 'auto'>> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32', int8: 'int8' };
 
-/** SDXS_COMPUTE (the CLI's default --compute): auto, f16 (float16) or f32 (float32); undefined when unset. */
+/** SDXS_COMPUTE (the CLI's default --compute): auto, f16 (float16), f32 (float32) or int8; undefined when unset. */
 export function envCompute(env: EnvSource = processEnv()): ComputePrecision | 'auto' | undefined {
   const v = read('SDXS_COMPUTE', env)?.trim();
   if (v === undefined) return undefined;
   const c = Object.prototype.hasOwnProperty.call(COMPUTE_VALUES, v) ? COMPUTE_VALUES[v] : undefined;
-  if (!c) throw bad(ArgumentError, 'SDXS_COMPUTE', 'auto, f16 or f32', v);
+  if (!c) throw bad(ArgumentError, 'SDXS_COMPUTE', 'auto, f16, f32 or int8', v);
   return c;
 }
 
@@ -196,7 +196,7 @@ export interface EnvVariable {
 /** Every environment variable the runtime packages read (the test and benchmark ones are listed in README.md only). */
 export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   { name: 'SDXS_BACKEND', description: 'backend used when none is named (CLI commands, `sdxs train`, `sdxs-data`)', default: 'auto', values: 'auto or a registered backend' },
-  { name: 'SDXS_COMPUTE', description: "the CLI's default `--compute`", default: 'auto', values: 'auto, f16 (float16), f32 (float32)' },
+  { name: 'SDXS_COMPUTE', description: "the CLI's default `--compute`", default: 'auto', values: 'auto, f16 (float16), f32 (float32), int8 (ort-cpu: float32 with int8 products)' },
   { name: 'SDXS_ORT_THREADS', description: "threads of ONNX Runtime's intra-op pool (onnxruntime-node)", default: "ONNX Runtime's (physical cores)", values: 'positive integer' },
   { name: 'SDXS_ORT_CACHE_BYTES', description: 'weight bytes the compiled ONNX Runtime sessions kept may hold together (least recently used dropped first)', default: '40% of memory (Node), 2 GiB elsewhere', values: 'positive integer (bytes)' },
   { name: 'SDXS_ORT_DEVICE_OUTPUTS', description: 'WebGPU session outputs stay in GPU memory between graphs; 0 brings every one back to the host', default: '1', values: '0, 1' },

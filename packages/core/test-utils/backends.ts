@@ -9,9 +9,9 @@ export const TEST_BACKENDS = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'or
 /**
  * The same plus the float16 graphs (`name:float16` runs `name` with compute 'float16'): ort-cpu runs them by
  * casting around nodes without float16 kernels (the CI check of the float16 lowering), ort-webgpu only on an
- * adapter with shader-f16 (skipped with the reason on SwiftShader).
+ * adapter with shader-f16 (skipped with the reason on SwiftShader); and ort-cpu's int8 products.
  */
-export const PARITY_BACKENDS = [...TEST_BACKENDS, 'ort-cpu:float16', 'ort-webgpu:float16'] as const;
+export const PARITY_BACKENDS = [...TEST_BACKENDS, 'ort-cpu:float16', 'ort-webgpu:float16', 'ort-cpu:int8'] as const;
 
 /**
  * The backends that start on CI's machine (.ci/run: Debian 12 without a GPU; Chromium's SwiftShader runs WebGPU;
@@ -19,7 +19,7 @@ export const PARITY_BACKENDS = [...TEST_BACKENDS, 'ort-cpu:float16', 'ort-webgpu
  * tfjs-node and tfjs-node-gpu (never installed), ort-cuda (CUDA), ort-webgpu:float16 (SwiftShader has no
  * shader-f16).
  */
-export const CI_BACKENDS: readonly string[] = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-cpu:float16', 'ort-webgpu'];
+export const CI_BACKENDS: readonly string[] = ['cpu', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'ort-cpu', 'ort-cpu:float16', 'ort-cpu:int8', 'ort-webgpu'];
 
 /**
  * Accuracy budget of float16 compute against the float32 reference: max |error| / max |reference| ≤ 1e-2
@@ -27,15 +27,52 @@ export const CI_BACKENDS: readonly string[] = ['cpu', 'tfjs-cpu', 'tfjs-wasm', '
  */
 export const HALF_BUDGET = 1e-2;
 
-/** A test backend spec: `name` or `name:float16` / `name:float32`. */
-export function parseBackendSpec(spec: string): { name: string; compute: 'float16' | 'float32' | 'auto' } {
+/**
+ * Accuracy budget of int8 products (compute 'int8') against the float32 reference, in relative L2 error
+ * ‖err‖ / ‖ref‖ (relL2Error: quantization noise is spread over every element, so its RMS is the measure):
+ * 5e-2 for one model call (a UNet step, a VAE decode, a few-step pipeline). One int8 product errs by 0.8–1.5%
+ * (core/src/onnx/int8.ts); a model call chains tens of them. Deep text encoders compound it layer after layer
+ * and state their own budget.
+ */
+export const INT8_BUDGET = 5e-2;
+
+/** A test backend spec: `name` or `name:float16` / `name:float32` / `name:int8`. */
+export function parseBackendSpec(spec: string): { name: string; compute: 'float16' | 'float32' | 'int8' | 'auto' } {
   const [name, compute] = spec.split(':') as [string, string | undefined];
-  if (compute !== undefined && compute !== 'float16' && compute !== 'float32') throw new Error(`backend spec '${spec}': compute must be float16 or float32`);
+  if (compute !== undefined && compute !== 'float16' && compute !== 'float32' && compute !== 'int8') throw new Error(`backend spec '${spec}': compute must be float16, float32 or int8`);
   return { name, compute: compute ?? 'auto' };
 }
 
 /** Whether a spec computes in float16 (judged by HALF_BUDGET rather than the fixture's tolerance). */
 export const isHalfSpec = (spec: string): boolean => parseBackendSpec(spec).compute === 'float16';
+
+/** The reduced precision a spec computes in (judged by a budget, not the fixture's tolerance), or null for float32. */
+export function reducedPrecision(spec: string): 'float16' | 'int8' | null {
+  const c = parseBackendSpec(spec).compute;
+  return c === 'float16' || c === 'int8' ? c : null;
+}
+
+/** Budgets of the reduced precisions (max |err| / max |ref|), per precision. */
+export type ReducedBudgets = Partial<Record<'float16' | 'int8', number>>;
+
+/** The budget of a reduced-precision spec: `budgets` where given, else HALF_BUDGET / INT8_BUDGET. */
+export function budgetOf(spec: string, budgets: ReducedBudgets = {}): number {
+  const p = reducedPrecision(spec);
+  if (p === null) throw new Error(`backend spec '${spec}' computes in float32: it is held to the fixture's tolerance, not a budget`);
+  return budgets[p] ?? (p === 'float16' ? HALF_BUDGET : INT8_BUDGET);
+}
+
+/** ‖a − b‖₂ / ‖b‖₂: the int8 budget's measure (quantization noise is spread over every element; its largest single error is a few times its RMS). */
+export function relL2Error(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = actual[i]! - expected[i]!;
+    err += Number.isNaN(d) ? Infinity : d * d;
+    ref += expected[i]! * expected[i]!;
+  }
+  return ref === 0 ? Math.sqrt(err) : Math.sqrt(err / ref);
+}
 
 /** max |a − b| / max |b|: the float16 budget's measure. */
 export function relMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

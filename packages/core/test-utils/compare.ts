@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { HALF_BUDGET, isHalfSpec, relMaxError } from './backends.js';
+import { budgetOf, type ReducedBudgets, reducedPrecision, relL2Error, relMaxError } from './backends.js';
 
 export interface CloseReport {
   /** max |actual - expected| over finite pairs */
@@ -67,12 +67,21 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 
 /**
  * The parity check of a backend spec (see backends.ts): float32 backends within the fixture's atol/rtol,
- * float16 compute (`name:float16`) within HALF_BUDGET of max |expected|. Returns both measures for reports.
+ * float16 compute (`name:float16`) within HALF_BUDGET and int8 products (`name:int8`) within INT8_BUDGET of
+ * max |expected| (or the given budgets). Returns both measures for reports.
  */
-export function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, spec: string, atol: number, rtol: number, label = '', halfBudget = HALF_BUDGET): { maxAbs: number; rel: number } {
+export function expectParity(actual: ArrayLike<number>, expected: ArrayLike<number>, spec: string, atol: number, rtol: number, label = '', budgets: ReducedBudgets = {}): { maxAbs: number; rel: number } {
   const rel = relMaxError(actual, expected);
-  if (!isHalfSpec(spec)) return { maxAbs: expectClose(actual, expected, atol, rtol, label).maxAbs, rel };
+  const p = reducedPrecision(spec);
+  if (p === null) return { maxAbs: expectClose(actual, expected, atol, rtol, label).maxAbs, rel };
+  const budget = budgetOf(spec, budgets);
   expect(actual.length, `${label} length`).toBe(expected.length);
-  expect(rel, `${label}: float16 max |err| / max |ref| = ${rel} exceeds ${halfBudget}`).toBeLessThanOrEqual(halfBudget);
+  if (p === 'int8') {
+    const l2 = relL2Error(actual, expected);
+    console.log(`[int8] ${label}: rel L2 ${l2.toExponential(2)}, rel max ${rel.toExponential(2)}`);
+    expect(l2, `${label}: int8 ‖err‖ / ‖ref‖ = ${l2} exceeds ${budget}`).toBeLessThanOrEqual(budget);
+    return { maxAbs: maxAbsDiff(actual, expected), rel };
+  }
+  expect(rel, `${label}: ${p} max |err| / max |ref| = ${rel} exceeds ${budget}`).toBeLessThanOrEqual(budget);
   return { maxAbs: maxAbsDiff(actual, expected), rel };
 }

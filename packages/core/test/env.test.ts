@@ -44,6 +44,7 @@ describe('readers', () => {
     expect(C.envCompute({ SDXS_COMPUTE: 'f16' })).toBe('float16');
     expect(C.envCompute({ SDXS_COMPUTE: 'float32' })).toBe('float32');
     expect(C.envCompute({ SDXS_COMPUTE: 'auto' })).toBe('auto');
+    expect(C.envCompute({ SDXS_COMPUTE: 'int8' })).toBe('int8');
     expect(C.envOrtThreads({ SDXS_ORT_THREADS: '3' })).toBe(3);
     expect(C.envOrtCacheBytes({ SDXS_ORT_CACHE_BYTES: '1048576' })).toBe(1048576);
     expect(C.envHubTotalTimeoutMs({ SDXS_HUB_TIMEOUT: '1.5' })).toBe(1500);

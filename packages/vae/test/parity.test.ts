@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { AsymmetricAutoencoderKL } from '../src/index.js';
-import { forEachBackend, HALF_BUDGET, isHalfSpec, PARITY_BACKENDS } from '@sdxs/core/testing';
+import { budgetOf, forEachBackend, PARITY_BACKENDS, reducedPrecision } from '@sdxs/core/testing';
 import { compare, readAll, vaeTinyDir } from './helpers/fixtures.js';
 
 const kase = JSON.parse(fs.readFileSync(path.join(vaeTinyDir, 'case.json'), 'utf8')) as { tolerance: { atol: number; rtol: number } };
@@ -23,7 +23,7 @@ forEachBackend((backend) => {
 
   const report = (check: string, d: { maxAbs: number; worstExcess: number; rel: number }): void => {
     console.log(`[vae parity] ${backend} ${check}: max |err| = ${d.maxAbs.toExponential(2)}, / max |ref| = ${d.rel.toExponential(2)}`);
-    if (isHalfSpec(backend)) expect(d.rel, `${check}: float16 error ${d.rel} of max |ref| exceeds the budget ${HALF_BUDGET}`).toBeLessThanOrEqual(HALF_BUDGET);
+    if (reducedPrecision(backend)) expect(d.rel, `${check}: ${reducedPrecision(backend)} error ${d.rel} of max |ref| exceeds the budget ${budgetOf(backend)}`).toBeLessThanOrEqual(budgetOf(backend));
     else expect(d.worstExcess, `${check} exceeds atol ${atol} + rtol ${rtol}·|expected| (max |err| ${d.maxAbs})`).toBeLessThanOrEqual(0);
   };
 

@@ -30,7 +30,10 @@ export interface ExportOnnxSpec<M extends { dispose(): void }> {
   inputs: readonly { name: string; shape: readonly number[]; dtype?: 'float32' | 'int32' }[];
   /** The forward to record: named outputs of the named inputs. */
   forward(model: M, inputs: Readonly<Record<string, Tensor>>): Record<string, Tensor>;
-  /** float32 graphs (default) or mixed-precision float16 graphs (float16 weights; float32 inputs and outputs). */
+  /**
+   * float32 graphs (default), mixed-precision float16 graphs (float16 weights; float32 inputs and outputs), or
+   * int8 (float32 graphs with int8 weights in com.microsoft products: ONNX Runtime's CPU provider, not portable).
+   */
   compute?: ComputePrecision;
   /** standard ONNX only (no com.microsoft ops), for runtimes other than ONNX Runtime */
   portable?: boolean;
@@ -66,6 +69,7 @@ const recordingRunner = {
 export async function exportOnnx<M extends { dispose(): void }>(spec: ExportOnnxSpec<M>): Promise<OnnxExport> {
   const compute = spec.compute ?? 'float32';
   const portable = spec.portable ?? false;
+  if (portable && compute === 'int8') throw new InputError(`ONNX export '${spec.label}': int8 graphs use ONNX Runtime's com.microsoft int8 products, which portable (standard ONNX only) graphs cannot hold`);
   const dataFile = spec.dataFile ?? 'model.onnx.data';
   const names = new Set<string>();
   for (const i of spec.inputs) {
@@ -87,7 +91,8 @@ export async function exportOnnx<M extends { dispose(): void }>(spec: ExportOnnx
     const outputs = spec.forward(model, inputs);
     const segment = namedSegment(spec.label, inputs, outputs);
     const lowered = lowerSegment(segment.seg, {
-      compute,
+      compute: compute === 'int8' ? 'float32' : compute,
+      int8: compute === 'int8',
       portable,
       // ONNX Runtime's fused attention, with key/value as [B, S, H*D]: the layout every provider takes
       fusedAttention: !portable,

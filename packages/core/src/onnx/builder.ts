@@ -31,6 +31,8 @@ export class Builder {
   private readonly casts = new Map<string, string>();
   /** the float type of the op being lowered: float32 constants and casts are written in it */
   ft: FloatType = 'float32';
+  /** names of the int8 initializers already made in this graph (int8.ts: a weight is quantized once per layout) */
+  readonly int8Names = new Set<string>();
   /** convolutions lowered from the input of the upsample they read (see subpixelConvs) */
   subpixel = new Set<LazyValue>();
 
@@ -46,6 +48,14 @@ export class Builder {
     let c = this.casts.get(k);
     if (!c) this.casts.set(k, (c = this.op('Cast', [name], { to: P.ONNX_DTYPE[to] })));
     return c;
+  }
+
+  /** A node with several outputs; returns their names. */
+  ops(op: string, inputs: readonly string[], outputs: number, attrs?: Record<string, P.AttrValue>, domain?: string): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(op));
+    this.nodes.push(P.node({ op, inputs, outputs: outs, attrs, domain }));
+    this.edges.push({ op, inputs, output: outs[0]! });
+    return outs;
   }
 
   fresh(hint = 't'): string {
@@ -110,14 +120,14 @@ export class Builder {
     if (compute === 'float16' && v.dtype === 'float32') {
       // float16 graphs hold every float weight in float16 (bfloat16 and float32 ones converted once, on the host)
       const bits = halfWeightBits(v);
-      this.initializer(name, 'float16', v.shape, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), index);
+      this.initializer(name, 'float16', v.shape, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), `w${index}`);
       return { name, type: 'float16' };
     }
     const src = v.storage ? v.storage.bits : v.data!;
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     const dtype: P.OnnxDType = v.storage ? v.storage.dtype : toOnnx(v.dtype);
     const stored = v.storage ? `${name}_${v.storage.dtype}` : name;
-    this.initializer(stored, dtype, v.shape, bytes, index);
+    this.initializer(stored, dtype, v.shape, bytes, `w${index}`);
     if (v.storage) this.op('Cast', [stored], { to: P.ONNX_DTYPE.float32 }, undefined, name);
     return { name, type: v.dtype };
   }
@@ -125,10 +135,10 @@ export class Builder {
   /** every initializer inline in the protobuf (see LowerOptions.inlineWeights) */
   inline = false;
 
-  private initializer(stored: string, dtype: P.OnnxDType, shape: readonly number[], bytes: Uint8Array, index: number): void {
+  /** An initializer of `bytes`: inline when tiny (or `inline`), else external data in memory under `path`. */
+  initializer(stored: string, dtype: P.OnnxDType, shape: readonly number[], bytes: Uint8Array, path: string): void {
     if (bytes.byteLength <= INLINE_LIMIT || this.inline) this.initializers.push(P.tensorRaw(stored, dtype, shape, bytes.slice()));
     else {
-      const path = `w${index}`;
       this.externalData.push({ path, data: bytes });
       this.initializers.push(P.tensorExternal(stored, dtype, shape, path, 0, bytes.byteLength));
     }

@@ -13,6 +13,7 @@ import { UnsupportedOpError } from '../errors.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Segment } from '../graph/segment.js';
 import { Builder, type FileWeight, toOnnx } from './builder.js';
+import { type Int8Kind, int8OnlyWeights, type Int8Options, int8Products, lowerInt8 } from './int8.js';
 import { type ElemType, type FloatType, opPrecision } from './precision.js';
 import * as P from './proto.js';
 
@@ -68,6 +69,11 @@ export interface LowerOptions {
   fileWeights?: ReadonlyMap<LazyValue, FileWeight>;
   /** every other initializer's bytes go into the protobuf (ONNX Runtime takes external data from files or from memory, not both) */
   inlineWeights?: boolean;
+  /**
+   * Matrix products and long convolutions by constant weights on int8 kernels (int8.ts; ONNX Runtime's CPU
+   * provider, float32 graphs): `true` or the options of the choice.
+   */
+  int8?: boolean | Int8Options;
 }
 
 const UNARY_OPS: Partial<Record<UnaryFn, string>> = {
@@ -140,7 +146,14 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     types.set(v, v.dtype);
     inputs.push(P.valueInfo(name, toOnnx(v.dtype), v.shape));
   });
+  const fused = opts.subpixelUpsampleConv ? subpixelConvs(seg) : new Map<LazyValue, LazyValue>();
+  b.subpixel = new Set(fused.values());
+  const int8 = int8Plan(seg, opts, b.subpixel);
+  const int8Only = int8OnlyWeights(seg, int8);
+  const weightKey = new Map<LazyValue, string>();
   seg.constants.forEach((v, i) => {
+    weightKey.set(v, `w${i}`);
+    if (int8Only.has(v)) return;
     const w = b.weight(`w${i}`, v, i, compute, opts.fileWeights?.get(v));
     names.set(v, w.name);
     types.set(v, w.type);
@@ -149,8 +162,6 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
   const outIndex = new Map<LazyValue, string>();
   // in a float16 graph an output may need a final cast, so nodes are never named after outputs there
   if (compute === 'float32') seg.outputs.forEach((v, i) => outIndex.set(v, `out${i}`));
-  const fused = opts.subpixelUpsampleConv ? subpixelConvs(seg) : new Map<LazyValue, LazyValue>();
-  b.subpixel = new Set(fused.values());
   seg.nodes.forEach((v, i) => {
     if (fused.has(v)) {
       // an upsample read only by a sub-pixel convolution: not computed, its consumer reads what it upsampled
@@ -159,8 +170,12 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
       return;
     }
     const name = outIndex.get(v) ?? `v${i}`;
-    const ins = v.inputs.map((u) => (u ? names.get(u)! : ''));
-    if (compute === 'float32') {
+    const ins = v.inputs.map((u) => (u ? (names.get(u) ?? '') : ''));
+    const kind = int8.get(v);
+    if (kind) {
+      lowerInt8(b, v, kind, ins, name, weightKey.get(v.inputs[1]!)!);
+      types.set(v, v.dtype);
+    } else if (compute === 'float32') {
       lowerOp(b, v, ins, name, lo);
       types.set(v, v.dtype);
     } else types.set(v, lowerMixed(b, v, ins, v.inputs.map((u) => (u ? types.get(u)! : 'float32')), name, lo));
@@ -184,6 +199,18 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     opsets: opts.portable ? { '': 21 } : { '': 21, 'com.microsoft': 1 },
   });
   return { bytes, inputNames, outputNames, externalData: b.externalData, sharedWeights: sharesWeights(b, seg.constants.map((_, i) => `w${i}`)) };
+}
+
+/** The int8 products of a float32 graph lowered with `int8` (none otherwise). */
+export function int8Plan(seg: Segment, opts: LowerOptions, exclude: ReadonlySet<LazyValue> = new Set()): Map<LazyValue, Int8Kind> {
+  if (!opts.int8 || (opts.compute ?? 'float32') !== 'float32') return new Map();
+  return int8Products(seg, opts.int8 === true ? {} : opts.int8, exclude);
+}
+
+/** The weights of a segment that the graph will hold as int8 only (the runner hands them over in memory). */
+export function int8OnlyWeightsOf(seg: Segment, opts: LowerOptions): Set<LazyValue> {
+  const subpixel = opts.subpixelUpsampleConv ? new Set(subpixelConvs(seg).values()) : new Set<LazyValue>();
+  return int8OnlyWeights(seg, int8Plan(seg, opts, subpixel));
 }
 
 /**

@@ -18,7 +18,7 @@ export interface SdxsBackendInfo {
   /** the backend in use, e.g. 'ort-webgpu' */
   name: string;
   /** what its kernels compute in ('float16' on WebGPU adapters with shader-f16 under ort-webgpu) */
-  compute: 'float32' | 'float16';
+  compute: 'float32' | 'float16' | 'int8';
   /** backends tried first that failed, with why */
   failed: string[];
   /** backends passed over (e.g. WebGPU on a software adapter), with why */

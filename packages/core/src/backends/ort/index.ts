@@ -52,6 +52,9 @@ async function webgpuHasF16(rt: OrtRuntime): Promise<boolean> {
  * mode there, not a fast one). (The CLI's SDXS_COMPUTE is read by the CLI: core takes only the option.)
  */
 async function computeFor(rt: OrtRuntime, want: ComputePrecision | 'auto'): Promise<ComputePrecision> {
+  if (want === 'int8' && (rt.provider !== 'cpu' || rt.pkg !== 'onnxruntime-node')) {
+    throw new BackendUnavailableError(`backend 'ort-${rt.provider}' (${rt.pkg}): int8 compute runs on ONNX Runtime's native CPU provider only (ort-cpu in Node, Bun or Deno)`);
+  }
   if (rt.provider === 'webgpu' && want !== 'float32') {
     const f16 = await webgpuHasF16(rt);
     if (want === 'float16' && !f16) throw new BackendUnavailableError("backend 'ort-webgpu': this WebGPU adapter has no 'shader-f16', so it cannot compute in float16 (use compute: 'float32')");
@@ -68,7 +71,9 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false,
     fusedAttention: fusedAttentionFor(rt.provider),
     transposedMatMul: rt.provider === 'cpu' && rt.pkg === 'onnxruntime-node',
     halfInputs: rt.provider === 'cpu' || compute === 'float16',
-    compute,
+    // int8: float32 graphs whose products by constant weights run on int8 kernels (onnx/int8.ts)
+    compute: compute === 'int8' ? 'float32' : compute,
+    int8: compute === 'int8',
     // ONNX Runtime's CPU provider runs InstanceNormalization on one thread, and upsample + 3x3 conv at full size
     groupNormReductions: rt.provider === 'cpu',
     subpixelUpsampleConv: rt.provider === 'cpu',

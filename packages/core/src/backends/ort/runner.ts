@@ -12,7 +12,7 @@ import type { SegmentRunner } from '../../graph/lazy-backend.js';
 import type { HostArray, LazyValue, SegmentOutput } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
 import type { Segment } from '../../graph/segment.js';
-import { type FileWeight, lowerSegment, type LowerOptions } from '../../onnx/lower.js';
+import { type FileWeight, int8OnlyWeightsOf, lowerSegment, type LowerOptions } from '../../onnx/lower.js';
 import { emitCompileEvent } from './events.js';
 import type { OrtFeed, OrtRuntime, OrtSession, SessionSource } from './runtime.js';
 
@@ -88,10 +88,12 @@ export class OrtRunner implements SegmentRunner {
     const weights = new Map<LazyValue, FileWeight>();
     let dir: string | undefined;
     const checked = new Set<string>();
+    // weights the graph holds as int8 are quantized on the host and handed over in memory (1 byte a value)
+    const int8 = this.opts.int8 ? int8OnlyWeightsOf(seg, this.opts) : new Set<LazyValue>();
     if (this.rt.fileWeights) {
       for (const w of seg.constants) {
         const f = w.storage?.source?.file;
-        if (!f) continue;
+        if (!f || int8.has(w)) continue;
         const slash = Math.max(f.path.lastIndexOf('/'), f.path.lastIndexOf('\\'));
         const folder = f.path.slice(0, slash);
         dir ??= folder;
@@ -104,7 +106,7 @@ export class OrtRunner implements SegmentRunner {
     }
     // ONNX Runtime takes external data from files or from memory, not both: with file weights, the rest go
     // inline in the protobuf, unless they are large (then every weight is handed over in memory)
-    const inMemory = seg.constants.filter((w) => !weights.has(w)).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (w.storage ? 2 : 4), 0);
+    const inMemory = seg.constants.filter((w) => !weights.has(w)).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (int8.has(w) ? 1 : w.storage ? 2 : 4), 0);
     if (inMemory > INLINE_MAX_BYTES) weights.clear();
     await Promise.all([...seg.constants, ...seg.inputs].filter((v) => v.storage && !weights.has(v)).map((v) => v.storage!.load()));
     return { weights, dir: weights.size ? dir : undefined };

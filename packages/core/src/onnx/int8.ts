@@ -1,0 +1,222 @@
+/**
+ * int8 products (compute 'int8', ONNX Runtime's CPU provider): matrix products and convolutions by a constant
+ * weight run on int8 kernels (VNNI where the CPU has it); everything else stays float32. Weights are quantized
+ * once on the host when the graph is lowered (symmetric int8, scale = max |w| / 127 per output channel or per
+ * block), activations at run time from their own range; products accumulate in int32 and scale back to float32.
+ * Which kernel, by the rows M of the activation (measured on ONNX Runtime 1.30, 2 threads, AVX-512 VNNI; the
+ * relative L2 error of one random product in parentheses):
+ * - M ≤ 1024 (text encoders, small latents): com.microsoft.MatMulNBits with 8-bit weights in blocks of 64 along
+ *   the contraction and accuracy level 4, which quantizes each row of the activation per block too: per-token
+ *   scales, so one large activation spoils only its own block. 1.9–3.9x float32 (0.84%).
+ * - larger M: com.microsoft.DynamicQuantizeMatMul (weights per output channel, activation per tensor, uint8):
+ *   2.8–3.7x float32 (1.3–1.5%) where the block kernel falls to 1.0–1.7x.
+ * - a convolution (one group) is written as a product over its taps: x quantized once (per tensor), laid out
+ *   channels-last, one strided Slice per tap (the padding filled with the zero point, which is exactly 0.0),
+ *   concatenated into [N, Ho, Wo, taps·C] and multiplied by the weight [taps·C, O] in
+ *   com.microsoft.MatMulIntegerToFloat. The unfolded input is uint8, a quarter of a float32 one; still, for
+ *   short contractions (few channels, large images) moving it costs more than the product saves, so only
+ *   convolutions whose contraction C·kH·kW reaches `minConvDepth` (4096 by default: 512 channels at 3x3; 2.1–3.3x
+ *   there, 1.1x at 256–320 channels) use it.
+ */
+import type { OpAttrs } from '../backend.js';
+import type { LazyValue } from '../graph/lazy-value.js';
+import type { Segment } from '../graph/segment.js';
+import { bf16ToF32, f16ToF32 } from '../io/half.js';
+import type { Builder } from './builder.js';
+
+/** Contraction length (input channels × kernel taps) from which a convolution runs in int8 by default. */
+export const INT8_CONV_MIN_DEPTH = 4096;
+/** Rows of the activation up to which a matrix product uses the block-wise kernel (per-token activation scales). */
+export const INT8_BLOCK_MAX_ROWS = 1024;
+/** Block length along the contraction of the block-wise kernel. */
+export const INT8_BLOCK = 64;
+
+export type Int8Kind = 'matmul' | 'conv';
+
+export interface Int8Options {
+  /** a convolution's C·kH·kW from which it runs in int8 (default INT8_CONV_MIN_DEPTH) */
+  minConvDepth?: number;
+}
+
+/**
+ * The nodes of a segment computed in int8 (node → kind): float32 matrix products by a constant 2-d weight
+ * (not transposing the activation) and one-group convolutions by a constant weight with a long enough
+ * contraction. `exclude`: nodes lowered otherwise (the sub-pixel convolutions).
+ */
+export function int8Products(seg: Segment, opts: Int8Options = {}, exclude: ReadonlySet<LazyValue> = new Set()): Map<LazyValue, Int8Kind> {
+  const constants = new Set(seg.constants);
+  const minDepth = opts.minConvDepth ?? INT8_CONV_MIN_DEPTH;
+  const plan = new Map<LazyValue, Int8Kind>();
+  for (const v of seg.nodes) {
+    const [x, w] = v.inputs;
+    if (!x || !w || !constants.has(w) || v.fullPrecision || exclude.has(v) || x.dtype !== 'float32' || w.dtype !== 'float32') continue;
+    if (v.op === 'matmul') {
+      const { transposeA } = v.attrs as OpAttrs['matmul'];
+      if (!transposeA && w.shape.length === 2) plan.set(v, 'matmul');
+    } else if (v.op === 'conv2d') {
+      const { groups } = v.attrs as OpAttrs['conv2d'];
+      const [, c, kh, kw] = w.shape as [number, number, number, number];
+      if (groups === 1 && x.shape.length === 4 && c * kh * kw >= minDepth) plan.set(v, 'conv');
+    }
+  }
+  return plan;
+}
+
+/** The weights that only int8 products read: the graph holds them as int8 alone, without a float initializer. */
+export function int8OnlyWeights(seg: Segment, plan: ReadonlyMap<LazyValue, Int8Kind>): Set<LazyValue> {
+  const asWeight = new Set<LazyValue>();
+  const other = new Set<LazyValue>();
+  for (const v of seg.nodes) {
+    v.inputs.forEach((u, i) => {
+      if (!u) return;
+      if (i === 1 && plan.has(v)) asWeight.add(u);
+      else other.add(u);
+    });
+  }
+  for (const v of seg.outputs) other.add(v);
+  return new Set([...asWeight].filter((w) => !other.has(w)));
+}
+
+/** A weight's values as float32 (16-bit storage widened; read from its file if it is not in memory). */
+function weightValues(w: LazyValue): Float32Array {
+  if (w.storage) return w.storage.dtype === 'float16' ? f16ToF32(w.storage.bits) : bf16ToF32(w.storage.bits);
+  return w.data as Float32Array;
+}
+
+export interface Int8Weight {
+  /** int8 values [K, N], row-major */
+  q: Int8Array;
+  /** float32 scale per column (output channel) [N] */
+  scale: Float32Array;
+}
+
+/**
+ * Symmetric per-column int8 quantization of a weight read as [K, N]: `rowsAreColumns` when its leading axis is
+ * N (a transposed matrix [N, K], a convolution [O, C, kH, kW]), `tapMajor` reorders a convolution's contraction
+ * from (c, ky, kx) to (ky, kx, c) with `taps` = kH·kW. A column of zeros gets scale 1.
+ */
+export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAreColumns: boolean, taps = 1): Int8Weight {
+  const q = new Int8Array(k * n);
+  const scale = new Float32Array(n);
+  if (rowsAreColumns) {
+    const c = k / taps;
+    for (let j = 0; j < n; j++) {
+      const row = src.subarray(j * k, (j + 1) * k);
+      let m = 0;
+      for (let i = 0; i < k; i++) m = Math.max(m, Math.abs(row[i]!));
+      const s = m > 0 ? m / 127 : 1;
+      scale[j] = s;
+      for (let i = 0; i < k; i++) {
+        // stored index i = ch·taps + t, contraction index t·C + ch
+        const ch = taps === 1 ? i : Math.floor(i / taps);
+        const t = taps === 1 ? 0 : i - ch * taps;
+        q[(t * c + ch) * n + j] = Math.round(row[i]! / s);
+      }
+    }
+    return { q, scale };
+  }
+  const m = new Float32Array(n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) m[j] = Math.max(m[j]!, Math.abs(src[i * n + j]!));
+  for (let j = 0; j < n; j++) scale[j] = m[j]! > 0 ? m[j]! / 127 : 1;
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.round(src[i * n + j]! / scale[j]!);
+  return { q, scale };
+}
+
+/**
+ * Block-wise 8-bit quantization of a weight read as [K, N] (`transposed`: stored [N, K]) in MatMulNBits' layout:
+ * uint8 [N, ⌈K/block⌉, block] with zero point 128 (the padding of a last partial block is 128, i.e. 0.0) and
+ * one float32 scale per (column, block), max |w| / 127 of the block (1 for a block of zeros).
+ */
+export function quantizeBlocks(src: Float32Array, k: number, n: number, transposed: boolean, block = INT8_BLOCK): { q: Uint8Array; scale: Float32Array } {
+  const nb = Math.ceil(k / block);
+  const q = new Uint8Array(n * nb * block).fill(128);
+  const scale = new Float32Array(n * nb);
+  const at = transposed ? (j: number, i: number): number => src[j * k + i]! : (j: number, i: number): number => src[i * n + j]!;
+  for (let j = 0; j < n; j++) {
+    for (let blk = 0; blk < nb; blk++) {
+      const [i0, i1] = [blk * block, Math.min(k, (blk + 1) * block)];
+      let m = 0;
+      for (let i = i0; i < i1; i++) m = Math.max(m, Math.abs(at(j, i)));
+      const s = m > 0 ? m / 127 : 1;
+      scale[j * nb + blk] = s;
+      const base = (j * nb + blk) * block - i0;
+      for (let i = i0; i < i1; i++) q[base + i] = 128 + Math.round(at(j, i) / s);
+    }
+  }
+  return { q, scale };
+}
+
+function blockInitializers(b: Builder, w: LazyValue, transposeB: boolean, key: string): { q: string; scale: string; k: number; n: number } {
+  const [r, c] = w.shape as [number, number];
+  const [k, n] = transposeB ? [c, r] : [r, c];
+  const names = { q: `${key}_u8`, scale: `${key}_bscale`, k, n };
+  if (b.int8Names.has(names.q)) return names;
+  const { q, scale } = quantizeBlocks(weightValues(w), k, n, transposeB);
+  b.initializer(names.q, 'uint8', [n, Math.ceil(k / INT8_BLOCK), INT8_BLOCK], q, names.q);
+  b.initializer(names.scale, 'float32', [scale.length], new Uint8Array(scale.buffer), names.scale);
+  b.int8Names.add(names.q);
+  return names;
+}
+
+/** The int8 initializers of a weight (made once per graph): names of the [K, N] int8 values and the [N] scales. */
+function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: boolean, key: string): { q: string; scale: string } {
+  const names = { q: `${key}_int8`, scale: `${key}_scale` };
+  if (b.int8Names.has(names.q)) return names;
+  const src = weightValues(w);
+  let k: number;
+  let n: number;
+  let qw: Int8Weight;
+  if (kind === 'conv') {
+    const [o, c, kh, kw] = w.shape as [number, number, number, number];
+    [k, n] = [c * kh * kw, o];
+    qw = quantizeColumns(src, k, n, true, kh * kw);
+  } else {
+    const [r, s] = w.shape as [number, number];
+    [k, n] = transposeB ? [s, r] : [r, s];
+    qw = quantizeColumns(src, k, n, transposeB);
+  }
+  b.initializer(names.q, 'int8', [k, n], new Uint8Array(qw.q.buffer), `${key}_int8`);
+  b.initializer(names.scale, 'float32', [n], new Uint8Array(qw.scale.buffer), `${key}_scale`);
+  b.int8Names.add(names.q);
+  return names;
+}
+
+/** One planned node (int8Products) as int8 kernels; `key` names the weight's initializers. */
+export function lowerInt8(b: Builder, v: LazyValue, kind: Int8Kind, ins: readonly string[], out: string, key: string): void {
+  const w = v.inputs[1]!;
+  if (kind === 'matmul') {
+    const { transposeB } = v.attrs as OpAttrs['matmul'];
+    const a = v.inputs[0]!.shape;
+    const rows = a.slice(0, -1).reduce((p, d) => p * d, 1);
+    if (rows <= INT8_BLOCK_MAX_ROWS) {
+      const q = blockInitializers(b, w, transposeB, key);
+      b.op('MatMulNBits', [ins[0]!, q.q, q.scale], { K: q.k, N: q.n, bits: 8, block_size: INT8_BLOCK, accuracy_level: 4 }, 'com.microsoft', out);
+      return;
+    }
+    const q = int8Initializers(b, w, kind, transposeB, key);
+    b.op('DynamicQuantizeMatMul', [ins[0]!, q.q, q.scale], undefined, 'com.microsoft', out);
+    return;
+  }
+  const q = int8Initializers(b, w, kind, false, key);
+  const { stride, padding, dilation } = v.attrs as OpAttrs['conv2d'];
+  const [top, bottom, left, right] = padding;
+  const [, , kh, kw] = w.shape as [number, number, number, number];
+  const [ho, wo] = [v.shape[2]!, v.shape[3]!];
+  const [xq, xs, xz] = b.ops('DynamicQuantizeLinear', [ins[0]!], 3) as [string, string, string];
+  let x = b.op('Transpose', [xq], { perm: [0, 2, 3, 1] });
+  // the zero point is the quantized 0.0: padding with it pads with zeros
+  if (top || bottom || left || right) x = b.op('Pad', [x, b.i64([0, top, left, 0, 0, bottom, right, 0]), xz], { mode: 'constant' });
+  const taps: string[] = [];
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      const [y0, x0] = [ky * dilation[0], kx * dilation[1]];
+      const ends = [y0 + (ho - 1) * stride[0] + 1, x0 + (wo - 1) * stride[1] + 1];
+      taps.push(b.op('Slice', [x, b.i64([y0, x0]), b.i64(ends), b.i64([1, 2]), b.i64([...stride])]));
+    }
+  }
+  const cols = taps.length === 1 ? taps[0]! : b.op('Concat', taps, { axis: 3 });
+  const inputs = [cols, q.q, xs, q.scale, xz];
+  if (ins[2]) inputs.push('', ins[2]);
+  const y = b.op('MatMulIntegerToFloat', inputs, undefined, 'com.microsoft');
+  b.op('Transpose', [y], { perm: [0, 3, 1, 2] }, undefined, out);
+}

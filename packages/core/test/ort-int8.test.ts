@@ -1,0 +1,147 @@
+/**
+ * int8 products on ort-cpu (compute 'int8', core/src/onnx/int8.ts): the weight quantizers, and every lowering
+ * against the float32 cpu backend with the same weights — the block-wise kernel (few rows), the per-tensor kernel
+ * (many rows), a product by an untransposed weight, and convolutions written as products over their taps (padding,
+ * stride, dilation, bias, batch). Each must differ from float32 (it ran in int8) and stay within one product's error.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as C from '@sdxs/core';
+import { INT8_BLOCK, INT8_BLOCK_MAX_ROWS, INT8_CONV_MIN_DEPTH, quantizeBlocks, quantizeColumns } from '../src/onnx/int8.js';
+import { relL2Error, skipUnlessBackend } from '@sdxs/core/testing';
+
+/** One int8 product errs by 0.8–1.5% (relative L2) on random data; a chain of two somewhat more. */
+const ONE_PRODUCT = 2.5e-2;
+
+describe('int8 weight quantizers', () => {
+  const g = new C.RandomGenerator(3);
+  test('per column: every value within half a step, zero columns scale 1, taps reordered to (ky, kx, c)', () => {
+    const [o, c, taps] = [5, 3, 4];
+    const w = g.fillNormal(new Float32Array(o * c * taps), 0, 1);
+    w.fill(0, 2 * c * taps, 3 * c * taps); // output channel 2: all zeros
+    const { q, scale } = quantizeColumns(w, c * taps, o, true, taps);
+    expect(scale[2]).toBe(1);
+    for (let j = 0; j < o; j++) {
+      for (let ch = 0; ch < c; ch++) {
+        for (let t = 0; t < taps; t++) {
+          const stored = w[(j * c + ch) * taps + t]!;
+          const back = q[(t * c + ch) * o + j]! * scale[j]!;
+          expect(Math.abs(back - stored)).toBeLessThanOrEqual(scale[j]! / 2 + 1e-7);
+        }
+      }
+      if (j !== 2) expect(Math.max(...Array.from({ length: c * taps }, (_, i) => Math.abs(q[i * o + j]!)))).toBe(127);
+    }
+  });
+
+  test('blocks: zero point 128, a partial last block padded with 128, both layouts agree', () => {
+    const [k, n] = [INT8_BLOCK + 10, 3];
+    const kn = g.fillNormal(new Float32Array(k * n), 0, 1);
+    const nk = new Float32Array(n * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) nk[j * k + i] = kn[i * n + j]!;
+    const a = quantizeBlocks(kn, k, n, false);
+    const b = quantizeBlocks(nk, k, n, true);
+    expect(a.q).toEqual(b.q);
+    expect(a.scale).toEqual(b.scale);
+    const nb = 2;
+    expect(a.q.length).toBe(n * nb * INT8_BLOCK);
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < nb * INT8_BLOCK; i++) {
+        const qv = a.q[(j * nb + Math.floor(i / INT8_BLOCK)) * INT8_BLOCK + (i % INT8_BLOCK)]!;
+        if (i >= k) expect(qv).toBe(128);
+        else expect(Math.abs((qv - 128) * a.scale[j * nb + Math.floor(i / INT8_BLOCK)]! - kn[i * n + j]!)).toBeLessThanOrEqual(a.scale[j * nb + Math.floor(i / INT8_BLOCK)]! / 2 + 1e-7);
+      }
+    }
+  });
+});
+
+class Products extends C.Module {
+  readonly proj = new C.nn.Linear(96, 80, true);
+  readonly plain = new C.Parameter([80, 40]);
+  forward(x: C.Tensor): C.Tensor {
+    return C.compiled('int8-products', [x], () => C.tidy(() => C.matmul(C.gelu(this.proj.forward(x)), this.plain.use())));
+  }
+}
+
+class Convs extends C.Module {
+  // 512 input channels at 3x3: a contraction of 4608 ≥ INT8_CONV_MIN_DEPTH
+  readonly conv_a = new C.nn.Conv2d(512, 24, 3, { padding: 1, bias: true });
+  readonly conv_b = new C.nn.Conv2d(512, 16, 3, { stride: 2, padding: 1, bias: false });
+  readonly conv_c = new C.nn.Conv2d(512, 8, 3, { dilation: 2, padding: 2, bias: true });
+  forward(x: C.Tensor): C.Tensor[] {
+    return C.compiled('int8-convs', [x], () => C.tidy(() => [this.conv_a.forward(x), this.conv_b.forward(x), this.conv_c.forward(x)]));
+  }
+}
+
+function randomWeights(m: C.Module, seed: number): Map<string, C.Tensor> {
+  const g = new C.RandomGenerator(seed);
+  const out = new Map<string, C.Tensor>();
+  for (const [name, p] of m.namedParameters()) out.set(name, C.tensor(g.fillNormal(new Float32Array(p.shape.reduce((a, b) => a * b, 1)), 0, 0.05), p.shape));
+  return out;
+}
+
+async function run<M extends C.Module>(backend: string, compute: 'float32' | 'int8', make: () => M, weights: Map<string, Float32Array>, input: Float32Array, shape: number[], fwd: (m: M, x: C.Tensor) => C.Tensor[]): Promise<Float32Array[]> {
+  await C.setBackend(backend, { compute });
+  const m = make();
+  m.loadStateDict(new Map([...weights].map(([k, v]) => [k, C.tensor(v, m.namedParameters().find(([n]) => n === k)![1].shape)])));
+  const before = C.memory().numTensors;
+  const ys = fwd(m, C.tensor(input, shape));
+  const out = await Promise.all(ys.map(async (y) => (await y.data()) as Float32Array));
+  C.dispose(ys);
+  expect(C.memory().numTensors).toBeLessThanOrEqual(before + 1); // the input
+  m.dispose();
+  return out;
+}
+
+async function hostWeights(m: C.Module, seed: number): Promise<Map<string, Float32Array>> {
+  await C.setBackend('cpu');
+  const ws = randomWeights(m, seed);
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of ws) out.set(k, (await t.data()) as Float32Array);
+  C.dispose([...ws.values()]);
+  m.dispose();
+  return out;
+}
+
+describe('int8 products on ort-cpu', async () => {
+  const skip = await skipUnlessBackend('ort-cpu:int8');
+  beforeAll(async () => {
+    await C.setBackend('cpu');
+  });
+  afterAll(async () => {
+    await C.setBackend('cpu');
+  });
+
+  const check = (label: string, got: Float32Array, want: Float32Array): void => {
+    const e = relL2Error(got, want);
+    console.log(`[int8] ${label}: relative L2 error ${e.toExponential(2)}`);
+    expect(e, `${label}: int8 equals float32, so it did not run in int8`).toBeGreaterThan(1e-4);
+    expect(e, `${label}: ${e} exceeds one product's error`).toBeLessThanOrEqual(ONE_PRODUCT);
+  };
+
+  for (const rows of [INT8_BLOCK_MAX_ROWS / 8, 2 * INT8_BLOCK_MAX_ROWS]) {
+    test.skipIf(skip)(`linear + untransposed product, ${rows} rows (${rows <= INT8_BLOCK_MAX_ROWS ? 'block-wise' : 'per-tensor'} kernel)`, async () => {
+      const weights = await hostWeights(new Products(), 11);
+      const g = new C.RandomGenerator(rows);
+      const x = g.fillNormal(new Float32Array(rows * 96), 0, 1);
+      const shape = [2, rows / 2, 96];
+      const fwd = (m: Products, t: C.Tensor): C.Tensor[] => [m.forward(t)];
+      const [want] = await run('cpu', 'float32', () => new Products(), weights, x, shape, fwd);
+      const [got] = await run('ort-cpu', 'int8', () => new Products(), weights, x, shape, fwd);
+      check(`products, ${rows} rows`, got!, want!);
+    });
+  }
+
+  test.skipIf(skip)(`convolutions with C·kH·kW ≥ ${INT8_CONV_MIN_DEPTH}: padding, stride 2, dilation 2, bias, batch 2`, async () => {
+    const weights = await hostWeights(new Convs(), 5);
+    const g = new C.RandomGenerator(9);
+    const x = g.fillNormal(new Float32Array(2 * 512 * 9 * 11), 0, 1);
+    const shape = [2, 512, 9, 11];
+    const fwd = (m: Convs, t: C.Tensor): C.Tensor[] => m.forward(t);
+    const want = await run('cpu', 'float32', () => new Convs(), weights, x, shape, fwd);
+    const got = await run('ort-cpu', 'int8', () => new Convs(), weights, x, shape, fwd);
+    ['padding 1 + bias', 'stride 2', 'dilation 2 + bias'].forEach((label, i) => check(`conv ${label}`, got[i]!, want[i]!));
+  });
+
+  test.skipIf(skip)('int8 compute is refused where it cannot run, naming the backend', async () => {
+    await expect(C.setBackend('cpu', { compute: 'int8' })).rejects.toThrow(/cpu.*int8|int8.*cpu|computes in float32 only/);
+  });
+});

@@ -17,11 +17,11 @@ export const COMPUTE_HELP = 'compute precision: auto (default / SDXS_COMPUTE: fl
 
 const COMPUTE_NAMES: Record<string, C.ComputePrecision | 'auto'> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32', int8: 'int8' };
 
-/** --compute (or SDXS_COMPUTE) as core's compute option; anything else is a usage error. */
-export function parseCompute(command: string, value: string | undefined, env: Record<string, string | undefined>): C.ComputePrecision | 'auto' {
-  const raw = value ?? env.SDXS_COMPUTE ?? 'auto';
-  const c = COMPUTE_NAMES[raw];
-  if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16, f32 or int8 (got '${raw}')`);
+/** --compute (else SDXS_COMPUTE, read by core's env) as core's compute option; anything else is a usage error. */
+export function parseCompute(command: string, value: string | undefined, env: C.EnvSource): C.ComputePrecision | 'auto' {
+  if (value === undefined) return C.envCompute(env) ?? 'auto';
+  const c = Object.prototype.hasOwnProperty.call(COMPUTE_NAMES, value) ? COMPUTE_NAMES[value] : undefined;
+  if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16, f32 or int8 (got '${value}')`);
   return c;
 }
 
@@ -43,7 +43,7 @@ export function backendHelp(): string {
  * --verbose adds the reasons for the backends `auto` passed over.
  */
 export async function selectBackend(command: string, name: string | undefined, io: Pick<CliIo, 'env' | 'stderr'>, opts: SelectBackendOptions = {}): Promise<string> {
-  const wanted = name ?? io.env.SDXS_BACKEND ?? 'auto';
+  const wanted = name ?? C.envBackend(io.env) ?? 'auto';
   if (wanted !== 'auto' && !C.listBackends().includes(wanted)) {
     throw new UsageError(`sdxs ${command}: unknown backend '${wanted}'; choose one of: auto, ${C.listBackends().join(', ')}`);
   }

@@ -15,7 +15,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Common environment: SDXS_BACKEND (auto, ${listBackends().join(', ')}),
-HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE=1, SDXS_CACHE.
+SDXS_COMPUTE (auto, f16, f32), HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE=1, HF_HUB_CACHE.
 ${EXIT_HELP}`;
 }
 

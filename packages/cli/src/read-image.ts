@@ -1,11 +1,8 @@
 import { readImage } from '@sdxs/vae/node';
-import { maxImageBytesFrom, maxImagePixelsFrom, MAX_IMAGE_BYTES_ENV, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
+import { imageLimitsFromEnv } from '@sdxs/vae';
 
 /** The image limits from the environment: SDXS_MAX_IMAGE_PIXELS, and SDXS_MAX_IMAGE_BYTES (default derived from the pixel limit). */
-export function imageLimitsFrom(env: NodeJS.ProcessEnv): { maxPixels: number; maxBytes: number } {
-  const maxPixels = maxImagePixelsFrom(env[MAX_IMAGE_PIXELS_ENV]);
-  return { maxPixels, maxBytes: maxImageBytesFrom(env[MAX_IMAGE_BYTES_ENV], maxPixels) };
-}
+export const imageLimitsFrom = (env: NodeJS.ProcessEnv): { maxPixels: number; maxBytes: number } => imageLimitsFromEnv(env);
 
 /**
  * An input image file as 8-bit RGB(A) (the VAE package's reader: PNG, JPEG, WebP, AVIF, TIFF, EXIF

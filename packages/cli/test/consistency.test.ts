@@ -92,7 +92,7 @@ describe('sdxs bench table', () => {
 describe('offline without a model', () => {
   test('an unreachable hub points to the tiny model and --model, and says its pictures are noise', async () => {
     // the hub client reads the process's environment: a port nothing listens on, an empty cache
-    const env2 = { SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_OFFLINE: '', SDXS_CACHE: path.join(dir, 'empty-cache') };
+    const env2 = { SDXS_BACKEND: 'cpu', HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_OFFLINE: '', HF_HUB_CACHE: path.join(dir, 'empty-cache') };
     const saved = Object.fromEntries(Object.keys(env2).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env2);
     onTestFinished(() => {

@@ -47,7 +47,7 @@ test('sdxs export usage errors: no format, another format, no -o, a bad part or 
     [['export', 'tflite', tiny, '-o', full], /got 'tflite'/],
     [['export', 'onnx', tiny], /-o <dir>/],
     [['export', 'onnx', tiny, '-o', full, '--component', 'vae'], /--component must be one of unet, vae-encoder, vae-decoder, text-encoder/],
-    [['export', 'onnx', tiny, '-o', full, '--compute', 'bf16'], /--compute must be f16 or f32/],
+    [['export', 'onnx', tiny, '-o', full, '--compute', 'bf16'], /--compute must be f16, f32 or int8/],
     [['export', 'onnx', tiny, '-o', dir], /is not empty; use --force/],
   ];
   for (const [argv, message] of cases) {

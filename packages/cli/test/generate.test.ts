@@ -19,7 +19,7 @@ beforeAll(async () => {
   work = await tempDir('sdxs-cli-');
   await makeTinyModel(path.join(work, 'model'));
   hub = await startLocalHub({ 'acme/sdxs-tiny': path.join(work, 'model') });
-  env = { HF_ENDPOINT: hub.url, SDXS_CACHE: path.join(work, 'cache'), HF_HUB_OFFLINE: '', SDXS_BACKEND: 'cpu' };
+  env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: path.join(work, 'cache'), HF_HUB_OFFLINE: '', SDXS_BACKEND: 'cpu' };
   for (const [k, v] of Object.entries(env)) process.env[k] = v;
 }, 120_000);
 

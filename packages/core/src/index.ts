@@ -49,7 +49,25 @@ export { SAFETENSORS_DTYPES, isSafetensorsDType, safetensorsItemSize, safetensor
 export { MAX_SAFETENSORS_HEADER } from './io/safetensors-header.js';
 export { hubDownload, checkRevision, DEFAULT_HUB_IDLE_TIMEOUT_MS, DEFAULT_HUB_TOTAL_TIMEOUT_MS, type HubDownloadOptions, type HubProgress } from './hub/download.js';
 export { hubSnapshot, resolveModelSource, type ResolveModelSourceOptions } from './hub/snapshot.js';
-export { defaultHubCacheDir, hubEndpoint, hubToken, hubOffline } from './hub/env.js';
+export {
+  defaultHubCacheDir,
+  hubEndpoint,
+  hubToken,
+  hubOffline,
+  envBackend,
+  envCompute,
+  envOrtThreads,
+  envOrtCacheBytes,
+  envHubIdleTimeoutMs,
+  envHubTotalTimeoutMs,
+  envHubMaxBytes,
+  envMaxImagePixels,
+  envMaxImageBytes,
+  processEnv,
+  ENV_VARIABLES,
+  type EnvSource,
+  type EnvVariable,
+} from './env.js';
 export { tfjsLimits } from './backends/tfjs/nn.js';
 // openLocalFile (its type is Node's FileHandle) is exported from '@sdxs/core/node'
 export { LocalFileError } from './io/local-file-error.js';

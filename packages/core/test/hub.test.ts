@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, HubError, InputError } from '../src/errors.js';
 import { hubDownload, type HubProgress } from '../src/hub/download.js';
-import { defaultHubCacheDir } from '../src/hub/env.js';
+import { defaultHubCacheDir } from '../src/env.js';
 import { hubSnapshot, resolveModelSource } from '../src/hub/snapshot.js';
 import { serializeSafetensors } from '../src/io/safetensors-write.js';
 import { sendFile, startRangeServer, type RangeServer } from './helpers/range-server.js';
@@ -38,13 +38,13 @@ async function handler(req: IncomingMessage, res: ServerResponse): Promise<boole
     return true;
   }
   const cdnMatch = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
-  if (cdnMatch && cdn.has(cdnMatch[1])) {
-    sendFile(req, res, { body: cdn.get(cdnMatch[1])!, headers: { etag: '"cdn-etag"' } });
+  if (cdnMatch && cdn.has(cdnMatch[1]!)) {
+    sendFile(req, res, { body: cdn.get(cdnMatch[1]!)!, headers: { etag: '"cdn-etag"' } });
     return true;
   }
   const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (!m) return false;
-  const [, repo, rev, file] = m.map(decodeURIComponent);
+  const [, repo, rev, file] = m.map(decodeURIComponent) as [string, string, string, string];
   const files = repos.get(repo);
   if (repo === 'acme/private') {
     const auth = req.headers.authorization;
@@ -135,7 +135,7 @@ afterAll(async () => {
 
 const savedEnv = { ...process.env };
 afterEach(() => {
-  for (const k of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'SDXS_CACHE', 'HF_HUB_CACHE', 'HF_HOME', 'HF_ENDPOINT']) {
+  for (const k of ['HF_HUB_OFFLINE', 'HF_TOKEN', 'HF_HUB_CACHE', 'HF_HOME', 'HF_ENDPOINT']) {
     if (savedEnv[k] === undefined) delete process.env[k];
     else process.env[k] = savedEnv[k];
   }
@@ -170,7 +170,7 @@ describe('hubDownload', () => {
     expect((await readFile(join(repoDir, 'refs', 'main'), 'utf8')).trim()).toBe(COMMIT);
     expect(await readdir(join(repoDir, 'blobs'))).toEqual([sha256(vaeWeights)]);
     expect(progress.at(-1)).toEqual({ file: 'vae/diffusion_pytorch_model.safetensors', loaded: vaeWeights.length, total: vaeWeights.length });
-    for (let i = 1; i < progress.length; i++) expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.loaded).toBeGreaterThanOrEqual(progress[i - 1]!.loaded);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'HEAD /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',
       'GET /acme/vae-tiny/resolve/main/vae/diffusion_pytorch_model.safetensors',
@@ -284,18 +284,17 @@ describe('hubDownload', () => {
     expect(progress[0]).toBe(partialSize);
   }, 10_000);
 
-  it('defaults the cache dir from SDXS_CACHE, HF_HUB_CACHE and HF_HOME', async () => {
-    delete process.env.SDXS_CACHE;
+  it('defaults the cache dir from HF_HUB_CACHE, else HF_HOME', async () => {
     delete process.env.HF_HUB_CACHE;
     process.env.HF_HOME = '/h';
     expect(await defaultHubCacheDir()).toBe(join('/h', 'hub'));
     process.env.HF_HUB_CACHE = '/c';
     expect(await defaultHubCacheDir()).toBe('/c');
-    process.env.SDXS_CACHE = '/s';
-    expect(await defaultHubCacheDir()).toBe('/s');
+    // an environment of its own (the CLI's) is read instead of the process's
+    expect(await defaultHubCacheDir({ HF_HOME: '/other' })).toBe(join('/other', 'hub'));
     process.env.HF_ENDPOINT = server.url;
-    process.env.SDXS_CACHE = freshCache();
-    expect(await hubDownload('acme/vae-tiny', 'vae/config.json')).toContain(process.env.SDXS_CACHE);
+    process.env.HF_HUB_CACHE = freshCache();
+    expect(await hubDownload('acme/vae-tiny', 'vae/config.json')).toContain(process.env.HF_HUB_CACHE);
   });
 });
 

@@ -16,7 +16,7 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const bitsToF32 = (b: number): number => {
   u32[0] = b >>> 0;
-  return f32[0];
+  return f32[0]!;
 };
 
 /** Independent reference for float16 decoding: sign * 2^(e-15) * (1 + m/1024), or m * 2^-24 when e = 0. */
@@ -39,14 +39,14 @@ describe('float16', () => {
       const ref = refF16(h);
       if (Number.isNaN(ref)) {
         expect(Number.isNaN(wide[h])).toBe(true);
-        expect(wideBits[h] >>> 31).toBe(h >>> 15);
+        expect(wideBits[h]! >>> 31).toBe(h >>> 15);
       } else if (wide[h] !== ref || Object.is(ref, -0) !== Object.is(wide[h], -0)) {
         throw new Error(`f16 0x${h.toString(16)} decoded to ${wide[h]}, expected ${ref}`);
       }
       expect(f16BitsToF32Bits(h)).toBe(wideBits[h]);
     }
     const back = f32ToF16(wide);
-    for (let h = 0; h < 65536; h++) if (back[h] !== h) throw new Error(`round trip 0x${h.toString(16)} -> 0x${back[h].toString(16)}`);
+    for (let h = 0; h < 65536; h++) if (back[h] !== h) throw new Error(`round trip 0x${h.toString(16)} -> 0x${back[h]!.toString(16)}`);
   });
 
   it('rounds every midpoint between adjacent float16 values to even, and its neighbours to the nearer value', () => {
@@ -56,7 +56,7 @@ describe('float16', () => {
       const mid = (a + b) / 2;
       expect(Math.fround(mid)).toBe(mid);
       f32[0] = mid;
-      const mb = u32[0];
+      const mb = u32[0]!;
       const even = (h & 1) === 0 ? h : h + 1;
       for (const sign of [0, 0x80000000]) {
         const s16 = sign ? 0x8000 : 0;
@@ -116,7 +116,7 @@ describe('bfloat16', () => {
     const wideBits = new Uint32Array(wide.buffer);
     for (let h = 0; h < 65536; h++) if (wideBits[h] !== ((h << 16) >>> 0)) throw new Error(`bf16 0x${h.toString(16)}`);
     const back = f32ToBf16(wide);
-    for (let h = 0; h < 65536; h++) if (back[h] !== h) throw new Error(`round trip 0x${h.toString(16)} -> 0x${back[h].toString(16)}`);
+    for (let h = 0; h < 65536; h++) if (back[h] !== h) throw new Error(`round trip 0x${h.toString(16)} -> 0x${back[h]!.toString(16)}`);
   });
 
   it('rounds every midpoint between adjacent bfloat16 values to even', () => {

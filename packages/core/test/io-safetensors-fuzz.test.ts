@@ -29,13 +29,13 @@ function withHeader(h: unknown, lenDelta = 0, dataPart: Uint8Array = data): Uint
 
 function mutate(rand: () => number): Uint8Array {
   const int = (n: number): number => Math.floor(rand() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const weird: unknown[] = [-1, 0, 1, 2, 7, 8, 1.5, 2 ** 53, 2 ** 64, -0, '8', null, true, [], {}, NaN, 1e308, data.length, data.length + 1];
   switch (int(7)) {
     case 0: {
       // byte flips anywhere
       const b = base.slice();
-      for (let k = 1 + int(4); k > 0; k--) b[int(b.length)] ^= 1 << int(8);
+      for (let k = 1 + int(4); k > 0; k--) b[int(b.length)]! ^= 1 << int(8);
       return b;
     }
     case 1: {
@@ -60,7 +60,7 @@ function mutate(rand: () => number): Uint8Array {
       // JSON edit of one field of one tensor
       const h = structuredClone(header);
       const names = Object.keys(h).filter((n) => n !== '__metadata__');
-      const t = h[pick(names)];
+      const t = h[pick(names)]!;
       const field = pick(['dtype', 'shape', 'data_offsets', 'delete']);
       if (field === 'dtype') t.dtype = pick(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'f32', '', 7]);
       else if (field === 'shape') {

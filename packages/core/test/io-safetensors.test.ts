@@ -90,7 +90,7 @@ describe('fixtures', () => {
       for (let i = 0; i < n; i++) {
         const lin = n === 1 ? 1 : 1 + ((sigmaMin - 1) * i) / (n - 1);
         expect(sigmas[i]).toBeCloseTo(shift(lin), 5);
-        expect(timesteps[i]).toBeCloseTo(sigmas[i] * cfg.num_train_timesteps, 2);
+        expect(timesteps[i]).toBeCloseTo(sigmas[i]! * cfg.num_train_timesteps, 2);
       }
     }
     await f.close();
@@ -100,7 +100,7 @@ describe('fixtures', () => {
     const vae = join(FIXTURES, 'diffusers/vae-tiny');
     const vcfg = JSON.parse(await readFile(join(vae, 'config.json'), 'utf8')) as { latent_channels: number; down_block_out_channels: number[]; in_channels: number };
     const io = await loadSafetensors(join(vae, 'io.safetensors'));
-    const [, , h, w] = io.info('image').shape;
+    const [, , h, w] = io.info('image').shape as [number, number, number, number];
     expect(io.info('latent').shape).toEqual([1, vcfg.latent_channels, h / 8, w / 8]);
     expect(io.info('decoded').shape).toEqual([1, 3, (h / 8) * 16, (w / 8) * 16]);
     const weights = await loadSafetensors(join(vae, 'diffusion_pytorch_model.safetensors'));

@@ -107,7 +107,7 @@ forEachBackend(
       const b = await loadBlock([file]);
       // same size, other contents and time: another training run saved over it
       const bytes = readFileSync(file);
-      bytes[bytes.length - 1] ^= 0x40;
+      bytes[bytes.length - 1]! ^= 0x40;
       writeFileSync(file, bytes);
       utimesSync(file, new Date(), new Date(Date.now() + 5000));
       const x = C.tensor(xs, [2, 16]);

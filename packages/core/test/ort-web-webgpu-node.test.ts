@@ -1,5 +1,5 @@
 // ort-webgpu on onnxruntime-web in Node over a navigator.gpu the user installed from the `webgpu` package
-// (Dawn on SwiftShader here), chosen with SDXS_ORT_PACKAGE=web: the route Deno takes with its own navigator.gpu.
+// (Dawn on SwiftShader here), handed to core with useOnnxRuntimeWeb: the route Deno takes with its own navigator.gpu.
 import { existsSync } from 'node:fs';
 import { beforeAll, expect, test } from 'vitest';
 import * as C from '../src/index.js';
@@ -13,10 +13,10 @@ if (!skip && !webgpu) skip = "the 'webgpu' package is not installed";
 // .ci/run installs Chromium (its SwiftShader ICD); `webgpu` is a devDependency
 const noWebgpu = skipUnless(skip === null, `ort-webgpu on onnxruntime-web in Node: ${skip}`, { ciRequired: true });
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
   process.env.VK_ICD_FILENAMES = ICD;
-  process.env.SDXS_ORT_PACKAGE = 'web';
+  C.useOnnxRuntimeWeb(await import('onnxruntime-web/webgpu'));
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   Object.assign(globalThis, webgpu!.globals);
   (globalThis as { navigator?: unknown }).navigator = { gpu: webgpu!.create([]) };

@@ -2,7 +2,7 @@ import * as C from '@sdxs/core';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { maxImageBytesFrom, maxImagePixelsFrom, MAX_IMAGE_BYTES_ENV, MAX_IMAGE_PIXELS_ENV } from '@sdxs/vae';
+import { imageLimitsFromEnv } from '@sdxs/vae';
 import { convertDataset, type ConvertResult } from './convert.js';
 import { mergeDatasetIndex } from './dataset-index.js';
 import type { TextEncoderLike, VaeEncoderLike } from './precompute.js';
@@ -104,7 +104,7 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     if (!m) throw new C.ArgumentError(`--shard expects i/n, got '${values.shard}'`);
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
+  if (values.vae || values['text-encoder']) await C.setBackend(values.backend ?? C.envBackend() ?? 'auto');
   let vae: VaeEncoderLike | undefined;
   if (values.vae) {
     const { AsymmetricAutoencoderKL } = await import('@sdxs/vae');
@@ -128,8 +128,8 @@ export async function runDataConvert(argv: readonly string[], io: RunDataConvert
     itemsPerShard: intArg(values['items-per-shard'], 'items-per-shard'),
     minImageSide: intArg(values['min-side'], 'min-side'),
     requireCaption: values['require-caption'],
-    maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
-    maxImageBytes: maxImageBytesFrom(process.env[MAX_IMAGE_BYTES_ENV], maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV])),
+    maxImagePixels: imageLimitsFromEnv().maxPixels,
+    maxImageBytes: imageLimitsFromEnv().maxBytes,
     precompute: { vae, textEncoder },
     signal: io.signal,
     // a TTY gets one updating line; a log file gets plain lines
@@ -190,7 +190,7 @@ export async function runDataCaption(argv: readonly string[], io: RunDataConvert
   }
   if (!values.in) throw new C.ArgumentError(`--in is required\n${DATA_CAPTION_USAGE}`);
   if (!values.model) throw new C.ArgumentError(`--model is required\n${DATA_CAPTION_USAGE}`);
-  await C.setBackend(values.backend ?? process.env.SDXS_BACKEND ?? 'auto');
+  await C.setBackend(values.backend ?? C.envBackend() ?? 'auto');
   const { PromptRefiner } = await import('@sdxs/text-qwen');
   const { captionFolder } = await import('./caption.js');
   const refiner = await PromptRefiner.fromPretrained(values.model, { vision: true, signal: io.signal });
@@ -204,7 +204,7 @@ export async function runDataCaption(argv: readonly string[], io: RunDataConvert
       instruction: values.instruction,
       maxNewTokens: intArg(values['max-tokens'], 'max-tokens'),
       seed: intArg(values.seed, 'seed'),
-      maxImagePixels: maxImagePixelsFrom(process.env[MAX_IMAGE_PIXELS_ENV]),
+      maxImagePixels: imageLimitsFromEnv().maxPixels,
       signal: io.signal,
       onProgress: values.json ? undefined : (p) => stderr.write(`${stderr.isTTY ? '\r' : ''}captioned ${p.done} (${p.file})${stderr.isTTY ? '' : '\n'}`),
     });

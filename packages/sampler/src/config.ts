@@ -1,5 +1,5 @@
 /** `scheduler_config.json` of diffusers' FlowMatchEulerDiscreteScheduler, parsed and validated. */
-import { CONFIG_LIMITS, ConfigError, previewValue, type ConfigObject } from '@sdxs/core';
+import { CONFIG_LIMITS, ConfigError, ConfigReader, type ConfigObject } from '@sdxs/core';
 
 export interface FlowMatchConfig {
   numTrainTimesteps: number;
@@ -36,64 +36,56 @@ export const DEFAULT_FLOW_MATCH_CONFIG: Readonly<FlowMatchConfig> = Object.freez
   stochasticSampling: false,
 });
 
-const KEYS: Record<keyof FlowMatchConfig, string> = {
-  numTrainTimesteps: 'num_train_timesteps',
-  shift: 'shift',
-  useDynamicShifting: 'use_dynamic_shifting',
-  baseShift: 'base_shift',
-  maxShift: 'max_shift',
-  baseImageSeqLen: 'base_image_seq_len',
-  maxImageSeqLen: 'max_image_seq_len',
-  invertSigmas: 'invert_sigmas',
-  shiftTerminal: 'shift_terminal',
-  useKarrasSigmas: 'use_karras_sigmas',
-  useExponentialSigmas: 'use_exponential_sigmas',
-  useBetaSigmas: 'use_beta_sigmas',
-  timeShiftType: 'time_shift_type',
-  stochasticSampling: 'stochastic_sampling',
-};
+/** The key a camelCase field is written as in the file (`numTrainTimesteps` → `num_train_timesteps`). */
+const fileKey = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /**
- * Parses a diffusers scheduler config (snake_case JSON) or a partial camelCase object. Keys diffusers
- * does not know are ignored (as diffusers does); wrong types and impossible combinations raise ConfigError.
+ * Parses a diffusers scheduler config (snake_case JSON) or a partial camelCase object (each field stands for
+ * its key, the key winning when both are given) with core's ConfigReader. Keys diffusers does not know are
+ * ignored (as diffusers does); wrong types and impossible combinations raise ConfigError.
  */
 export function parseFlowMatchConfig(cfg: ConfigObject | Partial<FlowMatchConfig>, file = 'scheduler_config.json', classNames: readonly string[] = ['FlowMatchEulerDiscreteScheduler']): FlowMatchConfig {
-  const src = cfg as Record<string, unknown>;
-  const cls = src._class_name;
-  if (cls !== undefined && cls !== null && !classNames.includes(String(cls))) {
+  const src = cfg as ConfigObject;
+  const keyed: ConfigObject = { ...src };
+  for (const field of Object.keys(DEFAULT_FLOW_MATCH_CONFIG)) {
+    if (src[field] !== undefined && keyed[fileKey(field)] === undefined) keyed[fileKey(field)] = src[field];
+  }
+  const r = ConfigReader.of(keyed, file);
+  const cls = r.raw('_class_name');
+  if (cls !== undefined && !classNames.includes(String(cls))) {
     throw new ConfigError(`${file}: unsupported: _class_name=${String(cls)} (expected ${classNames.join(' or ')})`);
   }
-  const out: FlowMatchConfig = { ...DEFAULT_FLOW_MATCH_CONFIG };
-  const target = out as unknown as Record<string, unknown>;
-  for (const [camel, snake] of Object.entries(KEYS) as [keyof FlowMatchConfig, string][]) {
-    const v = src[snake] !== undefined ? src[snake] : src[camel];
-    if (v === undefined || v === null) continue;
-    const def = DEFAULT_FLOW_MATCH_CONFIG[camel];
-    const want = camel === 'shiftTerminal' ? 'number' : typeof def;
-    if (typeof v !== want || (want === 'number' && !Number.isFinite(v))) {
-      throw new ConfigError(`${file}: key '${snake}' should be ${want === 'boolean' ? 'true or false' : `a ${want}`} but is ${previewValue(v)}`);
-    }
-    target[camel] = v;
+  const d = DEFAULT_FLOW_MATCH_CONFIG;
+  const timeShiftType = r.string('time_shift_type', d.timeShiftType);
+  if (timeShiftType !== 'exponential' && timeShiftType !== 'linear') {
+    throw new ConfigError(`${file}: unsupported: time_shift_type=${timeShiftType} (must be 'exponential' or 'linear')`);
   }
-  if (out.timeShiftType !== 'exponential' && out.timeShiftType !== 'linear') {
-    throw new ConfigError(`${file}: unsupported: time_shift_type=${String(out.timeShiftType)} (must be 'exponential' or 'linear')`);
-  }
+  const out: FlowMatchConfig = {
+    numTrainTimesteps: r.integer('num_train_timesteps', d.numTrainTimesteps, 2, CONFIG_LIMITS.timesteps),
+    shift: r.number('shift', d.shift),
+    useDynamicShifting: r.boolean('use_dynamic_shifting', d.useDynamicShifting),
+    baseShift: r.number('base_shift', d.baseShift),
+    maxShift: r.number('max_shift', d.maxShift),
+    baseImageSeqLen: r.number('base_image_seq_len', d.baseImageSeqLen),
+    maxImageSeqLen: r.number('max_image_seq_len', d.maxImageSeqLen),
+    invertSigmas: r.boolean('invert_sigmas', d.invertSigmas),
+    shiftTerminal: r.has('shift_terminal') ? r.number('shift_terminal') : null,
+    useKarrasSigmas: r.boolean('use_karras_sigmas', d.useKarrasSigmas),
+    useExponentialSigmas: r.boolean('use_exponential_sigmas', d.useExponentialSigmas),
+    useBetaSigmas: r.boolean('use_beta_sigmas', d.useBetaSigmas),
+    timeShiftType,
+    stochasticSampling: r.boolean('stochastic_sampling', d.stochasticSampling),
+  };
   const schedules = [out.useKarrasSigmas, out.useExponentialSigmas, out.useBetaSigmas].filter(Boolean).length;
   if (schedules > 1) throw new ConfigError(`${file}: only one of use_karras_sigmas, use_exponential_sigmas, use_beta_sigmas can be true`);
-  if (!Number.isSafeInteger(out.numTrainTimesteps) || out.numTrainTimesteps < 2 || out.numTrainTimesteps > CONFIG_LIMITS.timesteps) {
-    throw new ConfigError(`${file}: key 'num_train_timesteps' should be an integer in [2, ${CONFIG_LIMITS.timesteps}] but is ${out.numTrainTimesteps}`);
-  }
-  if (out.shiftTerminal !== null && out.shiftTerminal !== 0 && !(out.shiftTerminal > 0 && out.shiftTerminal < 1)) {
-    throw new ConfigError(`${file}: key 'shift_terminal' must be in (0, 1), got ${out.shiftTerminal}`);
-  }
+  if (out.shiftTerminal !== null && out.shiftTerminal !== 0 && !(out.shiftTerminal > 0 && out.shiftTerminal < 1)) r.fail('shift_terminal', `must be in (0, 1), got ${out.shiftTerminal}`);
   // A shift <= 0 gives sigmas outside [0, 1] (or a division by zero) and NaN images.
-  if (!(out.shift > 0)) throw new ConfigError(`${file}: key 'shift' must be > 0, got ${out.shift}`);
+  if (!(out.shift > 0)) r.fail('shift', `must be > 0, got ${out.shift}`);
   if (out.useDynamicShifting) {
-    for (const k of ['baseImageSeqLen', 'maxImageSeqLen'] as const) {
-      if (!(out[k] > 0)) throw new ConfigError(`${file}: key '${KEYS[k]}' must be > 0, got ${out[k]}`);
-    }
+    if (!(out.baseImageSeqLen > 0)) r.fail('base_image_seq_len', `must be > 0, got ${out.baseImageSeqLen}`);
+    if (!(out.maxImageSeqLen > 0)) r.fail('max_image_seq_len', `must be > 0, got ${out.maxImageSeqLen}`);
     if (!(out.maxImageSeqLen > out.baseImageSeqLen)) {
-      throw new ConfigError(`${file}: key 'max_image_seq_len' (${out.maxImageSeqLen}) must be greater than 'base_image_seq_len' (${out.baseImageSeqLen})`);
+      r.fail('max_image_seq_len', `(${out.maxImageSeqLen}) must be greater than 'base_image_seq_len' (${out.baseImageSeqLen})`);
     }
   }
   return out;

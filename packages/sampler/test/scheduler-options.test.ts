@@ -36,6 +36,17 @@ describe('FlowMatchEulerDiscreteScheduler options', () => {
     for (const [q, a, b, want] of ref.beta_ppf) expect(Math.abs(betaPpf(q, a, b) - want)).toBeLessThan(1e-10);
   });
 
+  test('a camelCase field stands for its file key; the key wins when both are given; errors name the key', () => {
+    const camel = parseFlowMatchConfig({ numTrainTimesteps: 500, useDynamicShifting: true, maxImageSeqLen: 1024, shiftTerminal: 0.1 });
+    const snake = parseFlowMatchConfig({ num_train_timesteps: 500, use_dynamic_shifting: true, max_image_seq_len: 1024, shift_terminal: 0.1 });
+    expect(camel).toEqual(snake);
+    expect(camel.numTrainTimesteps).toBe(500);
+    expect(camel.baseImageSeqLen).toBe(256);
+    expect(parseFlowMatchConfig({ shift: 2, ...{ shift_terminal: null } }).shiftTerminal).toBeNull();
+    expect(parseFlowMatchConfig({ num_train_timesteps: 700, numTrainTimesteps: 500 } as C.ConfigObject).numTrainTimesteps).toBe(700);
+    expect(() => parseFlowMatchConfig({ invertSigmas: 1 as unknown as boolean }, 'my.json')).toThrow(/my\.json: key 'invert_sigmas' should be true or false/);
+  });
+
   test('configuration errors are clear', () => {
     expect(() => parseFlowMatchConfig({ time_shift_type: 'cosine' })).toThrow(/unsupported: time_shift_type=cosine/);
     expect(() => parseFlowMatchConfig({ use_karras_sigmas: true, use_beta_sigmas: true })).toThrow(/only one of/);

@@ -52,7 +52,7 @@ describe.skipIf(skipWithoutCase(NAME))('Qwen35TextModel LoRA', () => {
         tensors[`${k}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(alpha) };
       }
       const w = Float64Array.from(mparams.get(`${p}.weight`)!.value.dataSync() as Float32Array);
-      for (let o = 0; o < out; o++) for (let j = 0; j < inn; j++) for (let r = 0; r < rank; r++) w[o * inn + j] += (alpha / rank) * up[o * rank + r]! * down[r * inn + j]!;
+      for (let o = 0; o < out; o++) for (let j = 0; j < inn; j++) for (let r = 0; r < rank; r++) w[o * inn + j]! += (alpha / rank) * up[o * rank + r]! * down[r * inn + j]!;
       mparams.get(`${p}.weight`)!.set(C.tensor(Float32Array.from(w), [out, inn]));
     });
     const file = await C.loadSafetensors(C.serializeSafetensors(tensors), { name: `${format}.safetensors` });

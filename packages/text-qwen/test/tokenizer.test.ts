@@ -112,13 +112,16 @@ describe.skipIf(NO_FIXTURE)('encodeBatch', () => {
     const { inputIds, attentionMask } = tok.encodeBatch(texts);
     expect(inputIds.length).toBe(3);
     for (let b = 0; b < 3; b++) {
-      expect(inputIds[b].length).toBe(longest);
-      expect(attentionMask[b].length).toBe(longest);
-      expect(inputIds[b].slice(0, rows[b].length)).toEqual(rows[b]);
-      expect(inputIds[b].slice(rows[b].length).every((id) => id === tok.padTokenId)).toBe(true);
-      expect(attentionMask[b]).toEqual([
-        ...new Array<number>(rows[b].length).fill(1),
-        ...new Array<number>(longest - rows[b].length).fill(0),
+      const ids = inputIds[b]!;
+      const mask = attentionMask[b]!;
+      const row = rows[b]!;
+      expect(ids.length).toBe(longest);
+      expect(mask.length).toBe(longest);
+      expect(ids.slice(0, row.length)).toEqual(row);
+      expect(ids.slice(row.length).every((id) => id === tok.padTokenId)).toBe(true);
+      expect(mask).toEqual([
+        ...new Array<number>(row.length).fill(1),
+        ...new Array<number>(longest - row.length).fill(0),
       ]);
     }
   });
@@ -126,13 +129,13 @@ describe.skipIf(NO_FIXTURE)('encodeBatch', () => {
   it("pads to maxLength with padding 'max_length'", () => {
     const { inputIds, attentionMask } = tok.encodeBatch(texts, { padding: 'max_length', maxLength: 16 });
     expect(inputIds.every((r) => r.length === 16)).toBe(true);
-    expect(attentionMask[1].reduce((a, b) => a + b, 0)).toBe(tok.encode('A cat').length);
-    expect(attentionMask[2].every((m) => m === 0)).toBe(true);
-    expect(inputIds[2].every((id) => id === tok.padTokenId)).toBe(true);
+    expect(attentionMask[1]!.reduce((a, b) => a + b, 0)).toBe(tok.encode('A cat').length);
+    expect(attentionMask[2]!.every((m) => m === 0)).toBe(true);
+    expect(inputIds[2]!.every((id) => id === tok.padTokenId)).toBe(true);
   });
 
   it('truncates to maxLength keeping the start', () => {
-    const full = tok.encode(texts[0]);
+    const full = tok.encode(texts[0]!);
     const { inputIds, attentionMask } = tok.encodeBatch(texts, { padding: 'max_length', maxLength: 4 });
     expect(inputIds[0]).toEqual(full.slice(0, 4));
     expect(attentionMask[0]).toEqual([1, 1, 1, 1]);
@@ -152,10 +155,10 @@ describe.skipIf(NO_FIXTURE)('encodeBatch', () => {
     });
     const { inputIds, attentionMask } = tok.encodeBatch([prompt], { padding: 'max_length', maxLength: 248 });
     const ids = tok.encode(prompt);
-    expect(inputIds[0].length).toBe(248);
-    expect(inputIds[0].slice(0, ids.length)).toEqual(ids);
+    expect(inputIds[0]!.length).toBe(248);
+    expect(inputIds[0]!.slice(0, ids.length)).toEqual(ids);
     expect(ids[ids.length - 1]).toBe(tok.encode('\n')[0]);
-    expect(attentionMask[0].indexOf(0)).toBe(ids.length);
+    expect(attentionMask[0]!.indexOf(0)).toBe(ids.length);
   });
 });
 

@@ -79,7 +79,7 @@ export async function runTrain(argv: readonly string[], io: RunTrainIo = {}): Pr
   checkRunPaths(cfg, args.configFile);
   const lora = cfg.lora ?? null;
   // --backend, then the config's "backend", then SDXS_BACKEND, as every sdxs command does
-  const wanted = cfg.backend ?? (io.env ?? process.env).SDXS_BACKEND ?? 'auto';
+  const wanted = cfg.backend ?? C.envBackend(io.env) ?? 'auto';
   if (wanted !== 'auto' && !C.listBackends().includes(wanted)) {
     const msg = `unknown backend '${wanted}' (from ${args.backendFrom}); choose one of: auto, ${C.listBackends().join(', ')}`;
     throw args.backendInConfig ? new C.ConfigError(msg) : new C.ArgumentError(msg);

@@ -82,7 +82,7 @@ async function mergedUnet(ts: Target[], m: number): Promise<UNet2DConditionModel
       for (let j = 0; j < inner; j++) {
         let acc = 0;
         for (let r = 0; r < t.rank; r++) acc += t.up[o * t.rank + r]! * t.down[r * inner + j]!;
-        w[o * inner + j] += s * acc;
+        w[o * inner + j]! += s * acc;
       }
     }
     p.set(C.tensor(Float32Array.from(w), t.shape));

@@ -27,12 +27,18 @@ export function maxImageBytesFor(maxPixels: number): number {
   return maxPixels * 8 + METADATA_SLACK_BYTES;
 }
 
-/** The file size limit from SDXS_MAX_IMAGE_BYTES (unset or empty: derived from the pixel limit); a bad value is an InputError. */
+/** The file size limit from a value of SDXS_MAX_IMAGE_BYTES (unset or empty: derived from the pixel limit); a bad value is an InputError. */
 export function maxImageBytesFrom(value: string | undefined, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): number {
-  if (value === undefined || value.trim() === '') return maxImageBytesFor(maxPixels);
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new C.InputError(`${MAX_IMAGE_BYTES_ENV} must be a positive integer (bytes), got '${value.slice(0, 40)}'`);
-  return n;
+  return C.envMaxImageBytes({ [MAX_IMAGE_BYTES_ENV]: value }) ?? maxImageBytesFor(maxPixels);
+}
+
+/**
+ * The image limits of an environment (core reads and checks SDXS_MAX_IMAGE_PIXELS and SDXS_MAX_IMAGE_BYTES):
+ * unset, the pixel limit is DEFAULT_MAX_IMAGE_PIXELS and the file size limit is derived from it.
+ */
+export function imageLimitsFromEnv(env: C.EnvSource = C.processEnv()): { maxPixels: number; maxBytes: number } {
+  const maxPixels = C.envMaxImagePixels(env) ?? DEFAULT_MAX_IMAGE_PIXELS;
+  return { maxPixels, maxBytes: C.envMaxImageBytes(env) ?? maxImageBytesFor(maxPixels) };
 }
 
 /**
@@ -44,12 +50,9 @@ export function fileSizeProblem(bytes: number, width: number, height: number): s
   return bytes > most ? `file is ${bytes} bytes, more than a ${width}x${height} image can need (${most})` : undefined;
 }
 
-/** The limit from an environment value (unset or empty: the default); a bad value is an InputError. */
+/** The limit from a value of SDXS_MAX_IMAGE_PIXELS (unset or empty: the default); a bad value is an InputError. */
 export function maxImagePixelsFrom(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return DEFAULT_MAX_IMAGE_PIXELS;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new C.InputError(`${MAX_IMAGE_PIXELS_ENV} must be a positive integer (pixels), got '${value.slice(0, 40)}'`);
-  return n;
+  return C.envMaxImagePixels({ [MAX_IMAGE_PIXELS_ENV]: value }) ?? DEFAULT_MAX_IMAGE_PIXELS;
 }
 
 /** Why width x height is over `maxPixels`, or undefined when it is not. */

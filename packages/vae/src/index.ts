@@ -23,6 +23,7 @@ export {
   MAX_IMAGE_BYTES_ENV,
   maxImagePixelsFrom,
   maxImageBytesFrom,
+  imageLimitsFromEnv,
   maxImageBytesFor,
   fileSizeProblem,
   pixelLimitProblem,

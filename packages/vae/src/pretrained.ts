@@ -6,7 +6,7 @@ export interface FromPretrainedOptions {
   subfolder?: string;
   /** Hub branch, tag or commit (default 'main'). */
   revision?: string;
-  /** Hub cache root (default: SDXS_CACHE / HF_HUB_CACHE / ~/.cache/huggingface/hub). */
+  /** Hub cache root (default: HF_HUB_CACHE / $HF_HOME/hub / ~/.cache/huggingface/hub). */
   cacheDir?: string;
   /** Storage dtype of the weights: float32 (default; the checkpoint's own precision on ort-*) or 16-bit storage cast per use. */
   dtype?: C.WeightDType;

@@ -31,7 +31,7 @@ describe('tile layout and blending', () => {
       const a = tileAxis(size, tile, ov);
       const w = blendWeights(a, size);
       const total = new Float64Array(size);
-      a.starts.forEach((s, i) => w[i]!.forEach((v, x) => (total[s + x] += v)));
+      a.starts.forEach((s, i) => w[i]!.forEach((v, x) => (total[s + x]! += v)));
       for (const t of total) expect(t).toBeCloseTo(1, 6);
       expect(w[0]![0]).toBe(1); // no ramp at the image border
       expect(w[w.length - 1]![tile - 1]).toBe(1);

@@ -12,7 +12,7 @@ into the local cache, so later runs work offline (HF_HUB_OFFLINE=1).`,
   args: [['repo', `hub repo id (default ${DEFAULT_MODEL})`]],
   options: {
     revision: text('<rev>', 'branch, tag or commit (default main)'),
-    'cache-dir': text('<dir>', 'cache root (default SDXS_CACHE, HF_HUB_CACHE or ~/.cache/huggingface/hub)'),
+    'cache-dir': text('<dir>', 'cache root (default HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)'),
     json: flag('print {"path": ...} instead of progress'),
   },
   epilog: 'Environment: HF_TOKEN (gated or private repos), HF_ENDPOINT (mirror), HF_HUB_OFFLINE=1 (cache only).',

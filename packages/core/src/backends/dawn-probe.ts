@@ -4,7 +4,7 @@
  * when all goes well; a backend that would find none is refused from the child's answer, so choosing
  * a backend stays silent. Node only (imports are lazy).
  */
-import { importOptional } from './env.js';
+import { importOptional } from '../env.js';
 
 /**
  * Whether Dawn finds a WebGPU adapter, asked in a child process with its output captured: undefined

@@ -4,7 +4,7 @@
  */
 import { AbortError, clip, HubError, throwIfAborted } from '../errors.js';
 import { findCachedFile, isKnownMissing, linkSnapshot, markNoExist, readRef, repoCache, writeRef, COMMIT_RE, type RepoCache } from './cache.js';
-import { defaultHubCacheDir, hubEndpoint, hubOffline, hubToken } from './env.js';
+import { defaultHubCacheDir, envHubIdleTimeoutMs, envHubMaxBytes, envHubTotalTimeoutMs, hubEndpoint, hubOffline, hubToken } from '../env.js';
 import { isProcessAlive } from '../io/stale-temp.js';
 
 export interface HubProgress {
@@ -21,7 +21,7 @@ export interface HubDownloadOptions {
   revision?: string;
   /** Folder inside the repo, e.g. 'unet'. */
   subfolder?: string;
-  /** Cache root (default: SDXS_CACHE, HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
+  /** Cache root (default: HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
   cacheDir?: string;
   /** Access token (default: HF_TOKEN). */
   token?: string;
@@ -56,22 +56,6 @@ export const DEFAULT_HUB_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_HUB_TOTAL_TIMEOUT_MS = 6 * 3600_000;
 /** Default largest hub file (bytes): 50 GiB, the largest file the hub itself stores. */
 export const DEFAULT_HUB_MAX_BYTES = 50 * 2 ** 30;
-
-function envBytes(name: string): number | undefined {
-  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!(Number.isSafeInteger(n) && n > 0)) throw new HubError(`${name} must be a positive whole number of bytes, got '${v.slice(0, 40)}'`);
-  return n;
-}
-
-function envSeconds(name: string): number | undefined {
-  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0)) throw new HubError(`${name} must be a positive number of seconds, got '${v.slice(0, 40)}'`);
-  return n * 1000;
-}
 
 interface RemoteMeta {
   commit: string | undefined;
@@ -190,8 +174,8 @@ export async function hubDownload(repoId: string, filename: string, opts: HubDow
 async function download(cache: RepoCache, repoId: string, relPath: string, revision: string, opts: HubDownloadOptions): Promise<string> {
   const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
   const token = opts.token ?? hubToken();
-  const idleMs = opts.idleTimeoutMs ?? envSeconds('SDXS_HUB_IDLE_TIMEOUT') ?? DEFAULT_HUB_IDLE_TIMEOUT_MS;
-  const totalMs = opts.totalTimeoutMs ?? envSeconds('SDXS_HUB_TIMEOUT') ?? DEFAULT_HUB_TOTAL_TIMEOUT_MS;
+  const idleMs = opts.idleTimeoutMs ?? envHubIdleTimeoutMs() ?? DEFAULT_HUB_IDLE_TIMEOUT_MS;
+  const totalMs = opts.totalTimeoutMs ?? envHubTotalTimeoutMs() ?? DEFAULT_HUB_TOTAL_TIMEOUT_MS;
   const inner = new AbortController();
   const onAbort = (): void => inner.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -210,7 +194,7 @@ async function download(cache: RepoCache, repoId: string, relPath: string, revis
     inner,
     timedOut: undefined,
     idleMs,
-    maxBytes: opts.maxBytes ?? envBytes('SDXS_HUB_MAX_BYTES') ?? DEFAULT_HUB_MAX_BYTES,
+    maxBytes: opts.maxBytes ?? envHubMaxBytes() ?? DEFAULT_HUB_MAX_BYTES,
     alive() {
       clearTimeout(idle);
       idle = setTimeout(() => {

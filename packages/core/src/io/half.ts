@@ -82,22 +82,22 @@ const scratchU32 = new Uint32Array(scratchF32.buffer);
 /** float16 bits -> JavaScript number (exact). */
 export function f16ToNumber(h: number): number {
   scratchU32[0] = f16BitsToF32Bits(h);
-  return scratchF32[0];
+  return scratchF32[0]!;
 }
 /** bfloat16 bits -> JavaScript number (exact). */
 export function bf16ToNumber(h: number): number {
   scratchU32[0] = bf16BitsToF32Bits(h);
-  return scratchF32[0];
+  return scratchF32[0]!;
 }
 /** Number -> float16 bits. The number is first rounded to float32 (Math.fround), then to float16. */
 export function numberToF16(x: number): number {
   scratchF32[0] = x;
-  return f32BitsToF16Bits(scratchU32[0]);
+  return f32BitsToF16Bits(scratchU32[0]!);
 }
 /** Number -> bfloat16 bits. The number is first rounded to float32 (Math.fround), then to bfloat16. */
 export function numberToBf16(x: number): number {
   scratchF32[0] = x;
-  return f32BitsToBf16Bits(scratchU32[0]);
+  return f32BitsToBf16Bits(scratchU32[0]!);
 }
 
 function table(): Uint32Array {
@@ -127,7 +127,7 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const dst = outF32(src.length, out);
   const bits = bitsOf(dst);
   const t = table();
-  for (let i = 0; i < src.length; i++) bits[i] = t[src[i]];
+  for (let i = 0; i < src.length; i++) bits[i] = t[src[i]!]!;
   return dst;
 }
 
@@ -135,7 +135,7 @@ export function f16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
 export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const dst = outU16(src.length, out);
   const bits = bitsOf(src);
-  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToF16Bits(bits[i]);
+  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToF16Bits(bits[i]!);
   return dst;
 }
 
@@ -143,7 +143,7 @@ export function f32ToF16(src: Float32Array, out?: Uint16Array): Uint16Array {
 export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
   const dst = outF32(src.length, out);
   const bits = bitsOf(dst);
-  for (let i = 0; i < src.length; i++) bits[i] = (src[i] << 16) >>> 0;
+  for (let i = 0; i < src.length; i++) bits[i] = (src[i]! << 16) >>> 0;
   return dst;
 }
 
@@ -151,7 +151,7 @@ export function bf16ToF32(src: Uint16Array, out?: Float32Array): Float32Array {
 export function f32ToBf16(src: Float32Array, out?: Uint16Array): Uint16Array {
   const dst = outU16(src.length, out);
   const bits = bitsOf(src);
-  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToBf16Bits(bits[i]);
+  for (let i = 0; i < bits.length; i++) dst[i] = f32BitsToBf16Bits(bits[i]!);
   return dst;
 }
 

@@ -124,8 +124,8 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 
 export function swapBytes(b: Uint8Array, size: number): void {
   for (let i = 0; i + size <= b.length; i += size) {
     for (let a = i, z = i + size - 1; a < z; a++, z--) {
-      const t = b[a];
-      b[a] = b[z];
+      const t = b[a]!;
+      b[a] = b[z]!;
       b[z] = t;
     }
   }

@@ -123,8 +123,8 @@ function parseEntry(entry: unknown, file: string, name: string, dataLength: numb
 function checkOverlaps(tensors: Map<string, SafetensorsTensorInfo>, file: string): void {
   const spans = [...tensors].filter(([, t]) => t.byteLength > 0).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
   for (let i = 1; i < spans.length; i++) {
-    const [prevName, prev] = spans[i - 1];
-    const [name, t] = spans[i];
+    const [prevName, prev] = spans[i - 1]!;
+    const [name, t] = spans[i]!;
     if (t.dataOffsets[0] < prev.dataOffsets[1]) {
       throw new SafetensorsError(
         file,

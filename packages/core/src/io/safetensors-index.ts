@@ -53,7 +53,7 @@ export async function loadSafetensorsIndex(index: Location, opts: LoadSafetensor
   const shardNames = [...new Set(weightMap.values())];
   const settled = await Promise.allSettled(shardNames.map((s) => loadSafetensors(joinLocation(dir, s), opts)));
   const shards = new Map<string, SafetensorsFile>();
-  settled.forEach((r, i) => r.status === 'fulfilled' && shards.set(shardNames[i], r.value));
+  settled.forEach((r, i) => r.status === 'fulfilled' && shards.set(shardNames[i]!, r.value));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await Promise.all([...shards.values()].map((s) => s.close().catch(() => {})));

@@ -15,7 +15,7 @@ import {
   type LoraComponent,
   type LoraLoadReport,
   type OpenedLora,
-} from './lora-load.js';
+} from '../loaders/lora/load.js';
 
 /** Which keys of a LoRA file are a model's: its component, and the module prefixes its keys may carry. */
 export interface LoraTarget {

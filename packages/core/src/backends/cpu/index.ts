@@ -10,8 +10,8 @@ import { cumsumKernel, reduceKernel, softmaxRows } from './reduce.js';
 
 type I = KernelInput<Arr>;
 type F = KernelInput<Float32Array>;
-const f = (x: I | null): F => x as F;
-const fo = (x: I | null): F | null => x as F | null;
+const f = (x: I | null | undefined): F => x as F;
+const fo = (x: I | null | undefined): F | null => x as F | null;
 
 /** The reference kernels: plain TypeScript, no dependencies, float64 accumulation where it matters. */
 export const cpuKernels: KernelTable<Arr> = {

@@ -3,8 +3,8 @@ import { BackendUnavailableError } from '../../errors.js';
 import { dawnAdapterInfo } from '../dawn-probe.js';
 import { registerBackend } from '../../engine.js';
 import { createLazyBackend, type LazyBackend } from '../../graph/lazy-backend.js';
-import { hasOwnWebgpu, isDeno, isNodeLike, vulkanIsSoftware } from '../env.js';
-import { OrtRunner } from './runner.js';
+import { hasOwnWebgpu, isDeno, isNodeLike, vulkanIsSoftware } from '../../env.js';
+import { OrtRunner, type OrtRunnerOptions } from './runner.js';
 import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } from './runtime.js';
 
 
@@ -12,10 +12,10 @@ import { hasInjectedOnnxRuntimeWeb, nodeRuntime, type OrtRuntime, webRuntime } f
  * onnxruntime-node where it loads (Node, Bun, and Deno through its native addon), else onnxruntime-web (browsers).
  * WebGPU runs on onnxruntime-web wherever the runtime has its own `navigator.gpu` (Deno's wgpu, which also takes
  * adapters Dawn refuses, such as lavapipe); in Node and Bun on onnxruntime-web over a `navigator.gpu` the user
- * installed (the `webgpu` package) with `useOnnxRuntimeWeb(ort)` or SDXS_ORT_PACKAGE=web.
+ * installed (the `webgpu` package) when the program hands core onnxruntime-web with `useOnnxRuntimeWeb(ort)`.
  */
 async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRuntime> {
-  const web = hasInjectedOnnxRuntimeWeb() || process.env?.SDXS_ORT_PACKAGE === 'web' || (provider === 'webgpu' && hasOwnWebgpu());
+  const web = hasInjectedOnnxRuntimeWeb() || (provider === 'webgpu' && hasOwnWebgpu());
   if (isNodeLike() && !web) {
     return nodeRuntime(provider).catch((e: unknown) => {
       // Deno resolves an optional peer only when the program itself imports it
@@ -31,15 +31,12 @@ async function runtimeFor(provider: 'cpu' | 'webgpu' | 'cuda'): Promise<OrtRunti
 }
 
 /**
- * Fused attention (com.microsoft.MultiHeadAttention) on the CPU and CUDA providers; on WebGPU, MatMul-Softmax-MatMul
- * unless SDXS_ORT_FUSED_ATTENTION=1: ONNX Runtime 1.30's WebGPU MultiHeadAttention gave wrong results at
- * [1, 4, 64, 16] without a mask on SwiftShader (see the conformance test), and that is the adapter CI has.
+ * Fused attention (com.microsoft.MultiHeadAttention) on the CPU and CUDA providers; on WebGPU, MatMul-Softmax-MatMul:
+ * ONNX Runtime 1.30's WebGPU MultiHeadAttention gave wrong results at [1, 4, 64, 16] without a mask on SwiftShader
+ * (see the conformance test), and that is the adapter CI has. (The lowering's `fusedAttention` option; both
+ * paths are tested in ort-fused-attention.test.ts.)
  */
-function fusedAttentionFor(provider: string): boolean {
-  const env = typeof process !== 'undefined' ? process.env?.SDXS_ORT_FUSED_ATTENTION : undefined;
-  if (env === '0' || env === '1') return env === '1';
-  return provider !== 'webgpu';
-}
+const fusedAttentionFor = (provider: string): boolean => provider !== 'webgpu';
 
 /** Whether the WebGPU adapter the runtime will use has `shader-f16` (float16 kernels). */
 async function webgpuHasF16(rt: OrtRuntime): Promise<boolean> {
@@ -67,7 +64,8 @@ async function computeFor(rt: OrtRuntime, want: ComputePrecision | 'auto'): Prom
   return rt.provider === 'cuda' ? 'float16' : 'float32';
 }
 
-export function createOrtBackend(name: string, rt: OrtRuntime, software = false, compute: ComputePrecision = 'float32'): LazyBackend {
+/** A compiled backend on `rt`; `options` override the runner's choices for the provider (the lowering's capabilities among them). */
+export function createOrtBackend(name: string, rt: OrtRuntime, software = false, compute: ComputePrecision = 'float32', options: OrtRunnerOptions = {}): LazyBackend {
   const runner = new OrtRunner(name, rt, {
     attentionKvLayout: rt.provider === 'cpu' ? 'bnsh' : 'bsd',
     fusedAttention: fusedAttentionFor(rt.provider),
@@ -79,6 +77,7 @@ export function createOrtBackend(name: string, rt: OrtRuntime, software = false,
     // ONNX Runtime's CPU provider runs InstanceNormalization on one thread, and upsample + 3x3 conv at full size
     groupNormReductions: rt.provider === 'cpu',
     subpixelUpsampleConv: rt.provider === 'cpu',
+    ...options,
   });
   return createLazyBackend(name, runner, { software, compute });
 }

@@ -4,6 +4,7 @@
  * every later call with that shape only runs. Weights are handed over in memory, without a copy in the
  * protobuf; a disposed weight drops the sessions that hold it.
  */
+import { envOrtCacheBytes } from '../../env.js';
 import { CheckpointError, SdxsError } from '../../errors.js';
 import { checkUnchanged } from '../../io/host-storage.js';
 import { bf16ToF32, f16ToF32 } from '../../io/half.js';
@@ -33,7 +34,7 @@ interface WeightFiles {
 }
 
 export interface OrtRunnerOptions extends LowerOptions {
-  /** Sessions kept (least recently used are dropped first); default 64 or SDXS_ORT_MAX_SESSIONS. */
+  /** Sessions kept (least recently used are dropped first); default 64. */
   maxSessions?: number;
   /**
    * Weight bytes the kept sessions may hold together (each session holds its own prepared copy of its
@@ -44,8 +45,8 @@ export interface OrtRunnerOptions extends LowerOptions {
 }
 
 function defaultMaxBytes(): number {
-  const env = envNumber('SDXS_ORT_CACHE_BYTES');
-  if (env) return env;
+  const env = envOrtCacheBytes();
+  if (env !== undefined) return env;
   const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { totalmem(): number } | undefined } }).process?.getBuiltinModule?.('node:os');
   return os ? 0.4 * os.totalmem() : 2 ** 31;
 }
@@ -53,12 +54,6 @@ function defaultMaxBytes(): number {
 /** Bytes the runtime holds for a session's weights: 2 per value in float16 graphs, 4 in float32 ones (16-bit weights folded to float32 at load on the CPU). */
 const weightBytes = (ws: readonly LazyValue[], compute: 'float16' | 'float32' = 'float32'): number =>
   ws.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * (compute === 'float16' ? 2 : 4), 0);
-
-const envNumber = (name: string): number | undefined => {
-  const v = typeof process !== 'undefined' ? process.env?.[name] : undefined;
-  const n = v ? Number(v) : NaN;
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-};
 
 export class OrtRunner implements SegmentRunner {
   private readonly cache = new Map<string, Entry>();
@@ -70,7 +65,7 @@ export class OrtRunner implements SegmentRunner {
     private readonly rt: OrtRuntime,
     private readonly opts: OrtRunnerOptions = {},
   ) {
-    this.maxSessions = opts.maxSessions ?? envNumber('SDXS_ORT_MAX_SESSIONS') ?? 64;
+    this.maxSessions = opts.maxSessions ?? 64;
     this.maxBytes = opts.maxBytes ?? defaultMaxBytes();
   }
 

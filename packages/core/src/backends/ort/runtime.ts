@@ -8,7 +8,7 @@ import { dawnAdapterInfo, probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { DeviceValue, HostArray, SegmentOutput } from '../../graph/lazy-value.js';
 import * as P from '../../onnx/proto.js';
-import { importOptional, isDeno, isNodeLike } from '../env.js';
+import { ensureXdgRuntimeDir, envOrtDeviceOutputs, envOrtKeepHalf, envOrtThreads, importOptional, isDeno, isNodeLike } from '../../env.js';
 
 export type OrtProvider = 'cpu' | 'webgpu' | 'cuda' | 'wasm';
 
@@ -125,10 +125,10 @@ async function requireCudaProvider(): Promise<void> {
  * ONNX Runtime keeps a pre-packed copy of each MatMul/Conv weight beside the original, one per consumer.
  * It is off for graphs where a weight feeds several products (training: forward, recompute and backward
  * use each weight; a LoRA step on the real UNet peaked at 21.5 GB with it and 18.9 GB without, and ran no
- * slower). SDXS_ORT_PREPACK=0 turns it off everywhere (less memory, some speed), =1 on everywhere.
+ * slower).
  */
 function prepackOptions(src: SessionSource): { extra?: { session: { disable_prepacking: string } } } {
-  return offFor('SDXS_ORT_PREPACK', src) ? { extra: { session: { disable_prepacking: '1' } } } : {};
+  return src.sharedWeights === true ? { extra: { session: { disable_prepacking: '1' } } } : {};
 }
 
 /**
@@ -140,8 +140,7 @@ function prepackOptions(src: SessionSource): { extra?: { session: { disable_prep
  * requires f16 but the device does not support it"), and the weights are folded to float32 as before.
  */
 function keepHalfOptions(src: SessionSource, halfDevice: boolean): { extra?: { optimization: { disable_specified_optimizers: string } } } {
-  const env = envValue('SDXS_ORT_KEEP_HALF');
-  const on = env === '1' || (env !== '0' && src.halfWeights === true && halfDevice);
+  const on = envOrtKeepHalf() ?? (src.halfWeights === true && halfDevice);
   return on ? { extra: { optimization: { disable_specified_optimizers: 'ConstantFolding;FuseFp16InitializerToFp32NodeTransformer' } } } : {};
 }
 
@@ -160,40 +159,28 @@ function sessionOptions(base: object, src: SessionSource, halfDevice: boolean, d
  * latents go from graph to graph without a round trip through the host; SDXS_ORT_DEVICE_OUTPUTS=0 brings every
  * output back. (CUDA outputs come back to the host: onnxruntime-node's JS API has no CUDA tensors.)
  */
-const deviceOutputsFor = (provider: OrtProvider): boolean => provider === 'webgpu' && envValue('SDXS_ORT_DEVICE_OUTPUTS') !== '0';
-
-const envValue = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env?.[name] : undefined);
-
-/** A feature that training graphs (shared weights) run without: `<name>=0` turns it off everywhere, `=1` keeps it everywhere. */
-const offFor = (name: string, src: SessionSource): boolean => {
-  const env = envValue(name);
-  return env === '0' || (env !== '1' && src.sharedWeights === true);
-};
+const deviceOutputsFor = (provider: OrtProvider): boolean => provider === 'webgpu' && envOrtDeviceOutputs() !== false;
 
 /**
- * ONNX Runtime's CPU memory arena keeps what a session allocated until the session goes; without it
- * (SDXS_ORT_ARENA=0) freed activations go back to the allocator, which lowers the peak when several
- * large models run one after the other (text encoder, then UNet). Training graphs (shared weights) run
- * without it by default: their activations come and go in waves that the arena rounds up (the real-UNet
- * LoRA step: 18.9 GB with it, 16.4 GB without). SDXS_ORT_ARENA=1 keeps it everywhere.
+ * ONNX Runtime's CPU memory arena keeps what a session allocated until the session goes; without it freed
+ * activations go back to the allocator. Training graphs (shared weights) run without it: their activations
+ * come and go in waves that the arena rounds up (the real-UNet LoRA step: 18.9 GB with it, 16.4 GB without).
  */
 function arenaOptions(src: SessionSource): { enableCpuMemArena?: boolean } {
-  if (offFor('SDXS_ORT_ARENA', src)) return { enableCpuMemArena: false };
-  return envValue('SDXS_ORT_ARENA') === '1' ? { enableCpuMemArena: true } : {};
+  return src.sharedWeights === true ? { enableCpuMemArena: false } : {};
 }
 
 /** Threads for ONNX Runtime's intra-op pool: SDXS_ORT_THREADS, else its default (physical cores). */
 function threadOptions(): { intraOpNumThreads?: number } {
-  const env = envValue('SDXS_ORT_THREADS');
-  const n = env ? Number(env) : NaN;
-  return Number.isInteger(n) && n > 0 ? { intraOpNumThreads: n } : {};
+  const n = envOrtThreads();
+  return n === undefined ? {} : { intraOpNumThreads: n };
 }
 
 /** onnxruntime-node with one execution provider; throws BackendUnavailableError when it cannot start. */
 export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promise<OrtRuntime> {
   if (!isNodeLike()) throw new BackendUnavailableError(`backend 'ort-${provider}' in a browser needs onnxruntime-web (this build uses onnxruntime-node)`);
   // Dawn (inside onnxruntime-node) complains on stderr when XDG_RUNTIME_DIR is unset; give it one
-  if (provider === 'webgpu' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
+  if (provider === 'webgpu') await ensureXdgRuntimeDir();
   // Without an adapter, starting the WebGPU provider prints Dawn's Vulkan warnings from native code: ask first, in a child
   if (provider === 'webgpu') {
     const none = await probeDawnAdapter();
@@ -276,7 +263,7 @@ export async function webRuntime(provider: 'webgpu' | 'wasm'): Promise<OrtRuntim
   }
   ort.env.logLevel = 'error';
   // Mesa's Vulkan drivers under Deno's wgpu complain on stderr when XDG_RUNTIME_DIR is unset; give them one
-  if (provider === 'webgpu' && isDeno() && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
+  if (provider === 'webgpu' && isDeno()) await ensureXdgRuntimeDir();
   if (provider === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     throw new BackendUnavailableError(
       isNodeLike() && !isDeno()

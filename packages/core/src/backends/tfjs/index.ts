@@ -1,6 +1,6 @@
 import type { Backend } from '../../backend.js';
 import { registerBackend } from '../../engine.js';
-import { vulkanIsSoftware } from '../env.js';
+import { vulkanIsSoftware } from '../../env.js';
 import { createTfjsBackend } from './adapter.js';
 import { initTfjsCpu, initTfjsWasm, initTfjsWebgpu, loadTfjsCore, loadTfjsNode, webgpuIsSoftware } from './load.js';
 

@@ -1,7 +1,7 @@
 import { probeDawnAdapter } from '../dawn-probe.js';
 import { BackendUnavailableError } from '../../errors.js';
 import type { TF } from './types.js';
-import { importOptional, isNodeLike } from '../env.js';
+import { importOptional, isNodeLike } from '../../env.js';
 
 
 export async function loadTfjsCore(): Promise<TF> {

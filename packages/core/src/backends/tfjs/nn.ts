@@ -34,7 +34,7 @@ export function nnKernels(ctx: TfContext): NnKernels {
       const flat = (t: T, s: readonly number[]): T => tf.reshape(tf.broadcastTo(t, [...batch, ...s.slice(-2)]), [-1, ...s.slice(-2)]);
       return tf.reshape(tf.matMul(flat(A.handle, A.shape), flat(B.handle, B.shape), transposeA, transposeB), [...out.shape]);
     },
-    conv2d: ([x, w, b], attrs) => conv2dTf(ctx, x!, w!, b, attrs),
+    conv2d: ([x, w, b], attrs) => conv2dTf(ctx, x!, w!, b ?? null, attrs),
     groupNorm: ([x, w, b], { groups, eps }) => {
       const X = x!;
       const [N, C] = X.shape as [number, number];

@@ -11,19 +11,19 @@
  * Every key must map onto a layer of the model (or belong to another component the caller ignores): all
  * problems are reported in one CheckpointError before anything is attached.
  */
-import { CheckpointError, clip, HubError, InputError, previewValue, throwIfAborted } from '../errors.js';
-import { resolveModelSource } from '../hub/snapshot.js';
-import type { HubDownloadOptions } from '../hub/download.js';
-import { stripBom } from '../io/config.js';
-import { joinLocation, readTextLocation } from '../io/location.js';
-import { loadSafetensors, type SafetensorsFile } from '../io/safetensors.js';
-import { reshape } from '../ops/shape.js';
-import { fmtShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { convertRaw, isFloatDType } from './load.js';
-import { fromData } from '../engine.js';
-import { addLayerAdapter, asFloat32, checkLoraScale, fuseLayer, isLoraLayer, removeLayerAdapters, unfuseLayer, type LoraLayer } from './lora.js';
-import type { Module } from './module.js';
+import { CheckpointError, clip, HubError, InputError, previewValue, throwIfAborted } from '../../errors.js';
+import { resolveModelSource } from '../../hub/snapshot.js';
+import type { HubDownloadOptions } from '../../hub/download.js';
+import { stripBom } from '../../io/config.js';
+import { joinLocation, readTextLocation } from '../../io/location.js';
+import { loadSafetensors, type SafetensorsFile } from '../../io/safetensors.js';
+import { reshape } from '../../ops/shape.js';
+import { fmtShape } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { convertRaw, isFloatDType } from '../../nn/load.js';
+import { fromData } from '../../engine.js';
+import { addLayerAdapter, asFloat32, checkLoraScale, fuseLayer, isLoraLayer, removeLayerAdapters, unfuseLayer, type LoraLayer } from '../../nn/lora.js';
+import type { Module } from '../../nn/module.js';
 
 /** Which part of a pipeline a model is, for the component prefixes of shared files. */
 export type LoraComponent = 'unet' | 'text_encoder';

@@ -2,14 +2,14 @@
  * New (trainable) LoRA adapters on a module's layers, their training mode (input dropout), and saving them as
  * a diffusers/PEFT or a kohya file.
  */
-import { fromData } from '../engine.js';
-import { InputError } from '../errors.js';
-import { saveSafetensors, type SafetensorsTensorMap } from '../io/safetensors-write.js';
-import { RandomGenerator, fnv1a } from '../random.js';
-import type { Tensor } from '../tensor.js';
-import { addLayerAdapter, checkLoraDropout, isLoraLayer, type LoraLayer } from './lora.js';
-import type { Module } from './module.js';
-import type { Parameter } from './parameter.js';
+import { fromData } from '../../engine.js';
+import { InputError } from '../../errors.js';
+import { saveSafetensors, type SafetensorsTensorMap } from '../../io/safetensors-write.js';
+import { RandomGenerator, fnv1a } from '../../random.js';
+import type { Tensor } from '../../tensor.js';
+import { addLayerAdapter, checkLoraDropout, isLoraLayer, type LoraLayer } from '../../nn/lora.js';
+import type { Module } from '../../nn/module.js';
+import type { Parameter } from '../../nn/parameter.js';
 
 export interface LoraInitOptions {
   rank: number;

@@ -8,5 +8,6 @@ export { compareClose, expectClose, expectParity, maxAbsDiff, type CloseReport }
 export { diffusersCase, fixturesDir, host, readAll, repoRoot } from './fixtures.js';
 export { startLocalHub, startStaticServer, LOCAL_HUB_COMMIT, type LocalHub, type StaticServer } from './hub-server.js';
 export { lcgValues } from './lcg.js';
+export { trackCompiles } from './compiles.js';
 export { skipUnless, underCi, type SkipOptions } from './skip.js';
 export { sendFile, type ServedFile } from './send-file.js';

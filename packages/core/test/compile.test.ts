@@ -4,10 +4,10 @@
  * out of the same graph; a Parameter is constant or changing by its own declaration; and a checkpoint's
  * recompute, ordered after the gradient, cannot take up an Inf or NaN of it.
  */
-import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import type { LazyValue } from '../src/graph/lazy-value.js';
-import { expectClose, forEachBackend } from '@sdxs/core/testing';
+import { expectClose, forEachBackend, trackCompiles } from '@sdxs/core/testing';
 
 const g = new C.RandomGenerator(7);
 const W = g.fillNormal(new Float32Array(8 * 4), 0, 0.5);
@@ -50,15 +50,7 @@ const pair = (x: C.Tensor, y: C.Tensor): C.Tensor => C.checkpoint((a: C.Tensor, 
 
 forEachBackend(
   (name) => {
-    const compiles: C.CompileEvent[] = [];
-    const off = C.onCompile((e) => {
-      if (e.phase === 'end' && e.backend === name) compiles.push(e);
-    });
-    afterEach(() => {
-      compiles.length = 0;
-    });
-    afterAll(off);
-    const count = (label: string): number => compiles.filter((e) => e.label === label).length;
+    const { events: compiles, count } = trackCompiles(name);
 
     test('arguments are the inputs: the second call hits the cache whatever computed its input, with the right values', async () => {
       const h = head();

@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
 import { lowerSegment } from '../src/onnx/lower.js';
 import { planSegment } from '../src/graph/segment.js';
 import type { LazyValue } from '../src/graph/lazy-value.js';
-import { expectClose, forEachBackend, skipUnless } from '@sdxs/core/testing';
+import { expectClose, forEachBackend, skipUnless, trackCompiles } from '@sdxs/core/testing';
 
 class Block extends C.Module {
   readonly proj = new C.nn.Linear(16, 32, true);
@@ -53,14 +53,7 @@ async function reference(w: Map<string, Float32Array>, x: Float32Array, dtype: '
 
 forEachBackend(
   (name) => {
-    const compiles: C.CompileEvent[] = [];
-    const off = C.onCompile((e) => {
-      if (e.phase === 'end' && e.backend === name) compiles.push(e);
-    });
-    afterEach(() => {
-      compiles.length = 0;
-    });
-    afterAll(off);
+    const { count } = trackCompiles(name);
 
     test('a module forward is one compiled graph, compiled once per shape and reused', async () => {
       const w = randomBlock(1);
@@ -74,14 +67,14 @@ forEachBackend(
         expectClose((await y.data()) as Float32Array, want, 5e-5, 1e-4, `${name} run ${i}`);
         C.dispose([x, y]);
       }
-      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(1);
+      expect(count('block')).toBe(1);
       // another shape is another graph
       const x = C.tensor(new Float32Array(5 * 16).fill(0.5), [1, 5, 16]);
       const y = b.forward(x);
       expect(y.shape).toEqual([1, 5, 32]);
       await y.data();
       C.dispose([x, y]);
-      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(2);
+      expect(count('block')).toBe(2);
       b.dispose();
     });
 
@@ -104,7 +97,7 @@ forEachBackend(
       const y2 = b.forward(x2);
       expectClose((await y2.data()) as Float32Array, want, 5e-5, 1e-4, `${name} float16, second call`);
       C.dispose([x2, y2]);
-      expect(compiles.filter((e) => e.label === 'block')).toHaveLength(1);
+      expect(count('block')).toBe(1);
       const runner = (C.currentBackend() as C.LazyBackend).runner;
       const held = runner.size!();
       b.dispose();

@@ -8,26 +8,25 @@ export interface SelectBackendOptions {
   quiet?: boolean;
   /** also print what `auto` tried and why each skipped backend was skipped */
   verbose?: boolean;
-  /** --compute: f16, f32 or auto (default: SDXS_COMPUTE, else auto) */
+  /** --compute: f16, f32, int8 or auto (default: SDXS_COMPUTE, else auto) */
   compute?: string;
 }
 
 /** The help line of --compute. */
-export const COMPUTE_HELP = 'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32, int8 (ort-cpu: int8 products, about 1-2% error)';
-
-const COMPUTE_NAMES: Record<string, C.ComputePrecision | 'auto'> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32', int8: 'int8' };
+export const COMPUTE_HELP =
+  'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32, int8 (ort-cpu: int8 products; 2-6% relative error per UNet/VAE call, more through the text encoder)';
 
 /** --compute (else SDXS_COMPUTE, read by core's env) as core's compute option; anything else is a usage error. */
 export function parseCompute(command: string, value: string | undefined, env: C.EnvSource): C.ComputePrecision | 'auto' {
   if (value === undefined) return C.envCompute(env) ?? 'auto';
-  const c = Object.prototype.hasOwnProperty.call(COMPUTE_NAMES, value) ? COMPUTE_NAMES[value] : undefined;
+  const c = C.computeNamed(value);
   if (!c) throw new UsageError(`sdxs ${command}: --compute must be auto, f16, f32 or int8 (got '${value}')`);
   return c;
 }
 
 /** A --compute that must name a precision (no 'auto': nothing is running to choose from), default f32. */
 export function parsePrecision(command: string, value: string | undefined): C.ComputePrecision {
-  const c = value === undefined ? 'float32' : COMPUTE_NAMES[value];
+  const c = value === undefined ? 'float32' : C.computeNamed(value);
   if (!c || c === 'auto') throw new UsageError(`sdxs ${command}: --compute must be f16, f32 or int8 (got '${value}')`);
   return c;
 }

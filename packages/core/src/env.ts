@@ -43,21 +43,12 @@ type ErrorClass = new (message: string) => SdxsError;
 
 const bad = (Err: ErrorClass, name: string, what: string, v: string): SdxsError => new Err(`${name} must be ${what}, got '${v.slice(0, 40)}'`);
 
-/** A positive safe integer, or undefined when unset. */
-function positiveInteger(name: string, env: EnvSource, what: string, Err: ErrorClass): number | undefined {
+/** A positive finite number (a safe integer when `integer`), or undefined when unset. */
+function positive(name: string, env: EnvSource, what: string, Err: ErrorClass, integer = true): number | undefined {
   const v = read(name, env);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(Number.isSafeInteger(n) && n > 0)) throw bad(Err, name, what, v);
-  return n;
-}
-
-/** A positive finite number, or undefined when unset. */
-function positiveNumber(name: string, env: EnvSource, what: string, Err: ErrorClass): number | undefined {
-  const v = read(name, env);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0)) throw bad(Err, name, what, v);
+  if (!((integer ? Number.isSafeInteger(n) : Number.isFinite(n)) && n > 0)) throw bad(Err, name, what, v);
   return n;
 }
 
@@ -84,11 +75,16 @@ export function envBackend(env: EnvSource = processEnv()): string | undefined {
 
 const COMPUTE_VALUES: Readonly<Record<string, ComputePrecision | 'auto'>> = { auto: 'auto', f16: 'float16', float16: 'float16', f32: 'float32', float32: 'float32', int8: 'int8' };
 
+/** A compute name as users write it (auto, f16/float16, f32/float32, int8) as the compute option; undefined if it is none. */
+export function computeNamed(v: string): ComputePrecision | 'auto' | undefined {
+  return Object.prototype.hasOwnProperty.call(COMPUTE_VALUES, v) ? COMPUTE_VALUES[v] : undefined;
+}
+
 /** SDXS_COMPUTE (the CLI's default --compute): auto, f16 (float16), f32 (float32) or int8; undefined when unset. */
 export function envCompute(env: EnvSource = processEnv()): ComputePrecision | 'auto' | undefined {
   const v = read('SDXS_COMPUTE', env)?.trim();
   if (v === undefined) return undefined;
-  const c = Object.prototype.hasOwnProperty.call(COMPUTE_VALUES, v) ? COMPUTE_VALUES[v] : undefined;
+  const c = computeNamed(v);
   if (!c) throw bad(ArgumentError, 'SDXS_COMPUTE', 'auto, f16, f32 or int8', v);
   return c;
 }
@@ -106,12 +102,12 @@ export async function ensureXdgRuntimeDir(): Promise<void> {
 
 /** SDXS_ORT_THREADS: threads of ONNX Runtime's intra-op pool (onnxruntime-node); undefined: its default (physical cores). */
 export function envOrtThreads(env: EnvSource = processEnv()): number | undefined {
-  return positiveInteger('SDXS_ORT_THREADS', env, 'a positive whole number of threads', ArgumentError);
+  return positive('SDXS_ORT_THREADS', env, 'a positive whole number of threads', ArgumentError);
 }
 
 /** SDXS_ORT_CACHE_BYTES: weight bytes the ONNX Runtime sessions kept may hold together; undefined: the runner's default. */
 export function envOrtCacheBytes(env: EnvSource = processEnv()): number | undefined {
-  return positiveInteger('SDXS_ORT_CACHE_BYTES', env, 'a positive whole number of bytes', ArgumentError);
+  return positive('SDXS_ORT_CACHE_BYTES', env, 'a positive whole number of bytes', ArgumentError);
 }
 
 /** SDXS_ORT_DEVICE_OUTPUTS: 0 brings every WebGPU session output back to the host; undefined: outputs stay on the GPU. */
@@ -153,7 +149,7 @@ export async function defaultHubCacheDir(env: EnvSource = processEnv()): Promise
 }
 
 const hubSeconds = (name: string, env: EnvSource): number | undefined => {
-  const s = positiveNumber(name, env, 'a positive number of seconds', HubError);
+  const s = positive(name, env, 'a positive number of seconds', HubError, false);
   return s === undefined ? undefined : s * 1000;
 };
 
@@ -165,19 +161,19 @@ export const envHubTotalTimeoutMs = (env: EnvSource = processEnv()): number | un
 
 /** SDXS_HUB_MAX_BYTES: the largest hub file accepted; undefined when unset. */
 export function envHubMaxBytes(env: EnvSource = processEnv()): number | undefined {
-  return positiveInteger('SDXS_HUB_MAX_BYTES', env, 'a positive whole number of bytes', HubError);
+  return positive('SDXS_HUB_MAX_BYTES', env, 'a positive whole number of bytes', HubError);
 }
 
 // ---------------------------------------------------------------- image files
 
 /** SDXS_MAX_IMAGE_PIXELS: images whose header claims more pixels are refused before decoding; undefined when unset. */
 export function envMaxImagePixels(env: EnvSource = processEnv()): number | undefined {
-  return positiveInteger('SDXS_MAX_IMAGE_PIXELS', env, 'a positive integer (pixels)', InputError);
+  return positive('SDXS_MAX_IMAGE_PIXELS', env, 'a positive integer (pixels)', InputError);
 }
 
 /** SDXS_MAX_IMAGE_BYTES: larger image files are refused before reading; undefined when unset (then derived from the pixel limit). */
 export function envMaxImageBytes(env: EnvSource = processEnv()): number | undefined {
-  return positiveInteger('SDXS_MAX_IMAGE_BYTES', env, 'a positive integer (bytes)', InputError);
+  return positive('SDXS_MAX_IMAGE_BYTES', env, 'a positive integer (bytes)', InputError);
 }
 
 // ---------------------------------------------------------------- the list

@@ -56,6 +56,7 @@ export {
   hubOffline,
   envBackend,
   envCompute,
+  computeNamed,
   envOrtThreads,
   envOrtCacheBytes,
   envHubIdleTimeoutMs,

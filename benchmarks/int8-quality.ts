@@ -26,7 +26,8 @@ const arg = (name: string, fallback: string): string => {
 };
 
 const imagesDir = fileURLToPath(new URL('../../shared/images/', import.meta.url));
-const photos = (): string[] => readdirSync(imagesDir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
+/** The photos, in name order (the workers and the report read the same list). */
+const PHOTOS: readonly string[] = readdirSync(imagesDir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
 
 /** The case's outputs (one array per photo for the VAE) on ort-cpu in `compute`. */
 async function outputs(name: CaseName, compute: 'float32' | 'int8'): Promise<Float32Array[]> {
@@ -39,7 +40,7 @@ async function outputs(name: CaseName, compute: 'float32' | 'int8'): Promise<Flo
     const vae = new AsymmetricAutoencoderKL(VAE_REAL_CONFIG);
     tiledRandomHalf(vae, 1234);
     const out: Float32Array[] = [];
-    for (const f of photos()) {
+    for (const f of PHOTOS) {
       const img = await readImage(join(imagesDir, f));
       // planar RGB in [-1, 1]; the centre 256² crop
       const { rgb } = toPlanar(img);
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const cases = arg('cases', CASES.join(',')).split(',') as CaseName[];
+  for (const c of cases) if (!CASES.includes(c)) throw new Error(`unknown case '${c}'; one of ${CASES.join(', ')}`);
   const out = arg('out', 'bench-results');
   mkdirSync(out, { recursive: true });
   const tmp = join(tmpdir(), `sdxs-int8-quality-${process.pid}`);
@@ -135,10 +137,10 @@ async function main(): Promise<void> {
       }
       got.float32!.forEach((ref, i) => {
         const q = got.int8![i]!;
-        const label = c === 'vae-upscale' ? `${c} ${photos()[i]}` : c;
+        const label = c === 'vae-upscale' ? `${c} ${PHOTOS[i]}` : c;
         const e = relL2(q, ref);
         rows.push(`| ${label} | relative L2 error | ${e.toExponential(2)} |`);
-        const rec: Record<string, unknown> = { case: c, item: c === 'vae-upscale' ? photos()[i] : null, relL2: e };
+        const rec: Record<string, unknown> = { case: c, item: c === 'vae-upscale' ? PHOTOS[i] : null, relL2: e };
         if (c === 'vae-upscale') {
           const p = psnr8(q, ref);
           rows.push(`| ${label} | PSNR of the 8-bit image vs float32 | ${p.toFixed(1)} dB |`);

@@ -83,6 +83,16 @@ function weightValues(w: LazyValue): Float32Array {
   return w.data as Float32Array;
 }
 
+/** The symmetric int8 scale of `xs[i0, i1)`: max |x| / 127, or 1 when all are zero. */
+function int8Scale(xs: Float32Array, i0: number, i1: number): number {
+  let m = 0;
+  for (let i = i0; i < i1; i++) {
+    const a = Math.abs(xs[i]!);
+    if (a > m) m = a;
+  }
+  return m > 0 ? m / 127 : 1;
+}
+
 export interface Int8Weight {
   /** int8 values [K, N], row-major */
   q: Int8Array;
@@ -92,43 +102,30 @@ export interface Int8Weight {
 
 /**
  * Symmetric per-column int8 quantization of a weight read as [K, N]: `rowsAreColumns` when its leading axis is
- * N (a transposed matrix [N, K], a convolution [O, C, kH, kW]), `tapMajor` reorders a convolution's contraction
- * from (c, ky, kx) to (ky, kx, c) with `taps` = kH·kW. A column of zeros gets scale 1.
+ * N (a transposed matrix [N, K], a convolution [O, C, kH, kW]); `taps` = kH·kW > 1 reorders a convolution's
+ * contraction from (c, ky, kx) to (ky, kx, c). A column of zeros gets scale 1.
  */
 export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAreColumns: boolean, taps = 1): Int8Weight {
   const q = new Int8Array(k * n);
   const scale = new Float32Array(n);
-  if (rowsAreColumns) {
-    const c = k / taps;
-    for (let j = 0; j < n; j++) {
-      const row = src.subarray(j * k, (j + 1) * k);
-      let m = 0;
-      for (let i = 0; i < k; i++) {
-        const a = Math.abs(row[i]!);
-        if (a > m) m = a;
-      }
-      const s = m > 0 ? m / 127 : 1;
-      const inv = 1 / s;
-      scale[j] = s;
-      // stored index ch·taps + t goes to contraction index t·C + ch
-      for (let ch = 0; ch < c; ch++) for (let t = 0; t < taps; t++) q[(t * c + ch) * n + j] = Math.round(row[ch * taps + t]! * inv);
-    }
-    return { q, scale };
-  }
-  const m = new Float32Array(n);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < n; j++) {
-      const a = Math.abs(src[i * n + j]!);
-      if (a > m[j]!) m[j] = a;
-    }
-  }
-  const inv = new Float32Array(n);
+  const c = k / taps;
+  const col = rowsAreColumns ? null : new Float32Array(k);
   for (let j = 0; j < n; j++) {
-    scale[j] = m[j]! > 0 ? m[j]! / 127 : 1;
-    inv[j] = 1 / scale[j]!;
+    const row = columnOf(src, k, n, j, col);
+    const s = int8Scale(row, 0, k);
+    const inv = 1 / s;
+    scale[j] = s;
+    // stored index ch·taps + t goes to contraction index t·C + ch
+    for (let ch = 0; ch < c; ch++) for (let t = 0; t < taps; t++) q[(t * c + ch) * n + j] = Math.round(row[ch * taps + t]! * inv);
   }
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.round(src[i * n + j]! * inv[j]!);
   return { q, scale };
+}
+
+/** Column j of a weight read as [K, N]: row j of a stored [N, K] one (`gather` null), else gathered into `gather`. */
+function columnOf(src: Float32Array, k: number, n: number, j: number, gather: Float32Array | null): Float32Array {
+  if (!gather) return src.subarray(j * k, (j + 1) * k);
+  for (let i = 0; i < k; i++) gather[i] = src[i * n + j]!;
+  return gather;
 }
 
 /**
@@ -140,23 +137,13 @@ export function quantizeBlocks(src: Float32Array, k: number, n: number, transpos
   const nb = Math.ceil(k / block);
   const q = new Uint8Array(n * nb * block).fill(128);
   const scale = new Float32Array(n * nb);
-  // one column's values, contiguous (a transposed weight's row as it is; a plain weight's column gathered)
   const col = transposed ? null : new Float32Array(k);
   for (let j = 0; j < n; j++) {
-    let row: Float32Array;
-    if (col) {
-      for (let i = 0; i < k; i++) col[i] = src[i * n + j]!;
-      row = col;
-    } else row = src.subarray(j * k, (j + 1) * k);
+    const row = columnOf(src, k, n, j, col);
     for (let blk = 0; blk < nb; blk++) {
       const i0 = blk * block;
       const i1 = Math.min(k, i0 + block);
-      let m = 0;
-      for (let i = i0; i < i1; i++) {
-        const a = Math.abs(row[i]!);
-        if (a > m) m = a;
-      }
-      const s = m > 0 ? m / 127 : 1;
+      const s = int8Scale(row, i0, i1);
       const inv = 1 / s;
       scale[j * nb + blk] = s;
       const base = (j * nb + blk) * block - i0;

@@ -32,13 +32,24 @@ const sharp = require(workerData.sharpPath);
 const maxPixels = workerData.maxPixels;
 // Fail on warnings first: one that says the data stops short is an error (a truncated or mostly-missing
 // file otherwise decodes as a grey picture); files with other, harmless warnings are decoded again tolerantly.
+// sharp collects libvips' warnings in one queue per process: a decode running beside this one can take them,
+// leaving a strict failure that does not say why. Such a failure is tried strictly again (requests are handled
+// one at a time per worker, so a retry usually runs alone) and never taken as harmless.
 const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
+const UNEXPLAINED = /^\s*(warning treated as error due to failon setting|unknown error)?\s*$/i;
 async function strictly(decode) {
-  try {
-    return await decode('warning');
-  } catch (e) {
-    if (TRUNCATED.test(String((e && e.message) || e))) throw e;
-    return decode('error');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await decode('warning');
+    } catch (e) {
+      const message = String((e && e.message) || e);
+      if (TRUNCATED.test(message)) throw e;
+      if (UNEXPLAINED.test(message)) {
+        if (attempt < 4) continue;
+        throw new Error('the decoder stopped on a warning it did not name');
+      }
+      return decode('error');
+    }
   }
 }
 async function handle(msg) {
@@ -71,8 +82,11 @@ async function handle(msg) {
   }
   return { images };
 }
+// One request at a time: the pool spreads work over workers, and no two decodes of this worker race for
+// libvips' warning queue.
+let queue = Promise.resolve();
 parentPort.on('message', (msg) => {
-  handle(msg).then(
+  queue = queue.then(() => handle(msg)).then(
     (result) => parentPort.postMessage({ id: msg.id, ok: true, result }, result.images ? result.images.map((a) => a.buffer) : []),
     (e) => parentPort.postMessage({ id: msg.id, ok: false, error: String((e && e.message) || e) }),
   );

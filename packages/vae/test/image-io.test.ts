@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_MAX_IMAGE_PIXELS, imageSizeFromHeader, maxImagePixelsFrom } from '../src/index.js';
 import { ImageError, readImage, upscaleImageFile, writeImage } from '../src/node/index.js';
+import { decodeStrictly } from '../src/node/image-io.js';
 import { jpegBomb } from './helpers/hostile-images.js';
 import { imagesDir } from './helpers/fixtures.js';
 import { tinyVae } from './helpers/model.js';
@@ -165,5 +166,39 @@ describe('hostile images', () => {
     const err = await readImage(Buffer.concat([jpg.subarray(0, sos), Buffer.from([0xff, 0xd9])])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageError);
     expect((err as ImageError).reason).not.toBe('not-found');
+  });
+});
+
+describe('strict decoding when another decode took the warnings', () => {
+  // sharp keeps libvips' warnings in one queue per process: a decode beside ours can pop them, and our strict
+  // failure then reads only "Warning treated as error due to failOn setting".
+  const unexplained = new Error('Warning treated as error due to failOn setting');
+  test('an unexplained strict failure is retried strictly and the truncation it then names is an error', async () => {
+    const calls: string[] = [];
+    const decode = async (failOn: 'warning' | 'error'): Promise<string> => {
+      calls.push(failOn);
+      if (failOn === 'error') return 'grey picture';
+      if (calls.length === 1) throw unexplained;
+      throw new Error('Warning treated as error due to failOn setting\nVipsJpeg: Corrupt JPEG data: premature end of data segment');
+    };
+    await expect(decodeStrictly(decode)).rejects.toThrow(/premature end/);
+    expect(calls).toEqual(['warning', 'warning']);
+  });
+  test('a failure that never says why is refused, never decoded tolerantly', async () => {
+    const calls: string[] = [];
+    const decode = async (failOn: 'warning' | 'error'): Promise<string> => {
+      calls.push(failOn);
+      if (failOn === 'error') return 'grey picture';
+      throw unexplained;
+    };
+    await expect(decodeStrictly(decode)).rejects.toThrow(/did not name/);
+    expect(calls.every((c) => c === 'warning')).toBe(true);
+  });
+  test('a named harmless warning is decoded tolerantly', async () => {
+    const decode = async (failOn: 'warning' | 'error'): Promise<string> => {
+      if (failOn === 'warning') throw new Error('Warning treated as error due to failOn setting\nVipsJpeg: Corrupt JPEG data: 3 extraneous bytes before marker 0xd9');
+      return 'picture';
+    };
+    await expect(decodeStrictly(decode)).resolves.toBe('picture');
   });
 });

@@ -156,18 +156,29 @@ export function outputSizeProblem(format: ImageFormat, width: number, height: nu
 
 /** Messages of libjpeg/libpng/libwebp/libtiff for image data that stops short or is missing. */
 const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
+/** sharp's message for a strict failure whose warnings another decode took from libvips' per-process queue. */
+const UNEXPLAINED = /^\s*(warning treated as error due to failon setting|unknown error)?\s*$/i;
 
 /**
  * Decodes failing on warnings first; a warning that says the data stops short is an error (a
  * truncated or mostly-missing file otherwise decodes as a grey picture). Files with other, harmless
- * warnings (stray bytes between JPEG markers, ...) are decoded again tolerantly.
+ * warnings (stray bytes between JPEG markers, ...) are decoded again tolerantly. sharp keeps libvips'
+ * warnings in one queue per process, so a decode running beside this one can take them: a strict
+ * failure that does not say why is tried strictly again, never taken as harmless.
  */
 export async function decodeStrictly<T>(decode: (failOn: 'warning' | 'error') => Promise<T>): Promise<T> {
-  try {
-    return await decode('warning');
-  } catch (e) {
-    if (TRUNCATED.test((e as Error).message)) throw e;
-    return decode('error');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await decode('warning');
+    } catch (e) {
+      const message = (e as Error).message;
+      if (TRUNCATED.test(message)) throw e;
+      if (UNEXPLAINED.test(message)) {
+        if (attempt < 4) continue;
+        throw new Error('the decoder stopped on a warning it did not name', { cause: e });
+      }
+      return decode('error');
+    }
   }
 }
 

@@ -120,6 +120,23 @@ forEachBackend(
       b.dispose();
     });
 
+    test('a bias shared by two convolutions is not a shared weight (pre-packing stays on); one filter in two is', async () => {
+      const g = new C.RandomGenerator(7);
+      const param = (shape: number[]): C.Parameter => {
+        const p = new C.Parameter(shape);
+        p.set(C.tensor(g.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape));
+        return p;
+      };
+      const [w1, w2, bias] = [param([4, 4, 3, 3]), param([4, 4, 3, 3]), param([4])];
+      const x = C.tensor(g.fillNormal(new Float32Array(4 * 36)), [1, 4, 6, 6]);
+      const a = C.add(C.conv2d(x, w1.use(), bias.use(), { padding: 1 }), C.conv2d(x, w2.use(), bias.use(), { padding: 1 }));
+      expect(lowerSegment(planSegment([a.handle as LazyValue], 'bias')).sharedWeights).toBe(false);
+      const b = C.add(C.conv2d(x, w1.use(), bias.use(), { padding: 1 }), C.conv2d(C.relu(x), w1.use(), null, { padding: 1 }));
+      expect(lowerSegment(planSegment([b.handle as LazyValue], 'filter')).sharedWeights).toBe(true);
+      await C.realize([a, b]);
+      C.dispose([x, a, b, w1.value, w2.value, bias.value]);
+    });
+
     test('eager ops (a user matmul, a scheduler step) run on the same backend; a pending value is read asynchronously', async () => {
       const a = C.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       const m = C.tensor([1, 0, 0, 1, 1, 1], [3, 2]);

@@ -241,7 +241,7 @@ const WEIGHT_VIEWS = new Set(['Cast', 'Transpose', 'Reshape', 'Identity', 'Unsqu
 /** Kernels that ONNX Runtime's CPU provider pre-packs a constant operand for. */
 const PACKED = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'Conv', 'ConvTranspose']);
 
-/** Whether a weight (followed through casts and layout ops) is an operand of two or more packed kernels. */
+/** Whether a weight (followed through casts and layout ops) is the packed operand of two or more kernels. */
 function sharesWeights(b: Builder, weights: readonly string[]): boolean {
   const root = new Map<string, string>(weights.map((w) => [w, w]));
   const uses = new Map<string, number>();
@@ -250,13 +250,13 @@ function sharesWeights(b: Builder, weights: readonly string[]): boolean {
       const r = root.get(e.inputs[0] ?? '');
       if (r) root.set(e.output, r);
     } else if (PACKED.has(e.op)) {
-      for (const i of e.inputs) {
-        const r = root.get(i);
-        if (!r) continue;
-        const n = (uses.get(r) ?? 0) + 1;
-        if (n > 1) return true;
-        uses.set(r, n);
-      }
+      // only the second operand is pre-packed (a product's B, a convolution's filter): a bias shared by the
+      // sub-pixel convolution's parts is not a shared weight
+      const r = root.get(e.inputs[1] ?? '');
+      if (!r) continue;
+      const n = (uses.get(r) ?? 0) + 1;
+      if (n > 1) return true;
+      uses.set(r, n);
     }
   }
   return false;

@@ -50,6 +50,7 @@ export interface OrtRuntime {
 interface PublicSession {
   run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, { data: unknown; location?: string; dispose?: () => void }>>;
   release(): Promise<void>;
+  endProfiling?(): void;
 }
 interface NodeOrt {
   InferenceSession: { create(bytes: Uint8Array, options: object): Promise<PublicSession> };
@@ -83,7 +84,7 @@ function loadNodeOrt(): Promise<NodeOrt> {
  * A session of the public API (onnxruntime-node or -web) as an OrtSession: feeds become ort.Tensors (device
  * values are fed as the tensors they are), the named outputs come back as host arrays or device values.
  */
-function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession): OrtSession {
+function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession, profiling = false): OrtSession {
   return {
     run: async (feeds, outputs) => {
       const f: Record<string, unknown> = {};
@@ -99,7 +100,11 @@ function wrapSession(ort: { Tensor: NodeOrt['Tensor'] }, s: PublicSession): OrtS
       }
       return out;
     },
-    dispose: () => void s.release(),
+    dispose: () => {
+      // a profiled session writes its profile (one JSON file per session) when it ends
+      if (profiling) s.endProfiling?.();
+      void s.release();
+    },
   };
 }
 
@@ -176,8 +181,14 @@ function threadOptions(): { intraOpNumThreads?: number } {
   return n === undefined ? {} : { intraOpNumThreads: n };
 }
 
+/** Session options a benchmark adds to every session of a runtime (ONNX Runtime's profiler, ...). */
+export interface NodeSessionExtras {
+  /** per-node timings, one JSON file per session (`<prefix>_<date>.json`), written when the session is released */
+  profileFilePrefix?: string;
+}
+
 /** onnxruntime-node with one execution provider; throws BackendUnavailableError when it cannot start. */
-export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promise<OrtRuntime> {
+export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>, extras: NodeSessionExtras = {}): Promise<OrtRuntime> {
   if (!isNodeLike()) throw new BackendUnavailableError(`backend 'ort-${provider}' in a browser needs onnxruntime-web (this build uses onnxruntime-node)`);
   // Dawn (inside onnxruntime-node) complains on stderr when XDG_RUNTIME_DIR is unset; give it one
   if (provider === 'webgpu') await ensureXdgRuntimeDir();
@@ -196,12 +207,13 @@ export async function nodeRuntime(provider: Exclude<OrtProvider, 'wasm'>): Promi
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
     ...threadOptions(),
+    ...(extras.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: extras.profileFilePrefix } : {}),
   };
   // a device that holds float16 tensors: 16-bit weights can stay 16-bit there
   const halfDevice = provider === 'cuda' || (provider === 'webgpu' && (await dawnAdapterInfo()).shaderF16);
   const create = async (src: SessionSource): Promise<OrtSession> => {
     const s = await ort.InferenceSession.create(src.bytes, sessionOptions(options, src, halfDevice, deviceOutputs));
-    return wrapSession(ort, s);
+    return wrapSession(ort, s, extras.profileFilePrefix !== undefined);
   };
   const deviceOutputs = deviceOutputsFor(provider);
   // Probe: a provider can be listed and still fail to start (no adapter, no CUDA libraries).

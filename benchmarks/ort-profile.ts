@@ -1,0 +1,84 @@
+/**
+ * Where ort-cpu's time goes in one benchmark case (compare.ts's cases: real configs, seeded random 16-bit
+ * weights): the case runs `--runs` times after its first call on ort-cpu at `--compute float32|int8`, with ONNX
+ * Runtime's profiler on in every session; the last run of each session is summed per op type and its slowest
+ * nodes are listed (with their output shapes), so that a change to the lowering is judged by what it moves.
+ * `--save dir` keeps the raw profiles.
+ *
+ *   node --conditions=sdxs-source --import tsx benchmarks/ort-profile.ts --case unet-step-64 [--compute int8]
+ *        [--runs 1] [--top 30] [--save dir]
+ * (threads: SDXS_ORT_THREADS, 2 on the benchmark machine)
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import * as C from '../packages/core/src/index.js';
+import { createOrtBackend } from '../packages/core/src/backends/ort/index.js';
+import { nodeRuntime } from '../packages/core/src/backends/ort/runtime.js';
+import { CASES, setupCase, type CaseName } from './cases.js';
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+};
+const name = arg('case', 'unet-step') as CaseName;
+if (!(name in CASES)) throw new Error(`--case: one of ${Object.keys(CASES).join(', ')}`);
+const compute = arg('compute', 'float32') as C.ComputePrecision;
+const runs = Number(arg('runs', '1'));
+const top = Number(arg('top', '30'));
+const save = arg('save', '');
+
+interface OrtProfileEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  ts: number;
+  args?: { op_name?: string; provider?: string; output_type_shape?: unknown[] };
+}
+
+const dir = save || join(os.tmpdir(), `ort-profile-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+const rt = await nodeRuntime('cpu', { profileFilePrefix: join(dir, 'session') });
+C.registerBackend('ort-cpu-profiled', () => createOrtBackend('ort-cpu-profiled', rt, false, compute) as unknown as C.Backend, -1);
+await C.setBackend('ort-cpu-profiled');
+
+const { run, dispose } = await setupCase(name);
+const wall: number[] = [];
+for (let i = 0; i <= runs; i++) {
+  const t0 = performance.now();
+  const y = run();
+  await y.data();
+  y.dispose();
+  wall.push(performance.now() - t0);
+}
+dispose(); // releases the sessions: each writes its profile
+await new Promise((r) => setTimeout(r, 200));
+console.log(JSON.stringify({ case: name, compute, threads: process.env.SDXS_ORT_THREADS ?? 'default', firstMs: Math.round(wall[0]!), runsMs: wall.slice(1).map(Math.round), loadavg: os.loadavg()[0] }));
+
+const perRun: OrtProfileEvent[] = [];
+let modelRunUs = 0;
+for (const f of readdirSync(dir).filter((f) => f.startsWith('session') && f.endsWith('.json'))) {
+  const events = JSON.parse(readFileSync(join(dir, f), 'utf8')) as OrtProfileEvent[];
+  const last = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').pop();
+  if (!last) continue;
+  modelRunUs += last.dur;
+  perRun.push(...events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= last.ts));
+}
+const total = perRun.reduce((a, e) => a + e.dur, 0);
+const byOp = new Map<string, { us: number; n: number }>();
+for (const e of perRun) {
+  const k = e.args?.op_name ?? '?';
+  const o = byOp.get(k) ?? { us: 0, n: 0 };
+  o.us += e.dur;
+  o.n++;
+  byOp.set(k, o);
+}
+console.log(`\nlast run: model_run ${(modelRunUs / 1000).toFixed(0)} ms, kernels ${(total / 1000).toFixed(0)} ms (${perRun.length} nodes)\n`);
+console.log('| op | nodes | ms | share |\n|---|---:|---:|---:|');
+for (const [k, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)) console.log(`| ${k} | ${o.n} | ${(o.us / 1000).toFixed(1)} | ${((100 * o.us) / total).toFixed(1)}% |`);
+console.log('\nslowest nodes:\n| node | op | ms | output |\n|---|---|---:|---|');
+for (const e of [...perRun].sort((a, b) => b.dur - a.dur).slice(0, top)) {
+  console.log(`| ${e.name.replace(/_kernel_time$/, '')} | ${e.args?.op_name} | ${(e.dur / 1000).toFixed(1)} | ${JSON.stringify(e.args?.output_type_shape ?? '')} |`);
+}
+if (!save) rmSync(dir, { recursive: true, force: true });
+process.exit(0);

@@ -13,7 +13,14 @@ export const CASES = {
 } as const;
 export type CaseName = keyof typeof CASES;
 
-export async function setupCase(name: CaseName): Promise<{ run: () => Tensor; dispose: () => void }> {
+export interface CaseSetup {
+  run: () => Tensor;
+  /** the same model at another input size (the UNet at a 24² latent): run first, it makes the case's first call one at a new size */
+  otherSize?: () => Tensor;
+  dispose: () => void;
+}
+
+export async function setupCase(name: CaseName): Promise<CaseSetup> {
   const C = await import('../packages/core/src/index.js');
   if (name === 'vae-decode') {
     const { AsymmetricAutoencoderKL } = await import('../packages/vae/src/index.js');
@@ -32,7 +39,8 @@ export async function setupCase(name: CaseName): Promise<{ run: () => Tensor; di
     const x = C.randomNormal([2, 32, side, side], { seed: 1 });
     const ctx = C.randomNormal([2, 249, 2048], { seed: 2 });
     const mask = C.tensor(Float32Array.from({ length: 2 * 249 }, (_, i) => (i % 249 < 200 ? 1 : 0)), [2, 249]);
-    return { run: () => unet.forward(x, 500, ctx, mask), dispose: () => (C.dispose([x, ctx, mask]), unet.dispose()) };
+    const other = (): Tensor => C.tidy(() => unet.forward(C.randomNormal([2, 32, 24, 24], { seed: 3 }), 500, ctx, mask));
+    return { run: () => unet.forward(x, 500, ctx, mask), otherSize: other, dispose: () => (C.dispose([x, ctx, mask]), unet.dispose()) };
   }
   const { Qwen35TextModel, parseQwen35Config } = await import('../packages/text-qwen/src/index.js');
   const { QWEN35_2B } = await import('./qwen-config.js');

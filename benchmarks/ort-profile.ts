@@ -6,7 +6,9 @@
  * `--save dir` keeps the raw profiles.
  *
  *   node --conditions=sdxs-source --import tsx benchmarks/ort-profile.ts --case unet-step-64 [--compute int8]
- *        [--runs 1] [--top 30] [--save dir]
+ *        [--runs 1] [--top 30] [--save dir] [--new-size]
+ * `--new-size` (UNet cases) runs the model once at a 24² latent first, so that the first call timed is one at a new
+ * size of a model already compiled once (what a user changing the image size waits for).
  * (threads: SDXS_ORT_THREADS, 2 on the benchmark machine)
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -58,7 +60,17 @@ onCompile((e) => {
 C.registerBackend('ort-cpu-profiled', () => createOrtBackend('ort-cpu-profiled', rt, false, compute) as unknown as C.Backend, -1);
 await C.setBackend('ort-cpu-profiled');
 
-const { run, dispose } = await setupCase(name);
+const { run, otherSize, dispose } = await setupCase(name);
+let otherSizeFirstMs: number | undefined;
+if (process.argv.includes('--new-size')) {
+  if (!otherSize) throw new Error(`--new-size: case ${name} has no other size`);
+  const t0 = performance.now();
+  const y = otherSize();
+  await y.data();
+  y.dispose();
+  otherSizeFirstMs = Math.round(performance.now() - t0);
+  Object.assign(firstCall, { compileMs: 0, createMs: 0, modelMiB: 0 });
+}
 const wall: number[] = [];
 for (let i = 0; i <= runs; i++) {
   const t0 = performance.now();
@@ -69,14 +81,16 @@ for (let i = 0; i <= runs; i++) {
 }
 dispose(); // releases the sessions: each writes its profile
 await new Promise((r) => setTimeout(r, 200));
-console.log(JSON.stringify({ case: name, compute, threads: process.env.SDXS_ORT_THREADS ?? 'default', firstMs: Math.round(wall[0]!), compileMs: Math.round(firstCall.compileMs), sessionCreateMs: Math.round(firstCall.createMs), modelMiB: Math.round(firstCall.modelMiB), runsMs: wall.slice(1).map(Math.round), loadavg: os.loadavg()[0] }));
+console.log(JSON.stringify({ case: name, compute, ...(otherSizeFirstMs === undefined ? {} : { otherSizeFirstMs }), threads: process.env.SDXS_ORT_THREADS ?? 'default', firstMs: Math.round(wall[0]!), compileMs: Math.round(firstCall.compileMs), sessionCreateMs: Math.round(firstCall.createMs), modelMiB: Math.round(firstCall.modelMiB), runsMs: wall.slice(1).map(Math.round), loadavg: os.loadavg()[0] }));
 
 const perRun: OrtProfileEvent[] = [];
 let modelRunUs = 0;
 for (const f of readdirSync(dir).filter((f) => f.startsWith('session') && f.endsWith('.json'))) {
   const events = JSON.parse(readFileSync(join(dir, f), 'utf8')) as OrtProfileEvent[];
-  const last = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').pop();
-  if (!last) continue;
+  const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  const last = modelRuns.pop();
+  // with --new-size, the other size's sessions ran once: the case's ran `runs` + 1 times
+  if (!last || (otherSizeFirstMs !== undefined && runs > 0 && modelRuns.length === 0)) continue;
   modelRunUs += last.dur;
   perRun.push(...events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= last.ts));
 }

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { INT8_BLOCK, INT8_BLOCK_MAX_ROWS, INT8_CONV_MIN_DEPTH, INT8_CONV_MIN_OUTPUTS, quantizeBlocks, quantizeColumns } from '../src/onnx/int8.js';
+import { INT8_BLOCK, INT8_BLOCK_MAX_ROWS, INT8_CONV_MIN_DEPTH, INT8_CONV_MIN_OUTPUTS, quantizeBlocks, quantizeColumns, quantizedCopies } from '../src/onnx/int8.js';
+import type { LazyValue } from '../src/graph/lazy-value.js';
 import { relL2Error, skipUnlessBackend } from '@sdxs/core/testing';
 
 /** One int8 product errs by 0.8–1.5% (relative L2) on random data; a chain of two somewhat more. */
@@ -135,6 +136,30 @@ describe('int8 products on ort-cpu', async () => {
       const e = relL2Error(got[i]!, want[i]!);
       expect(e, `conv with ${label} ran in int8 (error ${e})`).toBeLessThan(1e-5);
     }
+  });
+
+  test.skipIf(skip)('a graph at a new size reuses the quantized weights; releasing the weight drops them', async () => {
+    const weights = randomWeights(new Products(), 13);
+    const g = new C.RandomGenerator(14);
+    const xs = [g.fillNormal(new Float32Array(2 * 8 * 96), 0, 1), g.fillNormal(new Float32Array(2 * 24 * 96), 0, 1)];
+    const fwd = (m: Products, t: C.Tensor): C.Tensor[] => [m.forward(t)];
+    const want = await run('ort-cpu', 'int8', () => new Products(), weights, xs[1]!, [2, 24, 96], fwd);
+    await C.setBackend('ort-cpu', { compute: 'int8' });
+    const m = new Products();
+    m.loadStateDict(new Map([...weights].map(([k, w]) => [k, C.tensor(w.data, w.shape)])));
+    const handle = m.proj.weight.value.handle as LazyValue;
+    const outs: Float32Array[] = [];
+    for (const [i, rows] of [8, 24].entries()) {
+      const x = C.tensor(xs[i]!, [2, rows, 96]);
+      const y = m.forward(x);
+      outs.push((await y.data()) as Float32Array);
+      C.dispose([x, y]);
+      expect(quantizedCopies(handle), `after the graph at ${rows} rows`).toBe(1);
+    }
+    // the second size, from the kept copy, equals a model quantized afresh at that size
+    expect(outs[1]).toEqual(want[0]);
+    m.dispose();
+    expect(quantizedCopies(handle)).toBe(0);
   });
 
   test.skipIf(skip)('int8 compute is refused where it cannot run, naming the backend', async () => {

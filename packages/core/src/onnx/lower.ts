@@ -13,7 +13,7 @@ import { UnsupportedOpError } from '../errors.js';
 import type { LazyValue } from '../graph/lazy-value.js';
 import type { Segment } from '../graph/segment.js';
 import { Builder, type FileWeight, toOnnx } from './builder.js';
-import { type Int8Kind, int8OnlyWeights, type Int8Options, int8Products, lowerInt8 } from './int8.js';
+import { type Int8Kind, int8OnlyWeights, type Int8Options, int8Products, lowerInt8, releaseInt8Scratch } from './int8.js';
 import { type ElemType, type FloatType, opPrecision } from './precision.js';
 import * as P from './proto.js';
 
@@ -181,6 +181,7 @@ export function lowerSegment(seg: Segment, opts: LowerOptions = {}): LoweredMode
     } else types.set(v, lowerMixed(b, v, ins, v.inputs.map((u) => (u ? types.get(u)! : 'float32')), name, lo));
     names.set(v, name);
   });
+  if (int8.size) releaseInt8Scratch();
   const outputs: P.Msg[] = [];
   seg.outputs.forEach((v, i) => {
     let name = names.get(v)!;

@@ -13,6 +13,7 @@ import type { HostArray, LazyValue, SegmentOutput } from '../../graph/lazy-value
 import * as P from '../../onnx/proto.js';
 import type { Segment } from '../../graph/segment.js';
 import { type FileWeight, int8OnlyWeightsOf, lowerSegment, type LowerOptions } from '../../onnx/lower.js';
+import { forgetInt8 } from '../../onnx/int8.js';
 import { emitCompileEvent } from './events.js';
 import type { OrtFeed, OrtRuntime, OrtSession, SessionSource } from './runtime.js';
 
@@ -239,6 +240,7 @@ export class OrtRunner implements SegmentRunner {
 
   release(weight: LazyValue): void {
     weight.released = true;
+    forgetInt8(weight);
     for (const [k, e] of this.cache) {
       if (!e.weights.has(weight)) continue;
       this.cache.delete(k);

@@ -21,6 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { barChartSvg } from './chart.js';
+import type { ComputePrecision } from '../packages/core/src/index.js';
 import { CASES, setupCase, type CaseName } from './cases.js';
 
 const arg = (name: string, fallback: string): string => {
@@ -60,7 +61,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** One case on one backend, in this process. */
 async function worker(name: CaseName, backend: string, runs: number): Promise<WorkerResult> {
   const C = await import('../packages/core/src/index.js');
-  const [backendName, compute] = backend.split(':') as [string, C.ComputePrecision | undefined];
+  const [backendName, compute] = backend.split(':') as [string, ComputePrecision | undefined];
   await C.setBackend(backendName, compute ? { compute } : undefined);
   const t0 = performance.now();
   const { run, dispose } = await setupCase(name);

@@ -6,7 +6,7 @@
  * `--save dir` keeps the raw profiles.
  *
  *   node --conditions=sdxs-source --import tsx benchmarks/ort-profile.ts --case unet-step-64 [--compute int8]
- *        [--runs 1] [--top 30] [--save dir] [--new-size]
+ *        [--runs 1] [--top 30] [--save dir] [--new-size] [--lower '{"attentionKvLayout":"bsd"}']
  * `--new-size` (UNet cases) runs the model once at a 24² latent first, so that the first call timed is one at a new
  * size of a model already compiled once (what a user changing the image size waits for).
  * (threads: SDXS_ORT_THREADS, 2 on the benchmark machine)
@@ -16,6 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import * as C from '../packages/core/src/index.js';
 import { createOrtBackend } from '../packages/core/src/backends/ort/index.js';
+import type { OrtRunnerOptions } from '../packages/core/src/backends/ort/runner.js';
 import { onCompile } from '../packages/core/src/backends/ort/events.js';
 import { nodeRuntime, type OrtRuntime, type SessionSource } from '../packages/core/src/backends/ort/runtime.js';
 import { CASES, setupCase, type CaseName } from './cases.js';
@@ -57,7 +58,9 @@ const rt: OrtRuntime = {
 onCompile((e) => {
   if (e.phase === 'end') firstCall.compileMs += e.ms;
 });
-C.registerBackend('ort-cpu-profiled', () => createOrtBackend('ort-cpu-profiled', rt, false, compute) as unknown as C.Backend, -1);
+// --lower '{"attentionKvLayout":"bsd"}' overrides ort-cpu's lowering choices (to compare them)
+const overrides = JSON.parse(arg('lower', '{}')) as OrtRunnerOptions;
+C.registerBackend('ort-cpu-profiled', async () => createOrtBackend('ort-cpu-profiled', rt, false, compute, overrides) as unknown as C.Backend, -1);
 await C.setBackend('ort-cpu-profiled');
 
 const { run, otherSize, dispose } = await setupCase(name);

@@ -20,6 +20,7 @@ import type { OrtRunnerOptions } from '../packages/core/src/backends/ort/runner.
 import { onCompile } from '../packages/core/src/backends/ort/events.js';
 import { nodeRuntime, type OrtRuntime, type SessionSource } from '../packages/core/src/backends/ort/runtime.js';
 import { CASES, setupCase, type CaseName } from './cases.js';
+import { profileTables, type OrtProfileEvent } from './profile-table.js';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,13 +33,6 @@ const runs = Number(arg('runs', '1'));
 const top = Number(arg('top', '30'));
 const save = arg('save', '');
 
-interface OrtProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-  ts: number;
-  args?: { op_name?: string; provider?: string; output_type_shape?: unknown[] };
-}
 
 const dir = save || join(os.tmpdir(), `ort-profile-${process.pid}`);
 mkdirSync(dir, { recursive: true });
@@ -97,21 +91,6 @@ for (const f of readdirSync(dir).filter((f) => f.startsWith('session') && f.ends
   modelRunUs += last.dur;
   perRun.push(...events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= last.ts));
 }
-const total = perRun.reduce((a, e) => a + e.dur, 0);
-const byOp = new Map<string, { us: number; n: number }>();
-for (const e of perRun) {
-  const k = e.args?.op_name ?? '?';
-  const o = byOp.get(k) ?? { us: 0, n: 0 };
-  o.us += e.dur;
-  o.n++;
-  byOp.set(k, o);
-}
-console.log(`\nlast run: model_run ${(modelRunUs / 1000).toFixed(0)} ms, kernels ${(total / 1000).toFixed(0)} ms (${perRun.length} nodes)\n`);
-console.log('| op | nodes | ms | share |\n|---|---:|---:|---:|');
-for (const [k, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)) console.log(`| ${k} | ${o.n} | ${(o.us / 1000).toFixed(1)} | ${((100 * o.us) / total).toFixed(1)}% |`);
-console.log('\nslowest nodes:\n| node | op | ms | output |\n|---|---|---:|---|');
-for (const e of [...perRun].sort((a, b) => b.dur - a.dur).slice(0, top)) {
-  console.log(`| ${e.name.replace(/_kernel_time$/, '')} | ${e.args?.op_name} | ${(e.dur / 1000).toFixed(1)} | ${JSON.stringify(e.args?.output_type_shape ?? '')} |`);
-}
+console.log(profileTables(perRun, modelRunUs, top));
 if (!save) rmSync(dir, { recursive: true, force: true });
 process.exit(0);

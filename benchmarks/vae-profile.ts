@@ -19,6 +19,7 @@ import { nodeRuntime, type SessionSource } from '../packages/core/src/backends/o
 import { AsymmetricAutoencoderKL } from '../packages/vae/src/index.js';
 import { tiledRandomHalf } from './random-weights.js';
 import { VAE_REAL_CONFIG } from './vae.bench.js';
+import { profileTables, type OrtProfileEvent } from './profile-table.js';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,13 +30,6 @@ const runs = Number(arg('runs', '3'));
 const save = arg('save', '');
 const threads = Number(arg('threads', '2'));
 
-interface OrtProfileEvent {
-  cat: string;
-  name: string;
-  dur: number;
-  ts: number;
-  args?: { op_name?: string; provider?: string; output_type_shape?: unknown[]; input_type_shape?: unknown[] };
-}
 
 const rt = await nodeRuntime('cpu');
 let captured: SessionSource | null = null;
@@ -101,22 +95,7 @@ if (!process.argv.includes('--no-profile')) {
   const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as OrtProfileEvent[];
   const lastRun = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').pop()!;
   const perRun = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= lastRun.ts);
-  const total = perRun.reduce((a, e) => a + e.dur, 0);
-  const byOp = new Map<string, { us: number; n: number }>();
-  for (const e of perRun) {
-    const k = e.args?.op_name ?? '?';
-    const o = byOp.get(k) ?? { us: 0, n: 0 };
-    o.us += e.dur;
-    o.n++;
-    byOp.set(k, o);
-  }
-  console.log(`\nprofiled run: model_run ${(lastRun.dur / 1000).toFixed(0)} ms, kernels ${(total / 1000).toFixed(0)} ms (${perRun.length} nodes)\n`);
-  console.log('| op | nodes | ms | share |\n|---|---:|---:|---:|');
-  for (const [k, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)) console.log(`| ${k} | ${o.n} | ${(o.us / 1000).toFixed(1)} | ${((100 * o.us) / total).toFixed(1)}% |`);
-  console.log('\nslowest nodes:\n| node | op | ms | output |\n|---|---|---:|---|');
-  for (const e of [...perRun].sort((a, b) => b.dur - a.dur).slice(0, Number(arg('top', '25')))) {
-    console.log(`| ${e.name.replace(/_kernel_time$/, '')} | ${e.args?.op_name} | ${(e.dur / 1000).toFixed(1)} | ${JSON.stringify(e.args?.output_type_shape ?? '')} |`);
-  }
+  console.log(profileTables(perRun, lastRun.dur, Number(arg('top', '25'))));
   if (!save) rmSync(dir, { recursive: true, force: true });
 }
 z.dispose();

@@ -7,9 +7,12 @@
  * relative L2 error of one random product in parentheses):
  * - M ≤ 1024 (text encoders, small latents): com.microsoft.MatMulNBits with 8-bit weights in blocks of 64 along
  *   the contraction and accuracy level 4, which quantizes each row of the activation per block too: per-token
- *   scales, so one large activation spoils only its own block. 1.9–3.9x float32 (0.84%).
+ *   scales, so one large activation spoils only its own block. 1.5–3.6x float32 (0.84%; 1.4% with outlier
+ *   channels, where the per-tensor kernel below errs by 36–40%).
  * - larger M: com.microsoft.DynamicQuantizeMatMul (weights per output channel, activation per tensor, uint8):
  *   2.8–3.7x float32 (1.3–1.5%) where the block kernel falls to 1.0–1.7x.
+ * Every one of these kernels needs ONNX Runtime's pre-packed weights: MatMulNBits without them dequantizes its
+ * weight on every call (25–40x slower), so graphs lowered with `sharedWeights` (pre-packing off) lose the gain.
  * - a convolution (one group) is written as a product over its taps: x quantized once (per tensor), laid out
  *   channels-last, one strided Slice per tap (the padding filled with the zero point, which is exactly 0.0),
  *   concatenated into [N, Ho, Wo, taps·C] and multiplied by the weight [taps·C, O] in

@@ -61,13 +61,13 @@ class Products extends C.Module {
 }
 
 class Convs extends C.Module {
-  // 128 input channels at 3x3 (a contraction of 1152 = INT8_CONV_MIN_DEPTH) and 128 outputs: int8
-  readonly conv_a = new C.nn.Conv2d(128, 128, 3, { padding: 1, bias: true });
-  readonly conv_b = new C.nn.Conv2d(128, 128, 3, { stride: 2, padding: 1, bias: false });
-  readonly conv_c = new C.nn.Conv2d(128, 160, 3, { dilation: 2, padding: 2, bias: true });
+  // 256 input channels at 3x3 (a contraction of 2304 = INT8_CONV_MIN_DEPTH) and 128 outputs: int8
+  readonly conv_a = new C.nn.Conv2d(256, 128, 3, { padding: 1, bias: true });
+  readonly conv_b = new C.nn.Conv2d(256, 128, 3, { stride: 2, padding: 1, bias: false });
+  readonly conv_c = new C.nn.Conv2d(256, 160, 3, { dilation: 2, padding: 2, bias: true });
   // too few outputs, too short a contraction: float32
-  readonly conv_out = new C.nn.Conv2d(128, 3, 3, { padding: 1, bias: true });
-  readonly conv_short = new C.nn.Conv2d(128, 128, 1, { bias: true });
+  readonly conv_out = new C.nn.Conv2d(256, 3, 3, { padding: 1, bias: true });
+  readonly conv_short = new C.nn.Conv2d(256, 128, 1, { bias: true });
   readonly forward = C.compile('int8-convs', (x: C.Tensor) => [this.conv_a.forward(x), this.conv_b.forward(x), this.conv_c.forward(x), this.conv_out.forward(x), this.conv_short.forward(x)]);
 }
 
@@ -126,13 +126,13 @@ describe('int8 products on ort-cpu', async () => {
   test.skipIf(skip)(`convolutions with C·kH·kW ≥ ${INT8_CONV_MIN_DEPTH} and ≥ ${INT8_CONV_MIN_OUTPUTS} outputs: padding, stride 2, dilation 2, bias, batch 2; the others stay float32`, async () => {
     const weights = randomWeights(new Convs(), 5);
     const g = new C.RandomGenerator(9);
-    const x = g.fillNormal(new Float32Array(2 * 128 * 9 * 11), 0, 1);
-    const shape = [2, 128, 9, 11];
+    const x = g.fillNormal(new Float32Array(2 * 256 * 9 * 11), 0, 1);
+    const shape = [2, 256, 9, 11];
     const fwd = (m: Convs, t: C.Tensor): C.Tensor[] => m.forward(t);
     const want = await run('cpu', 'float32', () => new Convs(), weights, x, shape, fwd);
     const got = await run('ort-cpu', 'int8', () => new Convs(), weights, x, shape, fwd);
     ['padding 1 + bias', 'stride 2', 'dilation 2 + bias'].forEach((label, i) => check(`conv ${label}`, got[i]!, want[i]!));
-    for (const [i, label] of [[3, '3 outputs'], [4, '1x1, a contraction of 128']] as const) {
+    for (const [i, label] of [[3, '3 outputs'], [4, '1x1, a contraction of 256']] as const) {
       const e = relL2Error(got[i]!, want[i]!);
       expect(e, `conv with ${label} ran in int8 (error ${e})`).toBeLessThan(1e-5);
     }

@@ -18,9 +18,10 @@
  *   concatenated into [N, Ho, Wo, taps·C] and multiplied by the weight [taps·C, O] in
  *   com.microsoft.MatMulIntegerToFloat. The unfolded input is uint8, a quarter of a float32 one; still, moving
  *   it costs what the product saves when the contraction is short or the outputs few, so only convolutions with
- *   C·kH·kW ≥ `minConvDepth` (1152: 128 channels at 3x3) and at least `minConvOutputs` (128) output channels
- *   use it. Measured with pre-packed weights: 1.2x float32 at 128 channels on a 512² image, 1.5–1.6x at 256,
- *   1.2–2.4x at 320, 2–2.6x at 512–640; 0.85x at 64 channels and 0.5x for a 128 → 3 output convolution.
+ *   C·kH·kW ≥ `minConvDepth` (2304: 256 channels at 3x3) and at least `minConvOutputs` (128) output channels
+ *   use it. Measured with pre-packed weights: 1.5–1.6x float32 at 256 channels, 1.2–2.4x at 320, 2–2.6x at
+ *   512–640; 1.2x at 128 channels on a 512² image, not worth the VAE's last layers 2–2.5 dB of PSNR (and a
+ *   300 MB unfold each); 0.85x at 64 channels and 0.5x for a 128 → 3 output convolution.
  */
 import type { OpAttrs } from '../backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
@@ -29,7 +30,7 @@ import { bf16ToF32, f16ToF32 } from '../io/half.js';
 import type { Builder } from './builder.js';
 
 /** Contraction length (input channels × kernel taps) from which a convolution runs in int8 by default. */
-export const INT8_CONV_MIN_DEPTH = 1152;
+export const INT8_CONV_MIN_DEPTH = 2304;
 /** Output channels from which a convolution runs in int8 by default. */
 export const INT8_CONV_MIN_OUTPUTS = 128;
 /** Rows of the activation up to which a matrix product uses the block-wise kernel (per-token activation scales). */

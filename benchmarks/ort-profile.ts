@@ -76,8 +76,7 @@ for (let i = 0; i <= runs; i++) {
   y.dispose();
   wall.push(performance.now() - t0);
 }
-dispose(); // releases the sessions: each writes its profile
-await new Promise((r) => setTimeout(r, 200));
+dispose(); // releases the sessions: each writes its profile (endProfiling is synchronous)
 console.log(JSON.stringify({ case: name, compute, ...(otherSizeFirstMs === undefined ? {} : { otherSizeFirstMs }), threads: process.env.SDXS_ORT_THREADS ?? 'default', firstMs: Math.round(wall[0]!), compileMs: Math.round(firstCall.compileMs), sessionCreateMs: Math.round(firstCall.createMs), modelMiB: Math.round(firstCall.modelMiB), runsMs: wall.slice(1).map(Math.round), loadavg: os.loadavg()[0] }));
 
 const perRun: OrtProfileEvent[] = [];

@@ -12,9 +12,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as C from '../packages/core/src/index.js';
-import { createOrtBackend, OrtRunner } from '../packages/core/src/backends/ort/index.js';
-import { createLazyBackend } from '../packages/core/src/graph/lazy-backend.js';
-import type { LowerOptions } from '../packages/core/src/onnx/lower.js';
+import { createOrtBackend } from '../packages/core/src/backends/ort/index.js';
+import type { OrtRunnerOptions } from '../packages/core/src/backends/ort/runner.js';
 import { nodeRuntime, type SessionSource } from '../packages/core/src/backends/ort/runtime.js';
 import { AsymmetricAutoencoderKL } from '../packages/vae/src/index.js';
 import { tiledRandomHalf } from './random-weights.js';
@@ -35,12 +34,8 @@ const rt = await nodeRuntime('cpu');
 let captured: SessionSource | null = null;
 const capture = { ...rt, create: (src: SessionSource) => ((captured = src), rt.create(src)) };
 // --lower '{"groupNormReductions":false}' overrides ort-cpu's lowering options (to compare them)
-const overrides = JSON.parse(arg('lower', '{}')) as LowerOptions;
-C.registerBackend('ort-cpu-profiled', async () => {
-  if (Object.keys(overrides).length === 0) return createOrtBackend('ort-cpu-profiled', capture) as unknown as C.Backend;
-  const base = { attentionKvLayout: 'bnsh', fusedAttention: true, transposedMatMul: true, halfInputs: true, groupNormReductions: true, subpixelUpsampleConv: true } as const;
-  return createLazyBackend('ort-cpu-profiled', new OrtRunner('ort-cpu-profiled', capture, { ...base, ...overrides }), {}) as unknown as C.Backend;
-}, -1);
+const overrides = JSON.parse(arg('lower', '{}')) as OrtRunnerOptions;
+C.registerBackend('ort-cpu-profiled', async () => createOrtBackend('ort-cpu-profiled', capture, false, 'float32', overrides) as unknown as C.Backend, -1);
 await C.setBackend('ort-cpu-profiled');
 
 const vae = new AsymmetricAutoencoderKL(VAE_REAL_CONFIG);

@@ -14,7 +14,7 @@ export interface SelectBackendOptions {
 
 /** The help line of --compute. */
 export const COMPUTE_HELP =
-  'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32, int8 (ort-cpu: int8 products; 2-6% relative error per UNet/VAE call, more through the text encoder)';
+  'compute precision: auto (default / SDXS_COMPUTE: float16 on CUDA and WebGPU with shader-f16, float32 elsewhere), f16, f32, int8 (ort-cpu: int8 products; up to 8% relative error per UNet call, more through the text encoder)';
 
 /** --compute (else SDXS_COMPUTE, read by core's env) as core's compute option; anything else is a usage error. */
 export function parseCompute(command: string, value: string | undefined, env: C.EnvSource): C.ComputePrecision | 'auto' {

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { inspectImageFile } from '@sdxs/vae/node';
+import { inspectImageFile, STRICT_DECODE_TRIES, TRUNCATED_DATA, UNEXPLAINED_FAILURE } from '@sdxs/vae/node';
 
 export interface ProbeResult {
   hash: string;
@@ -30,13 +30,13 @@ const { createHash } = require('node:crypto');
 const { readFile } = require('node:fs/promises');
 const sharp = require(workerData.sharpPath);
 const maxPixels = workerData.maxPixels;
-// Fail on warnings first: one that says the data stops short is an error (a truncated or mostly-missing
-// file otherwise decodes as a grey picture); files with other, harmless warnings are decoded again tolerantly.
-// sharp collects libvips' warnings in one queue per process: a decode running beside this one can take them,
-// leaving a strict failure that does not say why. Such a failure is tried strictly again (requests are handled
-// one at a time per worker, so a retry usually runs alone) and never taken as harmless.
-const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
-const UNEXPLAINED = /^\s*(warning treated as error due to failon setting|unknown error)?\s*$/i;
+// @sdxs/vae's decodeStrictly, on this thread (its patterns come in workerData): fail on warnings first; one that
+// says the data stops short is an error (a truncated or mostly-missing file otherwise decodes as a grey picture),
+// files with other, harmless warnings are decoded again tolerantly. A strict failure that does not say why (another
+// decode took libvips' per-process warning queue) is tried strictly again, never taken as harmless; requests are
+// handled one at a time per worker, so a retry usually runs alone.
+const TRUNCATED = new RegExp(workerData.truncated, 'i');
+const UNEXPLAINED = new RegExp(workerData.unexplained, 'i');
 async function strictly(decode) {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -45,7 +45,7 @@ async function strictly(decode) {
       const message = String((e && e.message) || e);
       if (TRUNCATED.test(message)) throw e;
       if (UNEXPLAINED.test(message)) {
-        if (attempt < 4) continue;
+        if (attempt < workerData.tries - 1) continue;
         throw new Error('the decoder stopped on a warning it did not name');
       }
       return decode('error');
@@ -117,7 +117,7 @@ export class WorkerPool {
   constructor(size: number, private readonly maxPixels: number, private readonly maxBytes?: number) {
     const sp = sharpPath();
     for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp, maxPixels } });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sharpPath: sp, maxPixels, truncated: TRUNCATED_DATA.source, unexplained: UNEXPLAINED_FAILURE.source, tries: STRICT_DECODE_TRIES } });
       w.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;

@@ -11,8 +11,6 @@
  *   channels, where the per-tensor kernel below errs by 36–40%).
  * - larger M: com.microsoft.DynamicQuantizeMatMul (weights per output channel, activation per tensor, uint8):
  *   2.8–3.7x float32 (1.3–1.5%) where the block kernel falls to 1.0–1.7x.
- * Every one of these kernels needs ONNX Runtime's pre-packed weights: MatMulNBits without them dequantizes its
- * weight on every call (25–40x slower), so graphs lowered with `sharedWeights` (pre-packing off) lose the gain.
  * - a convolution (one group) is written as a product over its taps: x quantized once (per tensor), laid out
  *   channels-last, one strided Slice per tap (the padding filled with the zero point, which is exactly 0.0),
  *   concatenated into [N, Ho, Wo, taps·C] and multiplied by the weight [taps·C, O] in
@@ -22,6 +20,8 @@
  *   use it. Measured with pre-packed weights: 1.5–1.6x float32 at 256 channels, 1.2–2.4x at 320, 2–2.6x at
  *   512–640; 1.2x at 128 channels on a 512² image, not worth the VAE's last layers 2–2.5 dB of PSNR (and a
  *   300 MB unfold each); 0.85x at 64 channels and 0.5x for a 128 → 3 output convolution.
+ * Every one of these kernels needs ONNX Runtime's pre-packed weights: MatMulNBits without them dequantizes its
+ * weight on every call (25–40x slower), so graphs lowered with `sharedWeights` (pre-packing off) lose the gain.
  */
 import type { OpAttrs } from '../backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
@@ -89,7 +89,7 @@ export function int8OnlyWeights(seg: Segment, plan: ReadonlyMap<LazyValue, Int8K
 
 /**
  * One float32 buffer for the widened weights, reused from weight to weight: fresh memory costs more to touch
- * than the quantization itself (about 4.5 s per GiB on the benchmark VMs, i.e. 18 ns a value), and a UNet has
+ * than the quantization itself (1.2–4.5 s per GiB on the benchmark VMs, 5–18 ns a value), and a UNet has
  * 1.7 billion values. The quantizers read it before the next weight is widened.
  */
 let scratch = new Float32Array(0);
@@ -238,24 +238,16 @@ function blockInitializers(b: Builder, w: LazyValue, transposeB: boolean, key: s
 function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: boolean, key: string): { q: string; scale: string } {
   const names = { q: `${key}_int8`, scale: `${key}_scale` };
   if (b.int8Names.has(names.q)) return names;
-  let k: number;
-  let n: number;
-  let make: () => Int8Weight;
-  if (kind === 'conv') {
-    const [o, c, kh, kw] = w.shape as [number, number, number, number];
-    [k, n] = [c * kh * kw, o];
-    make = () => quantizeColumns(weightValues(w), k, n, true, kh * kw);
-  } else {
-    const [r, s] = w.shape as [number, number];
-    [k, n] = transposeB ? [s, r] : [r, s];
-    make = () => quantizeColumns(weightValues(w), k, n, transposeB);
-  }
+  // a convolution [O, C, kH, kW] is read as [C·kH·kW, O] with its taps reordered; a matrix [K, N] (or [N, K] transposed)
+  const s = w.shape as number[];
+  const taps = kind === 'conv' ? s[2]! * s[3]! : 1;
+  const [k, n] = kind === 'conv' ? [s[1]! * taps, s[0]!] : transposeB ? [s[1]!, s[0]!] : [s[0]!, s[1]!];
   const qw = cachedQuantized(w, `columns-${kind}${transposeB ? 'T' : ''}`, () => {
-    const m = make();
-    return { q: new Uint8Array(m.q.buffer, m.q.byteOffset, m.q.byteLength), scale: m.scale };
+    const { q, scale } = quantizeColumns(weightValues(w), k, n, kind === 'conv' || transposeB, taps);
+    return { q: new Uint8Array(q.buffer, q.byteOffset, q.byteLength), scale };
   });
-  b.initializer(names.q, 'int8', [k, n], qw.q, `${key}_int8`);
-  b.initializer(names.scale, 'float32', [n], new Uint8Array(qw.scale.buffer, qw.scale.byteOffset, qw.scale.byteLength), `${key}_scale`);
+  b.initializer(names.q, 'int8', [k, n], qw.q, names.q);
+  b.initializer(names.scale, 'float32', [n], new Uint8Array(qw.scale.buffer, qw.scale.byteOffset, qw.scale.byteLength), names.scale);
   b.int8Names.add(names.q);
   return names;
 }

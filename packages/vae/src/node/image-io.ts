@@ -155,9 +155,11 @@ export function outputSizeProblem(format: ImageFormat, width: number, height: nu
 }
 
 /** Messages of libjpeg/libpng/libwebp/libtiff for image data that stops short or is missing. */
-const TRUNCATED = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
+export const TRUNCATED_DATA = /premature end|truncat|unexpected end|not enough data|read error|short read|incomplete/i;
 /** sharp's message for a strict failure whose warnings another decode took from libvips' per-process queue. */
-const UNEXPLAINED = /^\s*(warning treated as error due to failon setting|unknown error)?\s*$/i;
+export const UNEXPLAINED_FAILURE = /^\s*(warning treated as error due to failon setting|unknown error)?\s*$/i;
+/** Strict tries of one decode whose failure does not say why, before it is refused. */
+export const STRICT_DECODE_TRIES = 5;
 
 /**
  * Decodes failing on warnings first; a warning that says the data stops short is an error (a
@@ -172,9 +174,9 @@ export async function decodeStrictly<T>(decode: (failOn: 'warning' | 'error') =>
       return await decode('warning');
     } catch (e) {
       const message = (e as Error).message;
-      if (TRUNCATED.test(message)) throw e;
-      if (UNEXPLAINED.test(message)) {
-        if (attempt < 4) continue;
+      if (TRUNCATED_DATA.test(message)) throw e;
+      if (UNEXPLAINED_FAILURE.test(message)) {
+        if (attempt < STRICT_DECODE_TRIES - 1) continue;
         throw new Error('the decoder stopped on a warning it did not name', { cause: e });
       }
       return decode('error');

@@ -132,6 +132,9 @@ async function main(): Promise<void> {
   const threads = arg('threads', '2');
   const out = arg('out', 'bench-results');
   mkdirSync(out, { recursive: true });
+  // ratios are results only from a quiet machine: the 1-minute load before anything starts goes into the report
+  loadBefore = os.loadavg()[0]!;
+  if (loadBefore >= 0.5) console.error(`[compare] warning: 1-minute load ${loadBefore.toFixed(2)} before the run (≥ 0.5): the machine is not quiet`);
   if (process.argv.includes('--run-pytorch')) {
     // PyTorch in the same run, just before ours (benchmarks/pytorch: a Debian 13 chroot; needs root)
     const script = join(fileURLToPath(new URL('.', import.meta.url)), 'pytorch/run.sh');
@@ -168,6 +171,9 @@ async function main(): Promise<void> {
 }
 
 /** The Markdown table, JSON and one SVG chart per case, from worker results and PyTorch's. */
+/** The 1-minute load average when the run began (null for a report merged from earlier runs). */
+let loadBefore: number | null = null;
+
 function report(cases: readonly CaseName[], results: readonly WorkerResult[], pytorch: readonly PytorchCase[], out: string, threads: string): void {
   const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | CPU s (all threads) | ×PyTorch fp32 CPU | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   const json: unknown[] = [];
@@ -191,9 +197,10 @@ function report(cases: readonly CaseName[], results: readonly WorkerResult[], py
     const refs = [ptFp32, ptBf16].filter((p): p is PytorchCase => !!p).map((p) => ({ label: `PyTorch ${p.dtype}`, value: p.medianMs / 1000 }));
     writeFileSync(join(out, `compare-${c}.svg`), barChartSvg(CASES[c].title, 'seconds (lower is better)', bars, refs));
   }
-  const md = `# Compiled vs eager vs PyTorch (${new Date().toISOString().slice(0, 10)}, ${threads} threads)\n\n${rows.join('\n')}\n`;
+  const load = loadBefore === null ? '' : `, 1-minute load ${loadBefore.toFixed(2)} before the run${loadBefore >= 0.5 ? ' (NOT quiet)' : ''}`;
+  const md = `# Compiled vs eager vs PyTorch (${new Date().toISOString().slice(0, 10)}, ${threads} threads${load})\n\n${rows.join('\n')}\n`;
   writeFileSync(join(out, 'compare.md'), md);
-  writeFileSync(join(out, 'compare.json'), JSON.stringify({ date: new Date().toISOString(), threads: Number(threads), results: json, pytorch }, null, 2));
+  writeFileSync(join(out, 'compare.json'), JSON.stringify({ date: new Date().toISOString(), threads: Number(threads), loadBefore, results: json, pytorch }, null, 2));
   console.log(md);
 }
 

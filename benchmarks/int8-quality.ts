@@ -4,7 +4,7 @@
  *   vae-upscale  the 2x upscale of each photo of ../shared/images (cropped to 256², → 512²): PSNR of the int8
  *                image against the float32 one (8-bit pixels) and the relative L2 error of the decoder output
  *   unet-step    one UNet forward, [2, 32, 32, 32] latent, 249 text tokens: relative L2 error
- *   qwen-encode  Qwen3.5-2B hidden_states[-2] of a 248-token prompt: relative L2 error
+ *   qwen-encode  Qwen3.5-2B on a 248-token prompt: relative L2 error after the first layer and of hidden_states[-2]
  * Each (case, compute) runs in its own process (one model's sessions at a time); results go to
  * bench-results/int8-quality.{json,md}.
  *
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { tiledRandomHalf } from './random-weights.js';
 
 const CASES = ['vae-upscale', 'unet-step', 'qwen-encode'] as const;
+const QWEN_ITEMS = ['after layer 1', 'hidden_states[-2]'];
 type CaseName = (typeof CASES)[number];
 
 const arg = (name: string, fallback: string): string => {
@@ -77,11 +78,14 @@ async function outputs(name: CaseName, compute: 'float32' | 'int8'): Promise<Flo
   const model = new Qwen35TextModel(parseQwen35Config(QWEN35_2B));
   tiledRandomHalf(model, 1234);
   const ids = [Array.from({ length: 248 }, (_, i) => (i * 7919) % 248000)];
-  const y = model.penultimateHiddenState(ids);
-  const d = (await y.data()) as Float32Array;
-  y.dispose();
+  const out: Float32Array[] = [];
+  // the output of the first layer (one layer's error), then hidden_states[-2] (23 layers compounded)
+  for (const y of [model.forward(ids, null, { stopAtLayer: 1 }).lastHiddenState, model.penultimateHiddenState(ids)]) {
+    out.push((await y.data()) as Float32Array);
+    y.dispose();
+  }
   model.dispose();
-  return [d];
+  return out;
 }
 
 const relL2 = (a: Float32Array, b: Float32Array): number => {
@@ -137,10 +141,11 @@ async function main(): Promise<void> {
       }
       got.float32!.forEach((ref, i) => {
         const q = got.int8![i]!;
-        const label = c === 'vae-upscale' ? `${c} ${PHOTOS[i]}` : c;
+        const item = c === 'vae-upscale' ? PHOTOS[i]! : c === 'qwen-encode' ? QWEN_ITEMS[i]! : null;
+        const label = item ? `${c} ${item}` : c;
         const e = relL2(q, ref);
         rows.push(`| ${label} | relative L2 error | ${e.toExponential(2)} |`);
-        const rec: Record<string, unknown> = { case: c, item: c === 'vae-upscale' ? PHOTOS[i] : null, relL2: e };
+        const rec: Record<string, unknown> = { case: c, item, relL2: e };
         if (c === 'vae-upscale') {
           const p = psnr8(q, ref);
           rows.push(`| ${label} | PSNR of the 8-bit image vs float32 | ${p.toFixed(1)} dB |`);

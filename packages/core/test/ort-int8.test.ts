@@ -1,12 +1,12 @@
 /**
  * int8 products on ort-cpu (compute 'int8', core/src/onnx/int8.ts): the weight quantizers, and every lowering
- * against the float32 cpu backend with the same weights — the block-wise kernel (few rows), the per-tensor kernel
- * (many rows), a product by an untransposed weight, and convolutions written as products over their taps (padding,
+ * against the float32 cpu backend with the same weights — the activation quantized per row (few rows) and per
+ * tensor (many rows), a product by an untransposed weight, and convolutions written as products over their taps (padding,
  * stride, dilation, bias, batch). Each must differ from float32 (it ran in int8) and stay within one product's error.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as C from '@sdxs/core';
-import { INT8_BLOCK, INT8_BLOCK_MAX_ROWS, INT8_CONV_MIN_DEPTH, INT8_CONV_MIN_OUTPUTS, quantizeBlocks, quantizeColumns, quantizedCopies } from '../src/onnx/int8.js';
+import { INT8_CONV_MIN_DEPTH, INT8_CONV_MIN_OUTPUTS, INT8_ROTATION, INT8_ROWWISE_MAX_ROWS, hadamardBlocks, quantizeColumns, quantizedCopies, rotationBlock } from '../src/onnx/int8.js';
 import type { LazyValue } from '../src/graph/lazy-value.js';
 import { relL2Error, skipUnlessBackend } from '@sdxs/core/testing';
 
@@ -33,23 +33,42 @@ describe('int8 weight quantizers', () => {
     }
   });
 
-  test('blocks: zero point 128, a partial last block padded with 128, both layouts agree', () => {
-    const [k, n] = [INT8_BLOCK + 10, 3];
-    const kn = g.fillNormal(new Float32Array(k * n), 0, 1);
-    const nk = new Float32Array(n * k);
-    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) nk[j * k + i] = kn[i * n + j]!;
-    const a = quantizeBlocks(kn, k, n, false);
-    const b = quantizeBlocks(nk, k, n, true);
-    expect(a.q).toEqual(b.q);
-    expect(a.scale).toEqual(b.scale);
-    const nb = 2;
-    expect(a.q.length).toBe(n * nb * INT8_BLOCK);
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < nb * INT8_BLOCK; i++) {
-        const qv = a.q[(j * nb + Math.floor(i / INT8_BLOCK)) * INT8_BLOCK + (i % INT8_BLOCK)]!;
-        if (i >= k) expect(qv).toBe(128);
-        else expect(Math.abs((qv - 128) * a.scale[j * nb + Math.floor(i / INT8_BLOCK)]! - kn[i * n + j]!)).toBeLessThanOrEqual(a.scale[j * nb + Math.floor(i / INT8_BLOCK)]! / 2 + 1e-7);
+  test('Hadamard rotation: the Sylvester matrix (±1/√n by the parity of i & j), per block, its own inverse', () => {
+    for (const n of [2, 8, 32, 64]) {
+      const v = g.fillNormal(new Float32Array(3 * n), 0, 1);
+      const got = hadamardBlocks(v.slice(), n);
+      for (let blk = 0; blk < 3; blk++) {
+        for (let i = 0; i < n; i++) {
+          let want = 0;
+          for (let j = 0; j < n; j++) {
+            let bits = i & j;
+            let parity = 0;
+            while (bits) (parity ^= bits & 1), (bits >>= 1);
+            want += (parity ? -1 : 1) * v[blk * n + j]! / Math.sqrt(n);
+          }
+          expect(got[blk * n + i]).toBeCloseTo(want, 5);
+        }
       }
+      const back = hadamardBlocks(got.slice(), n);
+      back.forEach((x, i) => expect(x).toBeCloseTo(v[i]!, 5));
+    }
+  });
+
+  test('rotation block: the largest power of two up to INT8_ROTATION dividing the contraction', () => {
+    expect(rotationBlock(2048)).toBe(INT8_ROTATION);
+    expect(rotationBlock(320)).toBe(64);
+    expect(rotationBlock(96)).toBe(32);
+    expect(rotationBlock(40)).toBe(8);
+    expect(rotationBlock(7)).toBe(1);
+  });
+
+  test('per column of a rotated weight: each column is H·w quantized', () => {
+    const [k, n] = [64, 3];
+    const kn = g.fillNormal(new Float32Array(k * n), 0, 1);
+    const { q, scale } = quantizeColumns(kn, k, n, false, 1, 32);
+    for (let j = 0; j < n; j++) {
+      const col = hadamardBlocks(Float32Array.from({ length: k }, (_, i) => kn[i * n + j]!), 32);
+      for (let i = 0; i < k; i++) expect(Math.abs(q[i * n + j]! * scale[j]! - col[i]!)).toBeLessThanOrEqual(scale[j]! / 2 + 1e-6);
     }
   });
 });
@@ -110,8 +129,8 @@ describe('int8 products on ort-cpu', async () => {
     expect(e, `${label}: ${e} exceeds one product's error`).toBeLessThanOrEqual(ONE_PRODUCT);
   };
 
-  for (const rows of [INT8_BLOCK_MAX_ROWS / 8, 2 * INT8_BLOCK_MAX_ROWS]) {
-    test.skipIf(skip)(`linear + untransposed product, ${rows} rows (${rows <= INT8_BLOCK_MAX_ROWS ? 'block-wise' : 'per-tensor'} kernel)`, async () => {
+  for (const rows of [INT8_ROWWISE_MAX_ROWS / 8, 2 * INT8_ROWWISE_MAX_ROWS]) {
+    test.skipIf(skip)(`linear + untransposed product, ${rows} rows (activation quantized ${rows <= INT8_ROWWISE_MAX_ROWS ? 'per row' : 'per tensor'})`, async () => {
       const weights = randomWeights(new Products(), 11);
       const g = new C.RandomGenerator(rows);
       const x = g.fillNormal(new Float32Array(rows * 96), 0, 1);

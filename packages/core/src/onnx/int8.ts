@@ -1,16 +1,20 @@
 /**
  * int8 products (compute 'int8', ONNX Runtime's CPU provider): matrix products and convolutions by a constant
  * weight run on int8 kernels (VNNI where the CPU has it); everything else stays float32. Weights are quantized
- * once on the host when the graph is lowered (symmetric int8, scale = max |w| / 127 per output channel or per
- * block), activations at run time from their own range; products accumulate in int32 and scale back to float32.
+ * once on the host when the graph is lowered (symmetric int8, scale = max |w| / 127 per output channel),
+ * activations at run time from their own range; products accumulate in int32 and scale back to float32.
  * Which kernel, by the rows M of the activation (measured on ONNX Runtime 1.30, 2 threads, AVX-512 VNNI; the
  * relative L2 error of one random product in parentheses):
- * - M ≤ 1024 (text encoders, small latents): com.microsoft.MatMulNBits with 8-bit weights in blocks of 64 along
- *   the contraction and accuracy level 4, which quantizes each row of the activation per block too: per-token
- *   scales, so one large activation spoils only its own block. 1.5–3.6x float32 (0.84%; 1.4% with outlier
- *   channels, where the per-tensor kernel below errs by 36–40%).
- * - larger M: com.microsoft.DynamicQuantizeMatMul (weights per output channel, activation per tensor, uint8):
- *   2.8–3.7x float32 (1.3–1.5%) where the block kernel falls to 1.0–1.7x.
+ * - M ≤ 1024 (text encoders, small latents): the activation rotated by a block-diagonal Hadamard matrix and
+ *   quantized per row (per token; rowQuantized), the product in com.microsoft.MatMulIntegerToFloat (the u8·s8
+ *   GEMM with pre-packed weights), each output row times its scale. 2.4–2.5x float32 at 248 × 2048 × 6144
+ *   (1.2%; 1.3% on heavy-tailed silu(gate)·up, 1.4% with eight channels 30x the others — 2.8% and 6% without
+ *   the rotation). com.microsoft.MatMulNBits (8-bit, blocks of 64, accuracy level 4), which scales per block of
+ *   each row (0.84%; 1.25% / 1.7%), ran at 1.5–1.8x float32 on a Zen 4 VM: the Qwen3.5-2B encode took 2.5–2.7 s
+ *   with it against 1.3–1.5 s now; after one layer it erred by 3.0e-2 against 3.6e-2 (5.8e-2 per row unrotated).
+ * - larger M: com.microsoft.DynamicQuantizeMatMul (activation per tensor): 10% faster than per row on the UNet
+ *   at 32² (the extra passes of the per-row quantization over 2048–8192 rows), which errs by 5.4e-2 per step
+ *   instead of 7.2e-2 (the per-tensor scale is set by the largest token). 2.8–3.7x float32 (1.3–1.5%).
  * - a convolution (one group) is written as a product over its taps: x quantized once (per tensor), laid out
  *   channels-last, one strided Slice per tap (the padding filled with the zero point, which is exactly 0.0),
  *   concatenated into [N, Ho, Wo, taps·C] and multiplied by the weight [taps·C, O] in
@@ -20,8 +24,8 @@
  *   use it. Measured with pre-packed weights: 1.5–1.6x float32 at 256 channels, 1.2–2.4x at 320, 2–2.6x at
  *   512–640; 1.2x at 128 channels on a 512² image, not worth the VAE's last layers 2–2.5 dB of PSNR (and a
  *   300 MB unfold each); 0.85x at 64 channels and 0.5x for a 128 → 3 output convolution.
- * Every one of these kernels needs ONNX Runtime's pre-packed weights: MatMulNBits without them dequantizes its
- * weight on every call (25–40x slower), so graphs lowered with `sharedWeights` (pre-packing off) lose the gain.
+ * These GEMMs pack a constant weight once when ONNX Runtime pre-packs; graphs lowered with `sharedWeights`
+ * (pre-packing off) pack it on every call and lose much of the gain.
  */
 import type { OpAttrs } from '../backend.js';
 import type { LazyValue } from '../graph/lazy-value.js';
@@ -33,10 +37,63 @@ import type { Builder } from './builder.js';
 export const INT8_CONV_MIN_DEPTH = 2304;
 /** Output channels from which a convolution runs in int8 by default. */
 export const INT8_CONV_MIN_OUTPUTS = 128;
-/** Rows of the activation up to which a matrix product uses the block-wise kernel (per-token activation scales). */
-export const INT8_BLOCK_MAX_ROWS = 1024;
-/** Block length along the contraction of the block-wise kernel. */
-export const INT8_BLOCK = 64;
+/** Rows of the activation up to which a matrix product quantizes the activation per row (per token). */
+export const INT8_ROWWISE_MAX_ROWS = 1024;
+/** Block length of the Hadamard rotation in front of a per-row quantized product (a power of two). */
+export const INT8_ROTATION = 64;
+
+/** The rotation block of a contraction of length k: the largest power of two ≤ INT8_ROTATION dividing k. */
+export function rotationBlock(k: number): number {
+  let b = 1;
+  while (b < INT8_ROTATION && k % (2 * b) === 0) b *= 2;
+  return b;
+}
+
+/**
+ * Each block of `v` times the orthonormal Hadamard matrix of that size (Sylvester order), in place: the fast
+ * Walsh–Hadamard transform, two butterfly stages per pass (radix 4), the 1/√block folded into the last pass.
+ */
+export function hadamardBlocks(v: Float32Array, block: number): Float32Array {
+  const stages = Math.log2(block);
+  for (let b0 = 0; b0 < v.length; b0 += block) {
+    let h = 1;
+    for (let st = 0; st < stages; st += 2) {
+      const last = st + 2 >= stages;
+      if (st + 1 === stages) {
+        // one stage left (an odd power of two)
+        const norm = 1 / Math.sqrt(block);
+        for (let i = b0; i < b0 + block; i += 2 * h) {
+          for (let j = i; j < i + h; j++) {
+            const a = v[j]!;
+            const c = v[j + h]!;
+            v[j] = (a + c) * norm;
+            v[j + h] = (a - c) * norm;
+          }
+        }
+        break;
+      }
+      const norm = last ? 1 / Math.sqrt(block) : 1;
+      for (let i = b0; i < b0 + block; i += 4 * h) {
+        for (let j = i; j < i + h; j++) {
+          const a = v[j]!;
+          const b = v[j + h]!;
+          const c = v[j + 2 * h]!;
+          const d = v[j + 3 * h]!;
+          const ab = a + b;
+          const amb = a - b;
+          const cd = c + d;
+          const cmd = c - d;
+          v[j] = (ab + cd) * norm;
+          v[j + h] = (amb + cmd) * norm;
+          v[j + 2 * h] = (ab - cd) * norm;
+          v[j + 3 * h] = (amb - cmd) * norm;
+        }
+      }
+      h *= 4;
+    }
+  }
+  return v;
+}
 
 export type Int8Kind = 'matmul' | 'conv';
 
@@ -130,13 +187,15 @@ export interface Int8Weight {
 /**
  * Symmetric per-column int8 quantization of a weight read as [K, N]: `rowsAreColumns` when its leading axis is
  * N (a transposed matrix [N, K], a convolution [O, C, kH, kW]); `taps` = kH·kW > 1 reorders a convolution's
- * contraction from (c, ky, kx) to (ky, kx, c). A column of zeros gets scale 1.
+ * contraction from (c, ky, kx) to (ky, kx, c); `rotate` > 1 quantizes H·w instead, H the block-diagonal Hadamard
+ * rotation with blocks of that length along the contraction (see rowQuantized). A column of zeros gets scale 1.
  */
-export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAreColumns: boolean, taps = 1): Int8Weight {
+export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAreColumns: boolean, taps = 1, rotate = 1): Int8Weight {
   const q = new Int8Array(k * n);
   const scale = new Float32Array(n);
   const c = k / taps;
   const col = rowsAreColumns ? null : new Float32Array(k);
+  const rotated = rotate > 1 ? new Float32Array(k) : null;
   // columns are quantized into rows of a [TILE, K] tile (stored index ch·taps + t goes to contraction index
   // t·C + ch), and each full tile is transposed into q: q's writes run along its rows, not down its columns
   const tile = new Int8Array(TILE * k);
@@ -144,7 +203,11 @@ export function quantizeColumns(src: Float32Array, k: number, n: number, rowsAre
     const cols = Math.min(TILE, n - j0);
     for (let jj = 0; jj < cols; jj++) {
       const j = j0 + jj;
-      const row = columnOf(src, k, n, j, col);
+      let row = columnOf(src, k, n, j, col);
+      if (rotated) {
+        rotated.set(row);
+        row = hadamardBlocks(rotated, rotate);
+      }
       const s = int8Scale(row, 0, k);
       const inv = 1 / s;
       scale[j] = s;
@@ -172,32 +235,6 @@ function columnOf(src: Float32Array, k: number, n: number, j: number, gather: Fl
 }
 
 /**
- * Block-wise 8-bit quantization of a weight read as [K, N] (`transposed`: stored [N, K]) in MatMulNBits' layout:
- * uint8 [N, ⌈K/block⌉, block] with zero point 128 (the padding of a last partial block is 128, i.e. 0.0) and
- * one float32 scale per (column, block), max |w| / 127 of the block (1 for a block of zeros).
- */
-export function quantizeBlocks(src: Float32Array, k: number, n: number, transposed: boolean, block = INT8_BLOCK): { q: Uint8Array; scale: Float32Array } {
-  const nb = Math.ceil(k / block);
-  const q = new Uint8Array(n * nb * block).fill(128);
-  const scale = new Float32Array(n * nb);
-  const col = transposed ? null : new Float32Array(k);
-  for (let j = 0; j < n; j++) {
-    const row = columnOf(src, k, n, j, col);
-    for (let blk = 0; blk < nb; blk++) {
-      const i0 = blk * block;
-      const i1 = Math.min(k, i0 + block);
-      const s = int8Scale(row, i0, i1);
-      const inv = 1 / s;
-      scale[j * nb + blk] = s;
-      const base = (j * nb + blk) * block - i0;
-      // (y + 128.5) | 0 is 128 + Math.round(y) for y ≥ -128.5 (here |y| ≤ 127)
-      for (let i = i0; i < i1; i++) q[base + i] = (row[i]! * inv + 128.5) | 0;
-    }
-  }
-  return { q, scale };
-}
-
-/**
  * Quantized weights by weight and layout, kept while the weight lives: a graph of the same model at another
  * size (a UNet step at a new latent size) reuses them instead of quantizing 1.7 billion values again (17 s of
  * a UNet's first call). `forgetInt8(w)` drops a weight's entries when it is released.
@@ -222,28 +259,17 @@ export function forgetInt8(w: LazyValue): void {
   quantized.delete(w);
 }
 
-function blockInitializers(b: Builder, w: LazyValue, transposeB: boolean, key: string): { q: string; scale: string; k: number; n: number } {
-  const [r, c] = w.shape as [number, number];
-  const [k, n] = transposeB ? [c, r] : [r, c];
-  const names = { q: `${key}_u8`, scale: `${key}_bscale`, k, n };
-  if (b.int8Names.has(names.q)) return names;
-  const { q, scale } = cachedQuantized(w, `blocks${transposeB ? 'T' : ''}`, () => quantizeBlocks(weightValues(w), k, n, transposeB));
-  b.initializer(names.q, 'uint8', [n, Math.ceil(k / INT8_BLOCK), INT8_BLOCK], q, names.q);
-  b.initializer(names.scale, 'float32', [scale.length], new Uint8Array(scale.buffer, scale.byteOffset, scale.byteLength), names.scale);
-  b.int8Names.add(names.q);
-  return names;
-}
-
 /** The int8 initializers of a weight (made once per graph): names of the [K, N] int8 values and the [N] scales. */
-function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: boolean, key: string): { q: string; scale: string } {
-  const names = { q: `${key}_int8`, scale: `${key}_scale` };
+function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: boolean, key: string, rotate = 1): { q: string; scale: string } {
+  const h = rotate > 1 ? `_h${rotate}` : '';
+  const names = { q: `${key}_int8${h}`, scale: `${key}_scale${h}` };
   if (b.int8Names.has(names.q)) return names;
   // a convolution [O, C, kH, kW] is read as [C·kH·kW, O] with its taps reordered; a matrix [K, N] (or [N, K] transposed)
   const s = w.shape as number[];
   const taps = kind === 'conv' ? s[2]! * s[3]! : 1;
   const [k, n] = kind === 'conv' ? [s[1]! * taps, s[0]!] : transposeB ? [s[1]!, s[0]!] : [s[0]!, s[1]!];
-  const qw = cachedQuantized(w, `columns-${kind}${transposeB ? 'T' : ''}`, () => {
-    const { q, scale } = quantizeColumns(weightValues(w), k, n, kind === 'conv' || transposeB, taps);
+  const qw = cachedQuantized(w, `columns-${kind}${transposeB ? 'T' : ''}${h}`, () => {
+    const { q, scale } = quantizeColumns(weightValues(w), k, n, kind === 'conv' || transposeB, taps, rotate);
     return { q: new Uint8Array(q.buffer, q.byteOffset, q.byteLength), scale };
   });
   b.initializer(names.q, 'int8', [k, n], qw.q, names.q);
@@ -252,6 +278,50 @@ function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: 
   return names;
 }
 
+/**
+ * `x` [rows, K] (any leading shape) rotated and quantized per row, shared by every product of the graph that
+ * reads it. The rotation: each block of `rotate` values along K times the orthonormal Hadamard matrix H (a
+ * [rows·K/b, b] × [b, b] float product, 2·b flops a value); the weight is quantized as H·w, so (x·H)(H·w) = x·w.
+ * It spreads a few large values of a row over their block, so that the row's max |x|, which sets its scale, is
+ * not theirs: on heavy-tailed activations (silu(gate)·up) a product errs by 1.3% instead of 2.8%, with eight
+ * channels 30x the others by 1.4% instead of 6% (the block-wise MatMulNBits: 1.25% / 1.7%).
+ * Then uint8 with zero point 128 and scale max |row| / 127 (a row of zeros: a tiny scale, so it stays 0).
+ * `scale` is [rows, 1], to multiply the product's rows by.
+ */
+function rowQuantized(b: Builder, x: string, rows: number, k: number, rotate: number): { q: string; scale: string; zero: string } {
+  let byInput = rowQuantizedByBuilder.get(b);
+  if (!byInput) rowQuantizedByBuilder.set(b, (byInput = new Map()));
+  const hit = byInput.get(`${x}/${rotate}`);
+  if (hit) return hit;
+  let x2 = b.op('Reshape', [x, b.i64([rows, k])]);
+  if (rotate > 1) x2 = b.op('Reshape', [b.op('MatMul', [b.op('Reshape', [x2, b.i64([rows * (k / rotate), rotate])]), hadamard(b, rotate)]), b.i64([rows, k])]);
+  const max = b.op('ReduceMax', [b.op('Abs', [x2]), b.i64([1])], { keepdims: 1 });
+  const scale = b.op('Max', [b.op('Mul', [max, b.fill32(1 / 127)]), b.fill32(1e-30)]);
+  const zeros = `int8_zero_${rows}`;
+  if (!b.int8Names.has(zeros)) {
+    b.initializer(zeros, 'uint8', [rows], new Uint8Array(rows).fill(128), zeros);
+    b.initializer(`${zeros}_scalar`, 'uint8', [], new Uint8Array([128]), `${zeros}_scalar`);
+    b.int8Names.add(zeros);
+  }
+  const q = b.op('QuantizeLinear', [x2, b.op('Reshape', [scale, b.i64([rows])]), zeros], { axis: 0 });
+  const made = { q, scale, zero: `${zeros}_scalar` };
+  byInput.set(`${x}/${rotate}`, made);
+  return made;
+}
+
+/** The orthonormal Hadamard matrix of size `n` (a power of two) as a float32 initializer, once per graph. */
+function hadamard(b: Builder, n: number): string {
+  const name = `hadamard_${n}`;
+  if (!b.int8Names.has(name)) {
+    const h = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) h.set(hadamardBlocks(Float32Array.from({ length: n }, (_, j) => (j === i ? 1 : 0)), n), i * n);
+    b.initializer(name, 'float32', [n, n], new Uint8Array(h.buffer), name);
+    b.int8Names.add(name);
+  }
+  return name;
+}
+const rowQuantizedByBuilder = new WeakMap<Builder, Map<string, { q: string; scale: string; zero: string }>>();
+
 /** One planned node (int8Products) as int8 kernels; `key` names the weight's initializers. */
 export function lowerInt8(b: Builder, v: LazyValue, kind: Int8Kind, ins: readonly string[], out: string, key: string): void {
   const w = v.inputs[1]!;
@@ -259,9 +329,16 @@ export function lowerInt8(b: Builder, v: LazyValue, kind: Int8Kind, ins: readonl
     const { transposeB } = v.attrs as OpAttrs['matmul'];
     const a = v.inputs[0]!.shape;
     const rows = a.slice(0, -1).reduce((p, d) => p * d, 1);
-    if (rows <= INT8_BLOCK_MAX_ROWS) {
-      const q = blockInitializers(b, w, transposeB, key);
-      b.op('MatMulNBits', [ins[0]!, q.q, q.scale], { K: q.k, N: q.n, bits: 8, block_size: INT8_BLOCK, accuracy_level: 4 }, 'com.microsoft', out);
+    if (rows <= INT8_ROWWISE_MAX_ROWS) {
+      const k = a[a.length - 1]!;
+      const rotate = rotationBlock(k);
+      const q = int8Initializers(b, w, kind, transposeB, key, rotate);
+      const n = v.shape[v.shape.length - 1]!;
+      const x = rowQuantized(b, ins[0]!, rows, k, rotate);
+      // acc · 1 · scale_w[n] (the activation's zero point 128 taken out), then each row times its own scale
+      const y = b.op('MatMulIntegerToFloat', [x.q, q.q, b.fill32(1), q.scale, x.zero], undefined, 'com.microsoft');
+      if (a.length === 2) b.op('Mul', [y, x.scale], undefined, undefined, out);
+      else b.op('Reshape', [b.op('Mul', [y, x.scale]), b.i64([...a.slice(0, -1), n])], undefined, undefined, out);
       return;
     }
     const q = int8Initializers(b, w, kind, transposeB, key);

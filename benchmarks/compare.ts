@@ -174,6 +174,20 @@ async function main(): Promise<void> {
 /** The 1-minute load average when the run began (null for a report merged from earlier runs). */
 let loadBefore: number | null = null;
 
+/**
+ * The CPU as /proc/cpuinfo names it, with its family and model numbers: VMs of one name differ by generation
+ * (an 'AMD EPYC' of family 25 is Zen 3/4, 26 Zen 5), and bf16 and int8 speeds with them.
+ */
+function cpuName(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (k: string): string | undefined => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+    return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'}, model ${field('model') ?? '?'})`;
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown CPU';
+  }
+}
+
 function report(cases: readonly CaseName[], results: readonly WorkerResult[], pytorch: readonly PytorchCase[], out: string, threads: string): void {
   const rows: string[] = ['| case | backend | first call (compile + run) s | steady s | ×PyTorch fp32 | ×PyTorch bf16 | CPU s (all threads) | ×PyTorch fp32 CPU | peak RSS GiB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   const json: unknown[] = [];
@@ -198,9 +212,10 @@ function report(cases: readonly CaseName[], results: readonly WorkerResult[], py
     writeFileSync(join(out, `compare-${c}.svg`), barChartSvg(CASES[c].title, 'seconds (lower is better)', bars, refs));
   }
   const load = loadBefore === null ? '' : `, 1-minute load ${loadBefore.toFixed(2)} before the run${loadBefore >= 0.5 ? ' (NOT quiet)' : ''}`;
-  const md = `# Compiled vs eager vs PyTorch (${new Date().toISOString().slice(0, 10)}, ${threads} threads${load})\n\n${rows.join('\n')}\n`;
+  const cpu = cpuName();
+  const md = `# Compiled vs eager vs PyTorch (${new Date().toISOString().slice(0, 10)}, ${cpu}, ${threads} threads${load})\n\n${rows.join('\n')}\n`;
   writeFileSync(join(out, 'compare.md'), md);
-  writeFileSync(join(out, 'compare.json'), JSON.stringify({ date: new Date().toISOString(), threads: Number(threads), loadBefore, results: json, pytorch }, null, 2));
+  writeFileSync(join(out, 'compare.json'), JSON.stringify({ date: new Date().toISOString(), cpu, threads: Number(threads), loadBefore, results: json, pytorch }, null, 2));
   console.log(md);
 }
 

@@ -33,6 +33,8 @@ export class Builder {
   ft: FloatType = 'float32';
   /** names of the int8 initializers already made in this graph (int8.ts: a weight is quantized once per layout) */
   readonly int8Names = new Set<string>();
+  /** activations already quantized per row (int8.ts), by input name and rotation block: every product reading one shares it */
+  readonly int8Rows = new Map<string, { q: string; scale: string; zero: string }>();
   /** convolutions lowered from the input of the upsample they read (see subpixelConvs) */
   subpixel = new Set<LazyValue>();
 

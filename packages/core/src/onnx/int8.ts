@@ -54,14 +54,31 @@ export function rotationBlock(k: number): number {
  * Walsh–Hadamard transform, two butterfly stages per pass (radix 4), the 1/√block folded into the last pass.
  */
 export function hadamardBlocks(v: Float32Array, block: number): Float32Array {
-  const stages = Math.log2(block);
+  const norm = 1 / Math.sqrt(block);
   for (let b0 = 0; b0 < v.length; b0 += block) {
-    let h = 1;
-    for (let st = 0; st < stages; st += 2) {
-      const last = st + 2 >= stages;
-      if (st + 1 === stages) {
-        // one stage left (an odd power of two)
-        const norm = 1 / Math.sqrt(block);
+    for (let h = 1; h < block; ) {
+      if (4 * h <= block) {
+        // two stages at once
+        const f = 4 * h === block ? norm : 1;
+        for (let i = b0; i < b0 + block; i += 4 * h) {
+          for (let j = i; j < i + h; j++) {
+            const a = v[j]!;
+            const b = v[j + h]!;
+            const c = v[j + 2 * h]!;
+            const d = v[j + 3 * h]!;
+            const ab = a + b;
+            const amb = a - b;
+            const cd = c + d;
+            const cmd = c - d;
+            v[j] = (ab + cd) * f;
+            v[j + h] = (amb + cmd) * f;
+            v[j + 2 * h] = (ab - cd) * f;
+            v[j + 3 * h] = (amb - cmd) * f;
+          }
+        }
+        h *= 4;
+      } else {
+        // the last stage of an odd power of two
         for (let i = b0; i < b0 + block; i += 2 * h) {
           for (let j = i; j < i + h; j++) {
             const a = v[j]!;
@@ -70,26 +87,8 @@ export function hadamardBlocks(v: Float32Array, block: number): Float32Array {
             v[j + h] = (a - c) * norm;
           }
         }
-        break;
+        h *= 2;
       }
-      const norm = last ? 1 / Math.sqrt(block) : 1;
-      for (let i = b0; i < b0 + block; i += 4 * h) {
-        for (let j = i; j < i + h; j++) {
-          const a = v[j]!;
-          const b = v[j + h]!;
-          const c = v[j + 2 * h]!;
-          const d = v[j + 3 * h]!;
-          const ab = a + b;
-          const amb = a - b;
-          const cd = c + d;
-          const cmd = c - d;
-          v[j] = (ab + cd) * norm;
-          v[j + h] = (amb + cmd) * norm;
-          v[j + 2 * h] = (ab - cd) * norm;
-          v[j + 3 * h] = (amb - cmd) * norm;
-        }
-      }
-      h *= 4;
     }
   }
   return v;
@@ -289,24 +288,27 @@ function int8Initializers(b: Builder, w: LazyValue, kind: Int8Kind, transposeB: 
  * `scale` is [rows, 1], to multiply the product's rows by.
  */
 function rowQuantized(b: Builder, x: string, rows: number, k: number, rotate: number): { q: string; scale: string; zero: string } {
-  let byInput = rowQuantizedByBuilder.get(b);
-  if (!byInput) rowQuantizedByBuilder.set(b, (byInput = new Map()));
-  const hit = byInput.get(`${x}/${rotate}`);
+  const key = `${x}/${rotate}`;
+  const hit = b.int8Rows.get(key);
   if (hit) return hit;
   let x2 = b.op('Reshape', [x, b.i64([rows, k])]);
   if (rotate > 1) x2 = b.op('Reshape', [b.op('MatMul', [b.op('Reshape', [x2, b.i64([rows * (k / rotate), rotate])]), hadamard(b, rotate)]), b.i64([rows, k])]);
   const max = b.op('ReduceMax', [b.op('Abs', [x2]), b.i64([1])], { keepdims: 1 });
   const scale = b.op('Max', [b.op('Mul', [max, b.fill32(1 / 127)]), b.fill32(1e-30)]);
-  const zeros = `int8_zero_${rows}`;
-  if (!b.int8Names.has(zeros)) {
-    b.initializer(zeros, 'uint8', [rows], new Uint8Array(rows).fill(128), zeros);
-    b.initializer(`${zeros}_scalar`, 'uint8', [], new Uint8Array([128]), `${zeros}_scalar`);
-    b.int8Names.add(zeros);
-  }
-  const q = b.op('QuantizeLinear', [x2, b.op('Reshape', [scale, b.i64([rows])]), zeros], { axis: 0 });
-  const made = { q, scale, zero: `${zeros}_scalar` };
-  byInput.set(`${x}/${rotate}`, made);
+  const q = b.op('QuantizeLinear', [x2, b.op('Reshape', [scale, b.i64([rows])]), uint8Filled(b, [rows], 128)], { axis: 0 });
+  const made = { q, scale, zero: uint8Filled(b, [], 128) };
+  b.int8Rows.set(key, made);
   return made;
+}
+
+/** A uint8 constant of `shape` filled with `value`, once per graph. */
+function uint8Filled(b: Builder, shape: readonly number[], value: number): string {
+  const name = `uint8_${value}_${shape.join('x') || 'scalar'}`;
+  if (!b.int8Names.has(name)) {
+    b.initializer(name, 'uint8', shape, new Uint8Array(shape.reduce((p, d) => p * d, 1)).fill(value), name);
+    b.int8Names.add(name);
+  }
+  return name;
 }
 
 /** The orthonormal Hadamard matrix of size `n` (a power of two) as a float32 initializer, once per graph. */
@@ -314,13 +316,13 @@ function hadamard(b: Builder, n: number): string {
   const name = `hadamard_${n}`;
   if (!b.int8Names.has(name)) {
     const h = new Float32Array(n * n);
-    for (let i = 0; i < n; i++) h.set(hadamardBlocks(Float32Array.from({ length: n }, (_, j) => (j === i ? 1 : 0)), n), i * n);
+    for (let i = 0; i < n; i++) h[i * n + i] = 1;
+    hadamardBlocks(h, n); // each row e_i becomes H e_i, row i of the symmetric H
     b.initializer(name, 'float32', [n, n], new Uint8Array(h.buffer), name);
     b.int8Names.add(name);
   }
   return name;
 }
-const rowQuantizedByBuilder = new WeakMap<Builder, Map<string, { q: string; scale: string; zero: string }>>();
 
 /** One planned node (int8Products) as int8 kernels; `key` names the weight's initializers. */
 export function lowerInt8(b: Builder, v: LazyValue, kind: Int8Kind, ins: readonly string[], out: string, key: string): void {

@@ -31,7 +31,7 @@ export const HALF_BUDGET = 1e-2;
  * Accuracy budget of int8 products (compute 'int8') against the float32 reference, in relative L2 error
  * ‖err‖ / ‖ref‖ (relL2Error: quantization noise is spread over every element, so its RMS is the measure):
  * 8e-2 for one model call (a UNet step, a VAE decode, a few-step pipeline), the stated budget of
- * compute: 'int8' (core/README.md; the real UNet config errs by 7.2e-2 per step, the fixtures by 2.0–4.4e-2).
+ * compute: 'int8' (core/README.md; the real UNet config errs by 7.1e-2 per step, the fixtures by 3.1–4.5e-2).
  * One int8 product errs by 0.8–1.3% (core/src/onnx/int8.ts); a model call chains tens of them. Deep text
  * encoders compound it layer after layer and state their own budget.
  */
